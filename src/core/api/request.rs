@@ -1,0 +1,92 @@
+//! A request to the API server and the answer to it.
+
+use serde_json::Value;
+
+use crate::core::api::patch::PatchType;
+use crate::core::error::{Error, Result};
+
+/// An API request. Build with [`Request::new`] and the `with_*` methods.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Request {
+    /// HTTP method (`GET`, `POST`, `PUT`, `PATCH`, `DELETE`, ...).
+    pub method: String,
+    /// API path, starting with `/`.
+    pub path: String,
+    /// Query parameters; keys and values are percent-encoded when sent.
+    pub query: Vec<(String, String)>,
+    /// Request body.
+    pub body: Option<Vec<u8>>,
+    /// `Content-Type` of the body (default `application/json`).
+    pub content_type: Option<String>,
+    /// `Accept` (default `application/json`).
+    pub accept: Option<String>,
+}
+
+impl Request {
+    /// A request with no query and no body.
+    pub fn new(method: &str, path: &str) -> Self {
+        Request {
+            method: method.to_ascii_uppercase(),
+            path: path.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    /// Add a query parameter.
+    pub fn with_param(mut self, key: &str, value: &str) -> Self {
+        self.query.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Set the body and its content type.
+    pub fn with_body(mut self, body: Vec<u8>, content_type: Option<&str>) -> Self {
+        self.body = Some(body);
+        self.content_type = content_type.map(str::to_owned);
+        self
+    }
+
+    /// Set a JSON body.
+    pub fn with_json(self, value: &Value) -> Self {
+        let body = serde_json::to_vec(value).unwrap_or_default();
+        self.with_body(body, Some("application/json"))
+    }
+
+    /// A PATCH request of the given type.
+    pub fn patch(path: &str, patch: &PatchType, body: Vec<u8>) -> Self {
+        let mut r = Request::new("PATCH", path).with_body(body, Some(patch.content_type()));
+        r.query.extend(patch.query());
+        r
+    }
+
+    /// `METHOD /path`, for messages.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+/// A response from the API server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// HTTP status code.
+    pub status: u16,
+    /// Headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON.
+    pub fn json(&self) -> Result<Value> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Error::Decode(format!("the response body is not JSON: {e}")))
+    }
+}

@@ -1,0 +1,212 @@
+//! The client: one per API server, cheap to clone, safe to share between threads.
+//!
+//! A request goes: rate limit (if set) → current token (a `stat` of the token file) → send over
+//! the pooled agent → on 401 re-read the token and, if it changed, send once more → on
+//! 429/503/504 with `Retry-After` wait and send again (bounded) → on a broken connection before
+//! any answer, retry idempotent reads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::core::api::request::{Request, Response};
+use crate::core::api::status::{Status, default_reason};
+use crate::core::api::url::build_url;
+use crate::core::auth::claims::Claims;
+use crate::core::auth::token::TokenSource;
+use crate::core::config::{Config, TokenConfig};
+use crate::core::error::{ApiError, Error, Result};
+use crate::core::http::agent::{build_agent, exchange, is_connection_reset};
+use crate::core::http::ratelimit::TokenBucket;
+use crate::core::http::retry::{
+    RESET_ATTEMPTS, is_retryable_status, parse_retry_after, reset_backoff,
+};
+use crate::core::tls::Trust;
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    agent: ureq::Agent,
+    token: TokenSource,
+    limiter: Option<TokenBucket>,
+}
+
+/// A Kubernetes API client. Clones share the connection pool and the token.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl Client {
+    /// Build a client: reads the token and the CA bundle now, so a broken file fails here with
+    /// an error naming it, not at the first request.
+    pub fn new(config: Config) -> Result<Client> {
+        let token = match &config.token {
+            TokenConfig::None => TokenSource::none(),
+            TokenConfig::Token(t) => TokenSource::fixed(t.expose())?,
+            TokenConfig::File(p) => TokenSource::file(p.clone())?,
+        };
+        let agent = build_agent(&config)?;
+        let limiter = config.rate_limit.map(TokenBucket::new);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config,
+                agent,
+                token,
+                limiter,
+            }),
+        })
+    }
+
+    /// Discover the in-cluster configuration (see [`Config::in_cluster`]) and build a client.
+    pub fn in_cluster() -> Result<Client> {
+        Client::new(Config::in_cluster(None)?)
+    }
+
+    /// The server's base URL.
+    pub fn server(&self) -> &str {
+        &self.inner.config.server
+    }
+
+    /// The default namespace.
+    pub fn namespace(&self) -> &str {
+        &self.inner.config.namespace
+    }
+
+    /// The configuration the client was built from (its `Debug` hides the token).
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The claims of the current token, if there is a token. Errors if it is not a JWT.
+    pub fn token_claims(&self) -> Result<Option<Claims>> {
+        match self.inner.token.current_token() {
+            Some(t) => Claims::decode(t.expose()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// True when certificate verification was explicitly turned off.
+    pub fn is_insecure(&self) -> bool {
+        self.inner.config.trust == Some(Trust::DangerInsecureSkipVerify)
+    }
+
+    /// Send a request and return the answer whatever its status. Errors are transport, TLS,
+    /// timeout and argument errors only.
+    pub fn send(&self, req: &Request) -> Result<Response> {
+        let inner = &*self.inner;
+        let url = build_url(&inner.config.server, &req.path, &req.query)?;
+        let idempotent = matches!(req.method.as_str(), "GET" | "HEAD");
+        let mut auth = inner.token.header();
+        let mut refreshed = false;
+        let mut attempts = 1u32;
+        let mut resets = 0u32;
+        loop {
+            if let Some(l) = &inner.limiter {
+                l.acquire();
+            }
+            let mut headers: Vec<(&str, &str)> = Vec::with_capacity(3);
+            headers.push((
+                "accept",
+                req.accept.as_deref().unwrap_or("application/json"),
+            ));
+            if req.body.is_some() {
+                headers.push((
+                    "content-type",
+                    req.content_type.as_deref().unwrap_or("application/json"),
+                ));
+            }
+            if let Some(a) = &auth {
+                headers.push(("authorization", a.expose()));
+            }
+            let raw = match exchange(
+                &inner.agent,
+                &req.method,
+                &url,
+                &headers,
+                req.body.as_deref(),
+                inner.config.max_body_bytes,
+            ) {
+                Err(e) if idempotent && resets + 1 < RESET_ATTEMPTS && is_connection_reset(&e) => {
+                    std::thread::sleep(reset_backoff(resets));
+                    resets += 1;
+                    continue;
+                }
+                r => r?,
+            };
+            let resp = Response {
+                status: raw.status,
+                headers: raw.headers,
+                body: raw.body,
+            };
+            if resp.status == 401 && !refreshed {
+                refreshed = true;
+                if let Some(fresh) = auth
+                    .as_ref()
+                    .and_then(|sent| inner.token.refresh_after_unauthorized(sent))
+                {
+                    auth = Some(fresh);
+                    continue;
+                }
+            }
+            if is_retryable_status(resp.status) && attempts < inner.config.max_attempts {
+                if let Some(ra) = resp.header("retry-after") {
+                    let wait: Duration = parse_retry_after(ra).min(inner.config.max_retry_delay);
+                    std::thread::sleep(wait);
+                    attempts += 1;
+                    continue;
+                }
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// Send a request; a non-2xx answer becomes [`Error::Api`] with the parsed `Status`.
+    pub fn request(&self, req: &Request) -> Result<Response> {
+        let resp = self.send(req)?;
+        if (200..300).contains(&resp.status) {
+            Ok(resp)
+        } else {
+            Err(api_error(req, resp))
+        }
+    }
+
+    /// `GET path` and parse the JSON answer.
+    pub fn get_json(&self, path: &str) -> Result<Value> {
+        self.request(&Request::new("GET", path))?.json()
+    }
+}
+
+/// Build the API error for a non-2xx answer.
+pub fn api_error(req: &Request, resp: Response) -> Error {
+    let status = Status::parse(&resp.body);
+    let (reason, message) = match &status {
+        Some(s) => (
+            if s.reason.is_empty() {
+                default_reason(resp.status).to_owned()
+            } else {
+                s.reason.clone()
+            },
+            s.message.clone(),
+        ),
+        None => {
+            let text = String::from_utf8_lossy(&resp.body);
+            let text = text.trim();
+            let message = if text.is_empty() {
+                format!("the server answered HTTP {} with no body", resp.status)
+            } else {
+                text.chars().take(300).collect()
+            };
+            (default_reason(resp.status).to_owned(), message)
+        }
+    };
+    Error::Api(Box::new(ApiError {
+        status: resp.status,
+        reason,
+        message,
+        details: status,
+        request: req.describe(),
+        body: resp.body,
+    }))
+}

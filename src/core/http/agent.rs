@@ -1,0 +1,170 @@
+//! The pooled HTTP agent and one request/response exchange over it.
+
+use std::sync::Arc;
+
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
+
+use crate::core::config::Config;
+use crate::core::error::{Error, Result};
+use crate::core::http::connector::TlsConnector;
+use crate::core::http::proxy::proxy_for;
+use crate::core::tls;
+
+/// The User-Agent every request carries.
+pub const USER_AGENT: &str = concat!("incluster/", env!("CARGO_PKG_VERSION"));
+
+/// Build the one agent a client shares between its threads: keep-alive pool, timeouts, proxy
+/// and the TLS connector rooted in the cluster CA.
+pub fn build_agent(config: &Config) -> Result<ureq::Agent> {
+    let uri: ureq::http::Uri = config
+        .server
+        .parse()
+        .map_err(|e| Error::config(format!("server URL {:?}: {e}", config.server)))?;
+    let proxy = if config.proxy_from_env {
+        proxy_for(&uri, &|k| std::env::var(k).ok())?
+    } else {
+        None
+    };
+    let ucfg = ureq::Agent::config_builder()
+        // Non-2xx answers carry a Status body we want to read, not a bare ureq error.
+        .http_status_as_error(false)
+        // Redirects are followed, but ureq never sends Authorization across one
+        // (RedirectAuthHeaders::Never is its default; set here so that stays true).
+        .max_redirects(5)
+        .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+        .timeout_connect(Some(config.connect_timeout))
+        .timeout_global(config.request_timeout)
+        .user_agent(USER_AGENT)
+        .no_delay(true)
+        .proxy(proxy)
+        .max_idle_connections_per_host(16)
+        .build();
+    let tls_connector = match (&config.trust, config.is_https()) {
+        (Some(trust), _) => Some(TlsConnector::new(tls::client_config(trust)?)),
+        (None, true) => {
+            return Err(Error::config(format!(
+                "server {} uses https but no CA was given (a CA file or PEM; or, for \
+                 debugging only, the insecure-skip-tls-verify option)",
+                config.server
+            )));
+        }
+        (None, false) => None,
+    };
+    let chain = ().chain(ConnectProxyConnector::default()).chain(TcpConnector::default());
+    Ok(match tls_connector {
+        Some(t) => ureq::Agent::with_parts(ucfg, chain.chain(t), DefaultResolver::default()),
+        None => ureq::Agent::with_parts(ucfg, chain, DefaultResolver::default()),
+    })
+}
+
+/// An answer as it came off the wire.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Headers, names lower-cased, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+/// Send one request and read the whole answer.
+pub fn exchange(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+    max_body: u64,
+) -> Result<RawResponse> {
+    let m = ureq::http::Method::from_bytes(method.as_bytes())
+        .map_err(|_| Error::invalid(format!("{method:?} is not an HTTP method")))?;
+    let mut b = ureq::http::Request::builder().method(m).uri(url);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let result = match body {
+        Some(body) => b.body(body).map(|r| agent.run(r)),
+        None => b.body(()).map(|r| agent.run(r)),
+    };
+    let mut resp = result
+        .map_err(|e| Error::invalid(format!("bad request line or header: {e}")))?
+        .map_err(|e| map_ureq(e, url))?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(max_body)
+        .read_to_vec()
+        .map_err(|e| map_ureq(e, url))?;
+    Ok(RawResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// True when the connection broke before an answer: safe to retry an idempotent request.
+pub fn is_connection_reset(e: &Error) -> bool {
+    matches!(e, Error::Transport(m) if m.starts_with(RESET_PREFIX))
+}
+
+const RESET_PREFIX: &str = "connection closed";
+
+fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or(rest)
+}
+
+/// Turn a ureq error into ours, naming the server and never a header.
+pub fn map_ureq(e: ureq::Error, url: &str) -> Error {
+    let at = authority(url);
+    match e {
+        ureq::Error::Io(io) => {
+            if let Some(tls) = io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                return Error::Tls(format!("{at}: {}", tls::describe(tls)));
+            }
+            use std::io::ErrorKind as K;
+            match io.kind() {
+                K::TimedOut | K::WouldBlock => Error::Timeout(format!("{at}: {io}")),
+                K::ConnectionRefused => Error::Transport(format!("{at}: connection refused")),
+                K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
+                    Error::Transport(format!("{RESET_PREFIX} by {at} ({io})"))
+                }
+                _ => Error::Transport(format!("{at}: {io}")),
+            }
+        }
+        ureq::Error::Timeout(t) => Error::Timeout(format!("{at}: {t} timeout")),
+        ureq::Error::HostNotFound => Error::Transport(format!("{at}: host not found")),
+        ureq::Error::ConnectionFailed => Error::Transport(format!("{at}: connection failed")),
+        ureq::Error::Tls(m) => Error::Tls(format!("{at}: {m}")),
+        ureq::Error::BodyExceedsLimit(n) => Error::Decode(format!(
+            "{at}: the response body is larger than the limit of {n} bytes"
+        )),
+        ureq::Error::Protocol(p) => {
+            // A pooled connection the server closed shows up as a protocol error on reuse.
+            Error::Transport(format!("{RESET_PREFIX} by {at} (HTTP protocol: {p})"))
+        }
+        ureq::Error::ConnectProxyFailed(m) => {
+            Error::Transport(format!("{at}: proxy CONNECT failed: {m}"))
+        }
+        other => Error::Transport(format!("{at}: {other}")),
+    }
+}
+
+/// Shared, cheaply cloned handle on an agent.
+pub type SharedAgent = Arc<ureq::Agent>;

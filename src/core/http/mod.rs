@@ -1,0 +1,7 @@
+//! HTTP: the pooled agent, TLS connector, proxy rules, retries and rate limit.
+
+pub mod agent;
+pub mod connector;
+pub mod proxy;
+pub mod ratelimit;
+pub mod retry;

@@ -1,0 +1,10 @@
+//! The core: all behaviour, in ordinary Rust types. The C, Python and CLI fronts only translate.
+
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod filestamp;
+pub mod http;
+pub mod tls;

@@ -1,0 +1,223 @@
+//! The server-certificate verifier: WebPKI rooted in the cluster CA only, reloading ca.crt.
+//!
+//! The kubelet rotates `ca.crt` like the token (a `..data` swap), so the bundle is checked for
+//! changes at most every [`CaVerifier::RECHECK`] and also right after a verification failure
+//! (the server may already present a certificate from a new CA). A new bundle that does not
+//! parse is ignored and the old roots stay in force.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+
+use crate::core::error::{Error, Result};
+use crate::core::filestamp::FileStamp;
+use crate::core::tls::roots::{CaSource, root_store};
+
+#[derive(Debug)]
+struct State {
+    inner: Arc<WebPkiServerVerifier>,
+    stamp: Option<FileStamp>,
+    checked_at: Instant,
+}
+
+/// Verifies server certificates against the CA bundle, reloading it when it changes.
+#[derive(Debug)]
+pub struct CaVerifier {
+    source: CaSource,
+    provider: Arc<CryptoProvider>,
+    state: RwLock<State>,
+}
+
+impl CaVerifier {
+    /// How often the CA file is checked for a change while verifications succeed.
+    pub const RECHECK: Duration = Duration::from_secs(30);
+    /// The least time between two forced re-checks after failed verifications.
+    const RECHECK_ON_FAILURE: Duration = Duration::from_secs(1);
+
+    /// Load the bundle now; errors name the file and what is wrong with it.
+    pub fn new(source: CaSource, provider: Arc<CryptoProvider>) -> Result<Self> {
+        let stamp = match &source {
+            CaSource::File(p) => FileStamp::of(p).ok(),
+            CaSource::Pem(_) => None,
+        };
+        let inner = build(&source, &provider)?;
+        Ok(CaVerifier {
+            source,
+            provider,
+            state: RwLock::new(State {
+                inner,
+                stamp,
+                checked_at: Instant::now(),
+            }),
+        })
+    }
+
+    /// The verifier to use now, after reloading the bundle if it is due and changed.
+    fn current(&self, after_failure: bool) -> (Arc<WebPkiServerVerifier>, bool) {
+        let CaSource::File(path) = &self.source else {
+            let s = self.state.read().unwrap_or_else(|p| p.into_inner());
+            return (s.inner.clone(), false);
+        };
+        let wait = if after_failure {
+            Self::RECHECK_ON_FAILURE
+        } else {
+            Self::RECHECK
+        };
+        {
+            let s = self.state.read().unwrap_or_else(|p| p.into_inner());
+            if s.checked_at.elapsed() < wait {
+                return (s.inner.clone(), false);
+            }
+        }
+        let mut s = self.state.write().unwrap_or_else(|p| p.into_inner());
+        s.checked_at = Instant::now();
+        let stamp = FileStamp::of(path).ok();
+        let mut changed = false;
+        if stamp.is_some() && stamp != s.stamp {
+            // Keep the old roots when the new file does not parse (mid-rotation or broken).
+            if let Ok(inner) = build(&self.source, &self.provider) {
+                s.inner = inner;
+                s.stamp = stamp;
+                changed = true;
+            }
+        }
+        (s.inner.clone(), changed)
+    }
+}
+
+fn build(source: &CaSource, provider: &Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>> {
+    let certs = source.load()?;
+    let store = root_store(&certs, &source.describe())?;
+    WebPkiServerVerifier::builder_with_provider(store, provider.clone())
+        .build()
+        .map_err(|e| Error::config(format!("{}: {e}", source.describe())))
+}
+
+fn worth_reloading(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidCertificate(
+            CertificateError::UnknownIssuer | CertificateError::BadSignature
+        )
+    )
+}
+
+impl ServerCertVerifier for CaVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let (inner, _) = self.current(false);
+        match inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(e) if worth_reloading(&e) => match self.current(true) {
+                (fresh, true) => fresh.verify_server_cert(
+                    end_entity,
+                    intermediates,
+                    server_name,
+                    ocsp_response,
+                    now,
+                ),
+                _ => Err(e),
+            },
+            r => r,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Accepts any server certificate. Used only when the caller explicitly asked for
+/// `danger_insecure_skip_tls_verify`; handshake signatures are still checked.
+#[derive(Debug)]
+pub struct DangerNoCertificateVerification {
+    /// The crypto provider whose algorithms check handshake signatures.
+    pub provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for DangerNoCertificateVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
