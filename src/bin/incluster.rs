@@ -1,1 +1,303 @@
-fn main() {}
+//! `incluster`: the Kubernetes API from shell scripts in a pod.
+//!
+//! Argument parsing and printing only; every behaviour is the library's.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use incluster::core::info;
+use incluster::{Client, Config, Error, ErrorKind, Request};
+use lexopt::prelude::*;
+
+/// Exit codes scripts can test.
+mod exit {
+    pub const OK: u8 = 0;
+    pub const OTHER: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const CONFIG: u8 = 3;
+    pub const TRANSPORT: u8 = 4;
+    pub const HTTP_4XX: u8 = 5;
+    pub const HTTP_5XX: u8 = 6;
+}
+
+const HELP: &str = "\
+incluster - talk to the Kubernetes API server from inside a pod
+
+Usage:
+  incluster get PATH [--param KEY=VALUE]...
+  incluster request METHOD PATH [--param KEY=VALUE]... [--data @FILE|@-|-|TEXT] [--content-type T]
+  incluster info
+  incluster --version
+
+Connection options (any verb):
+  --server URL                 API server URL (default: in-cluster discovery from
+                               KUBERNETES_SERVICE_HOST/PORT)
+  --serviceaccount-dir DIR     ServiceAccount files (default $INCLUSTER_SERVICEACCOUNT_DIR or
+                               /var/run/secrets/kubernetes.io/serviceaccount)
+  --token-file FILE            bearer token file (re-read when it changes)
+  --ca-file FILE               CA bundle to trust (PEM)
+  -n, --namespace NS           default namespace
+  --timeout SECONDS            whole-request timeout (default 60)
+  --insecure-skip-tls-verify   DANGER: do not check the server's certificate
+
+Output: the response body on stdout; errors on stderr.
+Exit codes: 0 ok, 1 other error, 2 usage, 3 configuration, 4 TLS/transport/timeout,
+            5 HTTP 4xx, 6 HTTP 5xx.
+Run `incluster VERB --help` for a verb's details.";
+
+const HELP_GET: &str = "\
+incluster get PATH [--param KEY=VALUE]...
+
+GET an API path and print the body.
+  --param KEY=VALUE   query parameter (repeatable; values are percent-encoded)
+
+Example:
+  incluster get /api/v1/namespaces/default/pods --param labelSelector=app=web";
+
+const HELP_REQUEST: &str = "\
+incluster request METHOD PATH [--param KEY=VALUE]... [--data @FILE|@-|-|TEXT] [--content-type T]
+
+Any request: GET, POST, PUT, PATCH, DELETE, ...
+  --param KEY=VALUE   query parameter (repeatable)
+  --data D            body: @FILE reads a file, - or @- reads stdin, anything else is sent as is
+  --content-type T    body type (default application/json; for PATCH use
+                      application/merge-patch+json, application/json-patch+json,
+                      application/strategic-merge-patch+json or application/apply-patch+yaml)
+
+Example:
+  incluster request POST /api/v1/namespaces/default/configmaps --data @cm.json";
+
+const HELP_INFO: &str = "\
+incluster info
+
+Print, as JSON, the server, the namespace, the identity and expiry decoded from the token's
+claims (never the token) and the CA certificates' subjects and validity. Reads local files only.";
+
+/// Settings gathered from the command line.
+#[derive(Default)]
+struct Args {
+    verb: Option<String>,
+    positional: Vec<String>,
+    params: Vec<(String, String)>,
+    data: Option<String>,
+    content_type: Option<String>,
+    server: Option<String>,
+    sa_dir: Option<PathBuf>,
+    token_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
+    namespace: Option<String>,
+    timeout: Option<Duration>,
+    insecure: bool,
+    help: bool,
+}
+
+enum Failure {
+    Usage(String),
+    Lib(Error),
+}
+
+impl From<lexopt::Error> for Failure {
+    fn from(e: lexopt::Error) -> Self {
+        Failure::Usage(e.to_string())
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Lib(e)
+    }
+}
+
+fn text(v: std::ffi::OsString, what: &str) -> Result<String, Failure> {
+    v.into_string()
+        .map_err(|_| Failure::Usage(format!("{what} is not valid UTF-8")))
+}
+
+fn parse() -> Result<Args, Failure> {
+    let mut a = Args::default();
+    let mut p = lexopt::Parser::from_env();
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('h') | Long("help") => a.help = true,
+            Long("version") => {
+                println!("incluster {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            Long("param") | Short('p') => {
+                let kv = text(p.value()?, "--param")?;
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| Failure::Usage(format!("--param {kv:?} must be KEY=VALUE")))?;
+                a.params.push((k.to_owned(), v.to_owned()));
+            }
+            Long("data") | Short('d') => a.data = Some(text(p.value()?, "--data")?),
+            Long("content-type") => a.content_type = Some(text(p.value()?, "--content-type")?),
+            Long("server") => a.server = Some(text(p.value()?, "--server")?),
+            Long("serviceaccount-dir") => a.sa_dir = Some(p.value()?.into()),
+            Long("token-file") => a.token_file = Some(p.value()?.into()),
+            Long("ca-file") => a.ca_file = Some(p.value()?.into()),
+            Short('n') | Long("namespace") => a.namespace = Some(text(p.value()?, "--namespace")?),
+            Long("timeout") => {
+                let s: f64 = p.value()?.parse()?;
+                if !(s.is_finite() && s > 0.0) {
+                    return Err(Failure::Usage(
+                        "--timeout must be a number of seconds > 0".into(),
+                    ));
+                }
+                a.timeout = Some(Duration::from_secs_f64(s));
+            }
+            Long("insecure-skip-tls-verify") => a.insecure = true,
+            Value(v) if a.verb.is_none() => a.verb = Some(text(v, "the verb")?),
+            Value(v) => a.positional.push(text(v, "an argument")?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    Ok(a)
+}
+
+fn client(a: &Args) -> Result<Client, Failure> {
+    let mut cfg = match &a.server {
+        Some(s) => Config::new(s)?,
+        None => Config::in_cluster(a.sa_dir.as_deref())?,
+    };
+    if let Some(f) = &a.token_file {
+        cfg = cfg.with_token_file(f);
+    }
+    if let Some(f) = &a.ca_file {
+        cfg = cfg.with_ca_file(f);
+    }
+    if let Some(ns) = &a.namespace {
+        cfg = cfg.with_namespace(ns);
+    }
+    if a.timeout.is_some() {
+        cfg.request_timeout = a.timeout;
+    }
+    if a.insecure {
+        eprintln!(
+            "incluster: WARNING: --insecure-skip-tls-verify: the server's certificate is NOT checked"
+        );
+        cfg = cfg.danger_insecure_skip_tls_verify();
+    }
+    Ok(Client::new(cfg)?)
+}
+
+fn read_data(d: &str) -> Result<Vec<u8>, Failure> {
+    let from_stdin = || {
+        let mut b = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut b)
+            .map_err(|e| Failure::Usage(format!("--data: cannot read stdin: {e}")))?;
+        Ok(b)
+    };
+    match d {
+        "-" | "@-" => from_stdin(),
+        _ => match d.strip_prefix('@') {
+            Some(f) => std::fs::read(f)
+                .map_err(|e| Failure::Usage(format!("--data: cannot read file {f}: {e}"))),
+            None => Ok(d.as_bytes().to_vec()),
+        },
+    }
+}
+
+fn expect_args(a: &Args, n: usize, usage: &str) -> Result<(), Failure> {
+    if a.positional.len() != n {
+        return Err(Failure::Usage(format!("usage: {usage}")));
+    }
+    Ok(())
+}
+
+fn print_body(body: &[u8]) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    let r = out.write_all(body).and_then(|_| {
+        if !body.ends_with(b"\n") {
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    });
+    // A closed pipe (`| head`) is not an error worth reporting.
+    match r {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::Usage(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn run(a: Args) -> Result<(), Failure> {
+    let verb = a.verb.as_deref().unwrap_or("");
+    if a.help || verb == "help" || verb.is_empty() {
+        let h = match (verb, a.positional.first().map(String::as_str)) {
+            ("get", _) | ("help", Some("get")) => HELP_GET,
+            ("request", _) | ("help", Some("request")) => HELP_REQUEST,
+            ("info", _) | ("help", Some("info")) => HELP_INFO,
+            _ => HELP,
+        };
+        println!("{h}");
+        return if verb.is_empty() && !a.help {
+            Err(Failure::Usage("no verb given".into()))
+        } else {
+            Ok(())
+        };
+    }
+    if verb != "request" && (a.data.is_some() || a.content_type.is_some()) {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take --data or --content-type"
+        )));
+    }
+    match verb {
+        "get" => {
+            expect_args(&a, 1, "incluster get PATH [--param KEY=VALUE]...")?;
+            let mut req = Request::new("GET", &a.positional[0]);
+            req.query = a.params.clone();
+            print_body(&client(&a)?.request(&req)?.body)
+        }
+        "request" => {
+            expect_args(&a, 2, "incluster request METHOD PATH [options]")?;
+            let mut req = Request::new(&a.positional[0], &a.positional[1]);
+            req.query = a.params.clone();
+            if let Some(d) = &a.data {
+                req = req.with_body(read_data(d)?, a.content_type.as_deref());
+            } else if a.content_type.is_some() {
+                return Err(Failure::Usage("--content-type needs --data".into()));
+            }
+            print_body(&client(&a)?.request(&req)?.body)
+        }
+        "info" => {
+            expect_args(&a, 0, "incluster info")?;
+            let v = info::describe(&client(&a)?);
+            let s = serde_json::to_string_pretty(&v).unwrap_or_default();
+            print_body(s.as_bytes())
+        }
+        other => Err(Failure::Usage(format!(
+            "unknown verb {other:?} (try `incluster --help`)"
+        ))),
+    }
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e.kind() {
+        ErrorKind::InvalidArgument => exit::USAGE,
+        ErrorKind::Config => exit::CONFIG,
+        ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Tls => exit::TRANSPORT,
+        ErrorKind::Api if e.status() >= 500 => exit::HTTP_5XX,
+        ErrorKind::Api => exit::HTTP_4XX,
+        ErrorKind::Decode | ErrorKind::Cancelled => exit::OTHER,
+    }
+}
+
+fn main() -> ExitCode {
+    let outcome = parse().and_then(run);
+    ExitCode::from(match outcome {
+        Ok(()) => exit::OK,
+        Err(Failure::Usage(m)) => {
+            eprintln!("incluster: {m}");
+            exit::USAGE
+        }
+        Err(Failure::Lib(e)) => {
+            eprintln!("incluster: error: {e}");
+            exit_code(&e)
+        }
+    })
+}

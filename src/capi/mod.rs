@@ -1,1 +1,26 @@
-//! C ABI (filled in below).
+//! The C ABI. Conventions (also at the top of `include/incluster.h`):
+//!
+//! - Every symbol and type starts with `incluster_`; handles are opaque; `_new`/`_free` pairs;
+//!   `_free(NULL)` is a no-op.
+//! - `incluster_client` is immutable and thread-safe: share one between threads. Responses and
+//!   errors belong to the caller that received them.
+//! - Fallible functions return an [`result::incluster_result`] (0 = success, stable numbers
+//!   grouped by class) and take an optional `incluster_error **` out-param that receives the
+//!   details on failure (free it with `incluster_error_free`). Outputs are written only on
+//!   success.
+//! - Strings in are NUL-terminated UTF-8; strings and bodies out are owned by the library and
+//!   freed with its own `_free` functions.
+//! - No panic crosses this boundary: every function body runs inside [`guard`].
+//!
+//! This module only converts; all behaviour is in [`crate::core`].
+
+#![allow(non_camel_case_types)]
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod guard;
+pub mod request;
+pub mod response;
+pub mod result;
+pub mod version;

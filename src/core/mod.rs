@@ -7,4 +7,5 @@ pub mod config;
 pub mod error;
 pub mod filestamp;
 pub mod http;
+pub mod info;
 pub mod tls;

@@ -1,0 +1,276 @@
+//! `incluster_config`: explicit or discovered settings, adjusted before building a client.
+
+use std::ffi::c_char;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::capi::error::incluster_error;
+use crate::capi::guard::{Failure, bytes, give, guard, opt_str, req_out, req_str};
+use crate::capi::result::incluster_result;
+use crate::core::config::{Config, RateLimit};
+
+/// Settings for a client. Owned by one thread at a time; free with `incluster_config_free`
+/// (building a client copies what it needs, so the config may be freed right after).
+pub struct incluster_config {
+    pub(crate) inner: Config,
+}
+
+/// Start a configuration for an explicit server URL (`https://host:port` or, for the
+/// `kubectl proxy` route, `http://127.0.0.1:8001`). Add a token and a CA with the setters.
+///
+/// On success writes a new config to `*out` (free with `incluster_config_free`).
+/// Errors: `INCLUSTER_ERR_NULL_ARGUMENT`, `INCLUSTER_ERR_INVALID_UTF8`, `INCLUSTER_ERR_CONFIG`
+/// (bad URL). Thread-safe.
+///
+/// # Safety
+/// `server` is a NUL-terminated string; `out` points to writable storage for one pointer;
+/// `err` is NULL or points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_config_new(
+    server: *const c_char,
+    out: *mut *mut incluster_config,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    guard(err, || {
+        req_out(out, "out")?;
+        // SAFETY: caller contract.
+        let server = unsafe { req_str(server, "server") }?;
+        give(
+            out,
+            incluster_config {
+                inner: Config::new(server)?,
+            },
+        );
+        Ok(())
+    })
+}
+
+/// Discover the in-cluster configuration: `KUBERNETES_SERVICE_HOST`/`_PORT`, and `token`,
+/// `ca.crt`, `namespace` from the ServiceAccount directory (`serviceaccount_dir`, or NULL for
+/// `$INCLUSTER_SERVICEACCOUNT_DIR`, else `/var/run/secrets/kubernetes.io/serviceaccount`).
+///
+/// On success writes a new config to `*out`. Errors: `INCLUSTER_ERR_CONFIG` with a message
+/// naming the missing piece, `INCLUSTER_ERR_NULL_ARGUMENT`, `INCLUSTER_ERR_INVALID_UTF8`.
+/// Thread-safe.
+///
+/// # Safety
+/// `serviceaccount_dir` is NULL or a NUL-terminated string; `out` points to writable storage
+/// for one pointer; `err` is NULL or points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_config_in_cluster(
+    serviceaccount_dir: *const c_char,
+    out: *mut *mut incluster_config,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    guard(err, || {
+        req_out(out, "out")?;
+        // SAFETY: caller contract.
+        let dir = unsafe { opt_str(serviceaccount_dir, "serviceaccount_dir") }?;
+        give(
+            out,
+            incluster_config {
+                inner: Config::in_cluster(dir.map(Path::new))?,
+            },
+        );
+        Ok(())
+    })
+}
+
+/// Run a setter on a non-NULL config.
+fn with_config(
+    config: *mut incluster_config,
+    err: *mut *mut incluster_error,
+    f: impl FnOnce(&mut Config) -> Result<(), Failure>,
+) -> incluster_result {
+    guard(err, || {
+        // SAFETY: the caller promises `config` is NULL or a live config it owns.
+        let c = unsafe { config.as_mut() }.ok_or(Failure::Null("config"))?;
+        f(&mut c.inner)
+    })
+}
+
+/// Use a fixed bearer token. Errors: `INCLUSTER_ERR_CONFIG` if it is empty or not sendable in
+/// a header (checked when the client is built), NULL and UTF-8 errors.
+///
+/// # Safety
+/// `config` is a live config owned by the calling thread; `token` a NUL-terminated string;
+/// `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_config_set_token(
+    config: *mut incluster_config,
+    token: *const c_char,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    with_config(config, err, |c| {
+        // SAFETY: caller contract.
+        let t = unsafe { req_str(token, "token") }?;
+        *c = c.clone().with_token(t);
+        Ok(())
+    })
+}
+
+/// Read the token from a file, re-read whenever the file changes (kubelet rotation) and once
+/// more after a 401.
+///
+/// # Safety
+/// `config` is a live config owned by the calling thread; `path` a NUL-terminated string;
+/// `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_config_set_token_file(
+    config: *mut incluster_config,
+    path: *const c_char,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    with_config(config, err, |c| {
+        // SAFETY: caller contract.
+        let p = unsafe { req_str(path, "path") }?;
+        *c = c.clone().with_token_file(p);
+        Ok(())
+    })
+}
+
+/// Make requests without a token (anonymous; the `kubectl proxy` route).
+///
+/// # Safety
+/// `config` is a live config owned by the calling thread; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_config_clear_token(
+    config: *mut incluster_config,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    with_config(config, err, |c| {
+        c.token = crate::core::config::TokenConfig::None;
+        Ok(())
+    })
+}
+
+/// Trust only the CA certificates in this PEM file (re-read when it changes).
+///
+/// # Safety
+/// `config` is a live config owned by the calling thread; `path` a NUL-terminated string;
+/// `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_config_set_ca_file(
+    config: *mut incluster_config,
+    path: *const c_char,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    with_config(config, err, |c| {
+        // SAFETY: caller contract.
+        let p = unsafe { req_str(path, "path") }?;
+        *c = c.clone().with_ca_file(p);
+        Ok(())
+    })
+}
+
+/// Trust only the CA certificates in this PEM buffer (copied).
+///
+/// # Safety
+/// `config` is a live config owned by the calling thread; `pem` points to `len` readable
+/// bytes; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_config_set_ca_pem(
+    config: *mut incluster_config,
+    pem: *const u8,
+    len: usize,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    with_config(config, err, |c| {
+        // SAFETY: caller contract.
+        let pem = unsafe { bytes(pem, len, "pem") }?;
+        *c = c.clone().with_ca_pem(pem.to_vec());
+        Ok(())
+    })
+}
+
+/// Set the default namespace (`incluster_client_namespace` returns it).
+///
+/// # Safety
+/// `config` is a live config owned by the calling thread; `ns` a NUL-terminated string;
+/// `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_config_set_namespace(
+    config: *mut incluster_config,
+    ns: *const c_char,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    with_config(config, err, |c| {
+        // SAFETY: caller contract.
+        c.namespace = unsafe { req_str(ns, "ns") }?.to_owned();
+        Ok(())
+    })
+}
+
+/// Set the connect timeout and the whole-request timeout in milliseconds. `request_ms` 0
+/// means no limit; `connect_ms` 0 is an `INCLUSTER_ERR_INVALID_ARGUMENT`.
+/// Defaults: 10 s connect, 60 s per request.
+///
+/// # Safety
+/// `config` is a live config owned by the calling thread; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_config_set_timeouts(
+    config: *mut incluster_config,
+    connect_ms: u32,
+    request_ms: u32,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    with_config(config, err, |c| {
+        if connect_ms == 0 {
+            return Err(crate::core::error::Error::invalid("connect_ms must be > 0").into());
+        }
+        c.connect_timeout = Duration::from_millis(connect_ms.into());
+        c.request_timeout = (request_ms > 0).then(|| Duration::from_millis(request_ms.into()));
+        Ok(())
+    })
+}
+
+/// Limit this client to `qps` requests per second with bursts of `burst` (token bucket,
+/// shared by all threads using the client). Off by default. `qps` must be > 0.
+///
+/// # Safety
+/// `config` is a live config owned by the calling thread; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_config_set_rate_limit(
+    config: *mut incluster_config,
+    qps: f64,
+    burst: u32,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    with_config(config, err, |c| {
+        if !(qps.is_finite() && qps > 0.0) {
+            return Err(crate::core::error::Error::invalid("qps must be a number > 0").into());
+        }
+        c.rate_limit = Some(RateLimit { qps, burst });
+        Ok(())
+    })
+}
+
+/// DANGER: accept any server certificate. This removes all protection against a man in the
+/// middle and exists for debugging only. Never on unless this function is called.
+///
+/// # Safety
+/// `config` is a live config owned by the calling thread; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_config_danger_insecure_skip_tls_verify(
+    config: *mut incluster_config,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    with_config(config, err, |c| {
+        *c = c.clone().danger_insecure_skip_tls_verify();
+        Ok(())
+    })
+}
+
+/// Free a config. NULL is a no-op.
+///
+/// # Safety
+/// `config` is NULL or a config from `incluster_config_new`/`_in_cluster`, freed at most once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_config_free(config: *mut incluster_config) {
+    crate::capi::guard::guard_value((), || {
+        if !config.is_null() {
+            // SAFETY: created by `give` (Box::into_raw); freed once per the contract.
+            drop(unsafe { Box::from_raw(config) });
+        }
+    })
+}

@@ -1,0 +1,149 @@
+//! `incluster_error`: the details of a failed call.
+
+use std::ffi::{CString, c_char};
+
+use crate::capi::guard::{cstring_lossy, guard_value};
+use crate::capi::result::incluster_result;
+use crate::core::error::Error;
+
+/// Details of a failed call: result code, HTTP status, Kubernetes `Status` reason, message and
+/// the raw response body. Owned by the caller; free with `incluster_error_free`. Not shared
+/// between threads by the library; reading it from any one thread at a time is fine.
+pub struct incluster_error {
+    pub(crate) code: incluster_result,
+    status: u16,
+    reason: CString,
+    message: CString,
+    body: Vec<u8>,
+    retry_after: i64,
+}
+
+impl incluster_error {
+    /// Build from a core error.
+    pub(crate) fn from_core(e: &Error) -> Self {
+        let api = e.api();
+        incluster_error {
+            code: incluster_result::from_error(e),
+            status: e.status(),
+            reason: cstring_lossy(api.map_or("", |a| a.reason.as_str())),
+            message: cstring_lossy(&e.to_string()),
+            body: api.map(|a| a.body.clone()).unwrap_or_default(),
+            retry_after: api
+                .and_then(|a| a.retry_after_seconds())
+                .map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX)),
+        }
+    }
+
+    /// Build from a code and a message (argument errors, panics).
+    pub(crate) fn plain(code: incluster_result, message: &str) -> Self {
+        incluster_error {
+            code,
+            status: 0,
+            reason: CString::default(),
+            message: cstring_lossy(message),
+            body: Vec::new(),
+            retry_after: -1,
+        }
+    }
+}
+
+/// The result code of the failure (never `INCLUSTER_OK`).
+///
+/// NULL `err` gives `INCLUSTER_ERR_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `err` is NULL or a pointer received from an incluster call and not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_error_code(err: *const incluster_error) -> incluster_result {
+    guard_value(incluster_result::INCLUSTER_ERR_NULL_ARGUMENT, || {
+        // SAFETY: the caller promises `err` is NULL or valid.
+        unsafe { err.as_ref() }.map_or(incluster_result::INCLUSTER_ERR_NULL_ARGUMENT, |e| e.code)
+    })
+}
+
+/// The HTTP status of an API error, 0 for other failures (and for NULL).
+///
+/// # Safety
+/// `err` is NULL or a pointer received from an incluster call and not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_error_status(err: *const incluster_error) -> u16 {
+    // SAFETY: the caller promises `err` is NULL or valid.
+    guard_value(0, || unsafe { err.as_ref() }.map_or(0, |e| e.status))
+}
+
+/// The Kubernetes `Status` reason (`"NotFound"`, `"Forbidden"`, `"AlreadyExists"`, ...), or
+/// `""` when the failure was not an API error. Borrowed: valid until `incluster_error_free`.
+/// NULL `err` gives `""`.
+///
+/// # Safety
+/// `err` is NULL or a pointer received from an incluster call and not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_error_reason(err: *const incluster_error) -> *const c_char {
+    guard_value(c"".as_ptr(), || {
+        // SAFETY: the caller promises `err` is NULL or valid.
+        unsafe { err.as_ref() }.map_or(c"".as_ptr(), |e| e.reason.as_ptr())
+    })
+}
+
+/// A message for people, naming what failed (the file, the server, the request and the
+/// server's `Status` message). Never contains the token. Borrowed: valid until
+/// `incluster_error_free`. NULL `err` gives `""`.
+///
+/// # Safety
+/// `err` is NULL or a pointer received from an incluster call and not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_error_message(err: *const incluster_error) -> *const c_char {
+    guard_value(c"".as_ptr(), || {
+        // SAFETY: the caller promises `err` is NULL or valid.
+        unsafe { err.as_ref() }.map_or(c"".as_ptr(), |e| e.message.as_ptr())
+    })
+}
+
+/// The raw body of the failed response (often a JSON `Status`); empty for non-API failures.
+/// Writes the length to `*len` when `len` is not NULL. Borrowed: valid until
+/// `incluster_error_free`. Never NULL (an empty body is a valid pointer with length 0).
+///
+/// # Safety
+/// `err` is NULL or a pointer received from an incluster call and not yet freed; `len` is NULL
+/// or points to writable memory for one `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_error_body(
+    err: *const incluster_error,
+    len: *mut usize,
+) -> *const u8 {
+    guard_value(c"".as_ptr().cast(), || {
+        // SAFETY: the caller promises both pointers are NULL or valid.
+        let (ptr, n) = match unsafe { err.as_ref() } {
+            Some(e) if !e.body.is_empty() => (e.body.as_ptr(), e.body.len()),
+            _ => (c"".as_ptr().cast(), 0),
+        };
+        if let Some(l) = unsafe { len.as_mut() } {
+            *l = n;
+        }
+        ptr
+    })
+}
+
+/// `details.retryAfterSeconds` from the server's `Status`, or -1 when there is none.
+///
+/// # Safety
+/// `err` is NULL or a pointer received from an incluster call and not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_error_retry_after_seconds(err: *const incluster_error) -> i64 {
+    // SAFETY: the caller promises `err` is NULL or valid.
+    guard_value(-1, || unsafe { err.as_ref() }.map_or(-1, |e| e.retry_after))
+}
+
+/// Free an error. NULL is a no-op.
+///
+/// # Safety
+/// `err` is NULL or a pointer received from an incluster call, freed at most once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_error_free(err: *mut incluster_error) {
+    guard_value((), || {
+        if !err.is_null() {
+            // SAFETY: created by Box::into_raw in `guard`, and the caller frees it once.
+            drop(unsafe { Box::from_raw(err) });
+        }
+    })
+}

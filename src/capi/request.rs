@@ -1,0 +1,199 @@
+//! `incluster_request` and friends: any API call, returning an `incluster_response`.
+
+use std::ffi::{c_char, c_int};
+
+use crate::capi::client::incluster_client;
+use crate::capi::error::incluster_error;
+use crate::capi::guard::{Failure, bytes, give, guard, opt_str, req_out, req_str};
+use crate::capi::response::incluster_response;
+use crate::capi::result::incluster_result;
+use crate::core::api::patch::PatchType;
+use crate::core::api::request::Request;
+use crate::core::error::Error;
+
+/// Patch types for `incluster_patch` (see "Patch operations" in the Kubernetes API
+/// conventions).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum incluster_patch_type {
+    /// RFC 6902 JSON Patch (`application/json-patch+json`).
+    INCLUSTER_PATCH_JSON = 1,
+    /// RFC 7386 JSON Merge Patch (`application/merge-patch+json`).
+    INCLUSTER_PATCH_MERGE = 2,
+    /// Strategic merge patch (`application/strategic-merge-patch+json`).
+    INCLUSTER_PATCH_STRATEGIC = 3,
+    /// Server-side apply (`application/apply-patch+yaml`; JSON is valid YAML).
+    INCLUSTER_PATCH_APPLY = 4,
+}
+
+/// Read a NULL-terminated `key, value, key, value, ..., NULL` array.
+///
+/// # Safety
+/// `params` is NULL or a NULL-terminated array of NUL-terminated strings.
+unsafe fn read_params(params: *const *const c_char) -> Result<Vec<(String, String)>, Failure> {
+    let mut out = Vec::new();
+    if params.is_null() {
+        return Ok(out);
+    }
+    let mut i = 0;
+    loop {
+        // SAFETY: the array is NULL-terminated per the contract, so index i is readable.
+        let k = unsafe { *params.add(i) };
+        if k.is_null() {
+            return Ok(out);
+        }
+        // SAFETY: as above; a key is never the terminator, so i + 1 is in bounds.
+        let v = unsafe { *params.add(i + 1) };
+        if v.is_null() {
+            return Err(Error::invalid(format!(
+                "params: key #{} has no value before the terminating NULL",
+                i / 2 + 1
+            ))
+            .into());
+        }
+        // SAFETY: NUL-terminated strings per the contract.
+        let (k, v) = unsafe { (req_str(k, "params key")?, req_str(v, "params value")?) };
+        out.push((k.to_owned(), v.to_owned()));
+        i += 2;
+    }
+}
+
+fn run(
+    client: *const incluster_client,
+    req: &Request,
+    out: *mut *mut incluster_response,
+) -> Result<(), Failure> {
+    // SAFETY: the caller promises `client` is NULL or live.
+    let c = unsafe { client.as_ref() }.ok_or(Failure::Null("client"))?;
+    let resp = c.inner.request(req)?;
+    give(out, incluster_response::from_core(resp));
+    Ok(())
+}
+
+/// Make any API request.
+///
+/// - `method`: `"GET"`, `"POST"`, `"PUT"`, `"PATCH"`, `"DELETE"`, ...
+/// - `path`: the API path, starting with `/` (a `?query` in it is sent as given).
+/// - `params`: NULL, or a NULL-terminated array `{"key", "value", ..., NULL}` of query
+///   parameters; keys and values are percent-encoded.
+/// - `body`/`body_len`: the request body; NULL sends none (a non-NULL pointer with length 0
+///   sends an empty body).
+/// - `content_type`: NULL for `application/json`.
+///
+/// On a 2xx answer writes the response to `*out` (free with `incluster_response_free`).
+/// A non-2xx answer returns its code (`INCLUSTER_ERR_NOT_FOUND`, `INCLUSTER_ERR_FORBIDDEN`,
+/// `INCLUSTER_ERR_API`, ...) with the HTTP status, the `Status` reason and message and the raw
+/// body in `*err`. Transport, TLS, timeout and argument errors have their own codes.
+/// A 401 re-reads the token file and retries once; 429/503/504 with `Retry-After` are retried.
+/// Blocks the calling thread; thread-safe (many threads may share one client).
+///
+/// # Safety
+/// `client` is a live client; `method`, `path` NUL-terminated strings; `params` NULL or a
+/// NULL-terminated array of NUL-terminated strings; `body` NULL or `body_len` readable bytes;
+/// `content_type` NULL or NUL-terminated; `out` writable; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_request(
+    client: *const incluster_client,
+    method: *const c_char,
+    path: *const c_char,
+    params: *const *const c_char,
+    body: *const u8,
+    body_len: usize,
+    content_type: *const c_char,
+    out: *mut *mut incluster_response,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    guard(err, || {
+        req_out(out, "out")?;
+        // SAFETY: caller contract for every pointer.
+        let (method, path, query, body, ct) = unsafe {
+            (
+                req_str(method, "method")?,
+                req_str(path, "path")?,
+                read_params(params)?,
+                // A body is sent when the pointer is not NULL (so an empty body is possible).
+                (!body.is_null())
+                    .then(|| bytes(body, body_len, "body"))
+                    .transpose()?,
+                opt_str(content_type, "content_type")?,
+            )
+        };
+        let mut req = Request::new(method, path);
+        req.query = query;
+        if let Some(body) = body {
+            req = req.with_body(body.to_vec(), ct);
+        }
+        run(client, &req, out)
+    })
+}
+
+/// `GET path`: the common case of `incluster_request`. Same results and ownership.
+///
+/// # Safety
+/// `client` is a live client; `path` a NUL-terminated string; `out` writable; `err` NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_get(
+    client: *const incluster_client,
+    path: *const c_char,
+    out: *mut *mut incluster_response,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    guard(err, || {
+        req_out(out, "out")?;
+        // SAFETY: caller contract.
+        let path = unsafe { req_str(path, "path") }?;
+        run(client, &Request::new("GET", path), out)
+    })
+}
+
+/// `PATCH path` with the content type of `patch_type` (one of `incluster_patch_type`).
+/// For `INCLUSTER_PATCH_APPLY`, `field_manager` is required (the server rejects an apply
+/// without one; NULL gives `"incluster"`) and `force` takes over conflicting fields; both are
+/// ignored for the other types. An unknown `patch_type` is `INCLUSTER_ERR_INVALID_ARGUMENT`.
+/// Results and ownership as for `incluster_request`.
+///
+/// # Safety
+/// `client` is a live client; `path` a NUL-terminated string; `body` NULL or `body_len`
+/// readable bytes; `field_manager` NULL or NUL-terminated; `out` writable; `err` NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_patch(
+    client: *const incluster_client,
+    path: *const c_char,
+    patch_type: c_int,
+    body: *const u8,
+    body_len: usize,
+    field_manager: *const c_char,
+    force: bool,
+    out: *mut *mut incluster_response,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    use incluster_patch_type as P;
+    guard(err, || {
+        req_out(out, "out")?;
+        // SAFETY: caller contract.
+        let (path, body, fm) = unsafe {
+            (
+                req_str(path, "path")?,
+                bytes(body, body_len, "body")?,
+                opt_str(field_manager, "field_manager")?,
+            )
+        };
+        let pt = match patch_type {
+            x if x == P::INCLUSTER_PATCH_JSON as c_int => PatchType::Json,
+            x if x == P::INCLUSTER_PATCH_MERGE as c_int => PatchType::Merge,
+            x if x == P::INCLUSTER_PATCH_STRATEGIC as c_int => PatchType::StrategicMerge,
+            x if x == P::INCLUSTER_PATCH_APPLY as c_int => PatchType::Apply {
+                field_manager: fm.unwrap_or("incluster").to_owned(),
+                force,
+            },
+            other => {
+                return Err(
+                    Error::invalid(format!("patch_type {other} is not a patch type")).into(),
+                );
+            }
+        };
+        run(client, &Request::patch(path, &pt, body.to_vec()), out)
+    })
+}

@@ -1,0 +1,142 @@
+//! The result codes every fallible C function returns.
+
+use crate::core::error::{Error, ErrorKind};
+
+/// Result of a fallible incluster call. The numbers are stable and grouped: 1xx argument,
+/// 2xx configuration, 3xx transport/TLS, 4xx/5xx API status (the HTTP code where one is listed),
+/// 6xx stream, 9xx internal.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum incluster_result {
+    /// Success.
+    INCLUSTER_OK = 0,
+    /// A required pointer argument was NULL.
+    INCLUSTER_ERR_NULL_ARGUMENT = 100,
+    /// An argument had a bad value (a path without a leading '/', a bad method, ...).
+    INCLUSTER_ERR_INVALID_ARGUMENT = 101,
+    /// A string argument was not valid UTF-8.
+    INCLUSTER_ERR_INVALID_UTF8 = 102,
+    /// Configuration missing or broken (env vars, ServiceAccount files, server URL, CA).
+    INCLUSTER_ERR_CONFIG = 200,
+    /// The connection failed or broke.
+    INCLUSTER_ERR_TRANSPORT = 300,
+    /// A connect, read or write timed out.
+    INCLUSTER_ERR_TIMEOUT = 301,
+    /// TLS failed (certificate not signed by the CA, wrong name, expired, handshake).
+    INCLUSTER_ERR_TLS = 302,
+    /// Any non-2xx status without a code of its own below.
+    INCLUSTER_ERR_API = 400,
+    /// HTTP 401.
+    INCLUSTER_ERR_UNAUTHORIZED = 401,
+    /// HTTP 403.
+    INCLUSTER_ERR_FORBIDDEN = 403,
+    /// HTTP 404.
+    INCLUSTER_ERR_NOT_FOUND = 404,
+    /// HTTP 409.
+    INCLUSTER_ERR_CONFLICT = 409,
+    /// HTTP 410 (an expired resourceVersion).
+    INCLUSTER_ERR_GONE = 410,
+    /// HTTP 422.
+    INCLUSTER_ERR_INVALID = 422,
+    /// HTTP 429 (after the retries allowed by Retry-After).
+    INCLUSTER_ERR_TOO_MANY_REQUESTS = 429,
+    /// Any HTTP 5xx.
+    INCLUSTER_ERR_SERVER = 500,
+    /// A body or event could not be decoded.
+    INCLUSTER_ERR_DECODE = 600,
+    /// The operation was cancelled.
+    INCLUSTER_ERR_CANCELLED = 601,
+    /// A bug in incluster: a panic was caught at the boundary.
+    INCLUSTER_ERR_PANIC = 900,
+}
+
+use incluster_result as R;
+
+impl incluster_result {
+    /// The code for a core error.
+    pub fn from_error(e: &Error) -> Self {
+        match e.kind() {
+            ErrorKind::InvalidArgument => R::INCLUSTER_ERR_INVALID_ARGUMENT,
+            ErrorKind::Config => R::INCLUSTER_ERR_CONFIG,
+            ErrorKind::Transport => R::INCLUSTER_ERR_TRANSPORT,
+            ErrorKind::Timeout => R::INCLUSTER_ERR_TIMEOUT,
+            ErrorKind::Tls => R::INCLUSTER_ERR_TLS,
+            ErrorKind::Decode => R::INCLUSTER_ERR_DECODE,
+            ErrorKind::Cancelled => R::INCLUSTER_ERR_CANCELLED,
+            ErrorKind::Api => match e.status() {
+                401 => R::INCLUSTER_ERR_UNAUTHORIZED,
+                403 => R::INCLUSTER_ERR_FORBIDDEN,
+                404 => R::INCLUSTER_ERR_NOT_FOUND,
+                409 => R::INCLUSTER_ERR_CONFLICT,
+                410 => R::INCLUSTER_ERR_GONE,
+                422 => R::INCLUSTER_ERR_INVALID,
+                429 => R::INCLUSTER_ERR_TOO_MANY_REQUESTS,
+                500..=599 => R::INCLUSTER_ERR_SERVER,
+                _ => R::INCLUSTER_ERR_API,
+            },
+        }
+    }
+
+    /// All codes, for mapping an `int` from C back to the enum without undefined behaviour.
+    const ALL: [incluster_result; 20] = [
+        R::INCLUSTER_OK,
+        R::INCLUSTER_ERR_NULL_ARGUMENT,
+        R::INCLUSTER_ERR_INVALID_ARGUMENT,
+        R::INCLUSTER_ERR_INVALID_UTF8,
+        R::INCLUSTER_ERR_CONFIG,
+        R::INCLUSTER_ERR_TRANSPORT,
+        R::INCLUSTER_ERR_TIMEOUT,
+        R::INCLUSTER_ERR_TLS,
+        R::INCLUSTER_ERR_API,
+        R::INCLUSTER_ERR_UNAUTHORIZED,
+        R::INCLUSTER_ERR_FORBIDDEN,
+        R::INCLUSTER_ERR_NOT_FOUND,
+        R::INCLUSTER_ERR_CONFLICT,
+        R::INCLUSTER_ERR_GONE,
+        R::INCLUSTER_ERR_INVALID,
+        R::INCLUSTER_ERR_TOO_MANY_REQUESTS,
+        R::INCLUSTER_ERR_SERVER,
+        R::INCLUSTER_ERR_DECODE,
+        R::INCLUSTER_ERR_CANCELLED,
+        R::INCLUSTER_ERR_PANIC,
+    ];
+
+    fn name(self) -> &'static std::ffi::CStr {
+        match self {
+            R::INCLUSTER_OK => c"INCLUSTER_OK",
+            R::INCLUSTER_ERR_NULL_ARGUMENT => c"INCLUSTER_ERR_NULL_ARGUMENT",
+            R::INCLUSTER_ERR_INVALID_ARGUMENT => c"INCLUSTER_ERR_INVALID_ARGUMENT",
+            R::INCLUSTER_ERR_INVALID_UTF8 => c"INCLUSTER_ERR_INVALID_UTF8",
+            R::INCLUSTER_ERR_CONFIG => c"INCLUSTER_ERR_CONFIG",
+            R::INCLUSTER_ERR_TRANSPORT => c"INCLUSTER_ERR_TRANSPORT",
+            R::INCLUSTER_ERR_TIMEOUT => c"INCLUSTER_ERR_TIMEOUT",
+            R::INCLUSTER_ERR_TLS => c"INCLUSTER_ERR_TLS",
+            R::INCLUSTER_ERR_API => c"INCLUSTER_ERR_API",
+            R::INCLUSTER_ERR_UNAUTHORIZED => c"INCLUSTER_ERR_UNAUTHORIZED",
+            R::INCLUSTER_ERR_FORBIDDEN => c"INCLUSTER_ERR_FORBIDDEN",
+            R::INCLUSTER_ERR_NOT_FOUND => c"INCLUSTER_ERR_NOT_FOUND",
+            R::INCLUSTER_ERR_CONFLICT => c"INCLUSTER_ERR_CONFLICT",
+            R::INCLUSTER_ERR_GONE => c"INCLUSTER_ERR_GONE",
+            R::INCLUSTER_ERR_INVALID => c"INCLUSTER_ERR_INVALID",
+            R::INCLUSTER_ERR_TOO_MANY_REQUESTS => c"INCLUSTER_ERR_TOO_MANY_REQUESTS",
+            R::INCLUSTER_ERR_SERVER => c"INCLUSTER_ERR_SERVER",
+            R::INCLUSTER_ERR_DECODE => c"INCLUSTER_ERR_DECODE",
+            R::INCLUSTER_ERR_CANCELLED => c"INCLUSTER_ERR_CANCELLED",
+            R::INCLUSTER_ERR_PANIC => c"INCLUSTER_ERR_PANIC",
+        }
+    }
+}
+
+/// The name of a result code as a static string (`"INCLUSTER_ERR_TLS"`), for logs.
+///
+/// Takes an `int` so that any value is safe to pass; an unknown value gives
+/// `"INCLUSTER_UNKNOWN_RESULT"`. Never NULL; the string is static and must not be freed.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn incluster_result_name(result: std::ffi::c_int) -> *const std::ffi::c_char {
+    incluster_result::ALL
+        .iter()
+        .find(|r| **r as std::ffi::c_int == result)
+        .map_or(c"INCLUSTER_UNKNOWN_RESULT", |r| r.name())
+        .as_ptr()
+}
