@@ -1,0 +1,572 @@
+//! Routing: authentication, the control API, the ConfigMap API and the `/_test/` routes.
+//!
+//! | route | what it does |
+//! | --- | --- |
+//! | `PUT /_control/tokens` `["t1",..]` | replace the accepted bearer tokens (no auth) |
+//! | `GET`/`DELETE /_control/requests` | the log of non-control requests / clear it (no auth) |
+//! | `GET /version` | a fixed version object, pre-encoded |
+//! | `/api/v1/namespaces/{ns}/configmaps[/{name}]` | in-memory CRUD, every patch type |
+//! | `GET /api/v1/configmaps` | ConfigMaps of all namespaces |
+//! | `/_test/status/{code}[?plain=1]` | that status with a `Status` (or text) body |
+//! | `/_test/flaky?key=K&fail=N&code=C&retry_after=S` | fail N times, then 200 |
+//! | `/_test/drop?key=K&times=N` | close without answering N times, then 200 |
+//! | `/_test/delay?ms=N[&auth_after=1]` | answer after N ms (check the token after it) |
+//! | `/_test/redirect?to=T` | 302 to T |
+//! | `/_test/echo`, `/_test/echo-anon` | describe the request (the latter without auth) |
+//! | `/_test/chunked?n=N&ms=M[&abort=1]` | a chunked stream of N JSON lines |
+//!
+//! Tokens are compared and classified here and nowhere else; they are never logged, recorded
+//! or echoed — the request log and `/_test/echo` only say "none", "valid" or "invalid".
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::http::{Reply, Request, Response, Streaming, preencode};
+use crate::patch::{json_patch, merge_patch};
+use crate::store::{ApiFailure, ApiResult, Store, parse_object};
+
+/// The request log keeps at most this many records (the oldest go first), so a long
+/// benchmark cannot grow the server without bound.
+const LOG_CAP: usize = 100_000;
+
+const VERSION_BODY: &str =
+    r#"{"major":"1","minor":"37","gitVersion":"v1.37.2-incluster-test","platform":"linux/amd64"}"#;
+
+/// How a request authenticated.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AuthClass {
+    None,
+    Valid,
+    Invalid,
+}
+
+impl AuthClass {
+    fn as_str(self) -> &'static str {
+        match self {
+            AuthClass::None => "none",
+            AuthClass::Valid => "valid",
+            AuthClass::Invalid => "invalid",
+        }
+    }
+}
+
+/// One entry of the request log (never the token itself).
+struct Record {
+    /// Arrival number, so a record can be found again (see `/_test/delay?auth_after=1`).
+    seq: u64,
+    method: String,
+    target: String,
+    auth: AuthClass,
+    content_type: Option<String>,
+    body: Vec<u8>,
+}
+
+/// State shared by every connection.
+pub struct State {
+    /// `--plain`: no authentication at all (the `kubectl proxy` route).
+    plain: bool,
+    tokens: RwLock<HashSet<String>>,
+    log: Mutex<Log>,
+    /// Per-key request counters of `/_test/flaky` and `/_test/drop`.
+    counters: Mutex<HashMap<String, u64>>,
+    store: Mutex<Store>,
+    /// The pre-encoded `/version` answer (kept-alive and closing variants).
+    version: (&'static [u8], &'static [u8]),
+}
+
+#[derive(Default)]
+struct Log {
+    records: VecDeque<Record>,
+    next_seq: u64,
+}
+
+/// Lock, ignoring poisoning: a panicking connection thread must not take the server down.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A Kubernetes `Status` failure response.
+pub fn status_response(code: u16, message: &str, reason: Option<&str>) -> Response {
+    let reason = reason.unwrap_or_else(|| reason_for(code));
+    let mut v = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": if code < 400 { "Success" } else { "Failure" },
+        "message": message,
+        "reason": reason,
+        "code": code,
+    });
+    if code == 429 {
+        v["details"] = json!({"retryAfterSeconds": 1});
+    }
+    Response::json(code, &v)
+}
+
+/// `Status.reason` for a code, as the API server uses them.
+fn reason_for(code: u16) -> &'static str {
+    match code {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        409 => "Conflict",
+        410 => "Expired",
+        413 => "RequestEntityTooLarge",
+        415 => "UnsupportedMediaType",
+        422 => "Invalid",
+        429 => "TooManyRequests",
+        500 => "InternalError",
+        503 => "ServiceUnavailable",
+        504 => "Timeout",
+        _ => "Unknown",
+    }
+}
+
+fn failure(f: ApiFailure) -> Response {
+    let mut v = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": f.message,
+        "reason": f.reason,
+        "code": f.code,
+    });
+    if let Some(name) = f.name {
+        v["details"] = json!({"name": name, "kind": "configmaps"});
+    }
+    Response::json(f.code, &v)
+}
+
+fn not_found() -> Response {
+    status_response(
+        404,
+        "the server could not find the requested resource",
+        Some("NotFound"),
+    )
+}
+
+fn method_not_allowed(method: &str) -> Response {
+    status_response(
+        405,
+        &format!("the server does not allow this method on the requested resource ({method})"),
+        Some("MethodNotAllowed"),
+    )
+}
+
+fn ok_empty() -> Response {
+    Response::json(200, &json!({}))
+}
+
+/// The media type of a Content-Type header, lower-cased, without parameters.
+fn media_type(req: &Request) -> Option<String> {
+    req.header("content-type").map(|ct| {
+        ct.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    })
+}
+
+fn param_u64(req: &Request, name: &str) -> Option<u64> {
+    req.param(name).and_then(|v| v.trim().parse().ok())
+}
+
+impl State {
+    pub fn new(plain: bool, tokens: Vec<String>) -> Self {
+        let version = Response::new(
+            200,
+            Some("application/json"),
+            VERSION_BODY.as_bytes().to_vec(),
+        );
+        State {
+            plain,
+            tokens: RwLock::new(tokens.into_iter().collect()),
+            log: Mutex::new(Log::default()),
+            counters: Mutex::new(HashMap::new()),
+            store: Mutex::new(Store::new()),
+            version: preencode(&version),
+        }
+    }
+
+    fn classify(&self, req: &Request) -> AuthClass {
+        let Some(value) = req.header("authorization") else {
+            return AuthClass::None;
+        };
+        let token = match value.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            _ => return AuthClass::Invalid,
+        };
+        let tokens = self.tokens.read().unwrap_or_else(PoisonError::into_inner);
+        if !token.is_empty() && tokens.contains(token) {
+            AuthClass::Valid
+        } else {
+            AuthClass::Invalid
+        }
+    }
+
+    /// Append to the request log; returns the record's sequence number.
+    fn record(&self, req: &Request, auth: AuthClass) -> u64 {
+        let mut log = lock(&self.log);
+        if log.records.len() >= LOG_CAP {
+            log.records.pop_front();
+        }
+        let seq = log.next_seq;
+        log.next_seq += 1;
+        log.records.push_back(Record {
+            seq,
+            method: req.method.clone(),
+            target: req.target.clone(),
+            auth,
+            content_type: req.header("content-type").map(str::to_owned),
+            body: req.body.clone(),
+        });
+        seq
+    }
+
+    /// Change the authorization class of a logged request (if it is still in the log).
+    fn reclassify(&self, seq: u64, auth: AuthClass) {
+        let mut log = lock(&self.log);
+        if let Some(r) = log.records.iter_mut().rev().find(|r| r.seq == seq) {
+            r.auth = auth;
+        }
+    }
+
+    /// Count one more request for `key`; returns the new total.
+    fn count(&self, key: String) -> u64 {
+        let mut c = lock(&self.counters);
+        let n = c.entry(key).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    /// Route one request.
+    pub fn handle(&self, req: &Request) -> Reply {
+        if req.path.starts_with("/_control/") {
+            return self.control(req).into();
+        }
+        let auth = self.classify(req);
+        let seq = self.record(req, auth);
+        // The fast path for latency benchmarks: no routing work, one pre-encoded write.
+        if req.path == "/version" && req.method == "GET" && (self.plain || auth == AuthClass::Valid)
+        {
+            return Reply::Preencoded {
+                keep_alive: self.version.0,
+                close: self.version.1,
+            };
+        }
+        // `/_test/delay?auth_after=1` authenticates after its delay instead (below).
+        let auth_after = req.path == "/_test/delay" && req.param("auth_after") == Some("1");
+        let anonymous_ok = self.plain || req.path == "/_test/echo-anon" || auth_after;
+        if !anonymous_ok && auth != AuthClass::Valid {
+            return status_response(401, "Unauthorized", Some("Unauthorized")).into();
+        }
+        let segs = req.segments();
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let get = req.method == "GET" || req.method == "HEAD";
+        match segs.as_slice() {
+            ["version"] if get => {
+                Response::new(200, Some("application/json"), VERSION_BODY.into()).into()
+            }
+            ["version"] => method_not_allowed(&req.method).into(),
+            ["api", "v1", "configmaps"] if get => self.list(None).into(),
+            ["api", "v1", "namespaces", ns, "configmaps"] if !ns.is_empty() => {
+                self.collection(req, ns).into()
+            }
+            ["api", "v1", "namespaces", ns, "configmaps", name]
+                if !ns.is_empty() && !name.is_empty() =>
+            {
+                self.item(req, ns, name).into()
+            }
+            ["_test", "status", code] => test_status(req, code).into(),
+            ["_test", "flaky"] => self.flaky(req).into(),
+            ["_test", "drop"] => self.drop_route(req),
+            ["_test", "delay"] => self.delay(req, auth_after.then_some(seq)).into(),
+            ["_test", "redirect"] => redirect(req).into(),
+            ["_test", "echo"] | ["_test", "echo-anon"] => echo(req, auth).into(),
+            ["_test", "chunked"] => chunked(req),
+            _ => not_found().into(),
+        }
+    }
+
+    fn control(&self, req: &Request) -> Response {
+        match (req.method.as_str(), req.path.as_str()) {
+            ("PUT", "/_control/tokens") => match serde_json::from_slice::<Vec<String>>(&req.body) {
+                Ok(tokens) => {
+                    *self.tokens.write().unwrap_or_else(PoisonError::into_inner) =
+                        tokens.into_iter().collect();
+                    ok_empty()
+                }
+                Err(_) => status_response(
+                    400,
+                    "the body must be a JSON array of token strings",
+                    Some("BadRequest"),
+                ),
+            },
+            ("GET", "/_control/requests") => {
+                let log = lock(&self.log);
+                let records: Vec<Value> = log
+                    .records
+                    .iter()
+                    .map(|r| {
+                        json!({
+                            "method": r.method,
+                            "path": r.target,
+                            "authorization": r.auth.as_str(),
+                            "content_type": r.content_type,
+                            "body": String::from_utf8_lossy(&r.body),
+                        })
+                    })
+                    .collect();
+                Response::json(200, &Value::Array(records))
+            }
+            ("DELETE", "/_control/requests") => {
+                lock(&self.log).records.clear();
+                ok_empty()
+            }
+            (_, "/_control/tokens" | "/_control/requests") => method_not_allowed(&req.method),
+            _ => not_found(),
+        }
+    }
+
+    fn list(&self, ns: Option<&str>) -> Response {
+        let store = lock(&self.store);
+        Response::json(
+            200,
+            &json!({
+                "kind": "ConfigMapList",
+                "apiVersion": "v1",
+                "metadata": {"resourceVersion": store.resource_version().to_string()},
+                "items": store.list(ns),
+            }),
+        )
+    }
+
+    fn collection(&self, req: &Request, ns: &str) -> Response {
+        match req.method.as_str() {
+            "GET" | "HEAD" => self.list(Some(ns)),
+            "POST" => {
+                let result =
+                    parse_object(&req.body).and_then(|obj| lock(&self.store).create(ns, obj));
+                match result {
+                    Ok(obj) => Response::json(201, &obj),
+                    Err(f) => failure(f),
+                }
+            }
+            m => method_not_allowed(m),
+        }
+    }
+
+    fn item(&self, req: &Request, ns: &str, name: &str) -> Response {
+        let result = match req.method.as_str() {
+            "GET" | "HEAD" => lock(&self.store).get(ns, name).map(|o| (200, o)),
+            "PUT" => parse_object(&req.body)
+                .and_then(|obj| lock(&self.store).replace(ns, name, obj))
+                .map(|o| (200, o)),
+            "PATCH" => self.patch(req, ns, name),
+            "DELETE" => lock(&self.store).delete(ns, name).map(|()| {
+                (
+                    200,
+                    json!({
+                        "kind": "Status",
+                        "apiVersion": "v1",
+                        "metadata": {},
+                        "status": "Success",
+                        "details": {"name": name, "kind": "configmaps"},
+                    }),
+                )
+            }),
+            m => return method_not_allowed(m),
+        };
+        match result {
+            Ok((code, obj)) => Response::json(code, &obj),
+            Err(f) => failure(f),
+        }
+    }
+
+    fn patch(&self, req: &Request, ns: &str, name: &str) -> ApiResult<(u16, Value)> {
+        let media = media_type(req).unwrap_or_default();
+        let parse = || {
+            serde_json::from_slice::<Value>(&req.body).map_err(|e| {
+                ApiFailure::bad_request(format!("the patch body is not valid JSON: {e}"))
+            })
+        };
+        let mut store = lock(&self.store);
+        match media.as_str() {
+            "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+                let p = parse()?;
+                store
+                    .patch(ns, name, false, |obj| {
+                        merge_patch(obj, &p);
+                        Ok(())
+                    })
+                    .map(|(o, _)| (200, o))
+            }
+            "application/json-patch+json" => {
+                let ops = parse()?;
+                store
+                    .patch(ns, name, false, |obj| {
+                        json_patch(obj, &ops).map_err(|e| {
+                            ApiFailure::invalid(name, format!("the JSON patch failed: {e}"))
+                        })
+                    })
+                    .map(|(o, _)| (200, o))
+            }
+            "application/apply-patch+yaml" => {
+                let manager = match req.param("fieldManager") {
+                    Some(m) if !m.is_empty() => m.to_owned(),
+                    _ => {
+                        return Err(ApiFailure::bad_request(
+                            "PATCH /apply: fieldManager is required for apply requests \
+                             (set the fieldManager query parameter)",
+                        ));
+                    }
+                };
+                // Real apply takes YAML; JSON is valid YAML and all the clients send.
+                let p = parse()?;
+                if !p.is_object() {
+                    return Err(ApiFailure::bad_request("the apply body is not an object"));
+                }
+                store
+                    .patch(ns, name, true, |obj| {
+                        merge_patch(obj, &p);
+                        obj["metadata"]["managedFields"] =
+                            json!([{"manager": manager, "operation": "Apply"}]);
+                        Ok(())
+                    })
+                    .map(|(o, created)| (if created { 201 } else { 200 }, o))
+            }
+            other => Err(ApiFailure::new(
+                415,
+                "UnsupportedMediaType",
+                format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {other:?})"
+                ),
+            )),
+        }
+    }
+
+    fn flaky(&self, req: &Request) -> Response {
+        let key = req.param("key").unwrap_or("").to_owned();
+        let fail = param_u64(req, "fail").unwrap_or(0);
+        let code = param_u64(req, "code")
+            .and_then(|c| u16::try_from(c).ok())
+            .filter(|c| (200..600).contains(c))
+            .unwrap_or(429);
+        let attempts = self.count(format!("flaky\0{key}"));
+        if attempts <= fail {
+            let mut resp = status_response(
+                code,
+                &format!("flaky failure {attempts} of {fail} for key {key}"),
+                None,
+            );
+            if let Some(s) = req.param("retry_after") {
+                resp = resp.with_header("Retry-After", s);
+            }
+            resp
+        } else {
+            Response::json(200, &json!({"key": key, "attempts": attempts}))
+        }
+    }
+
+    /// `/_test/delay?ms=N[&auth_after=1]`. With `auth_after=1` the token is checked against
+    /// the accepted set *after* the delay (and the log entry updated to that verdict), so a
+    /// test can revoke the token a request was sent with while the request is in flight.
+    fn delay(&self, req: &Request, auth_after: Option<u64>) -> Response {
+        // Capped at ten minutes so a typo cannot park a thread forever.
+        let ms = param_u64(req, "ms").unwrap_or(0).min(600_000);
+        std::thread::sleep(Duration::from_millis(ms));
+        if let Some(seq) = auth_after {
+            let auth = self.classify(req);
+            self.reclassify(seq, auth);
+            if !self.plain && auth != AuthClass::Valid {
+                return status_response(401, "Unauthorized", Some("Unauthorized"));
+            }
+        }
+        Response::json(200, &json!({"delayed_ms": ms}))
+    }
+
+    fn drop_route(&self, req: &Request) -> Reply {
+        let key = req.param("key").unwrap_or("").to_owned();
+        let times = param_u64(req, "times").unwrap_or(0);
+        let attempts = self.count(format!("drop\0{key}"));
+        if attempts <= times {
+            Reply::Drop
+        } else {
+            Response::json(200, &json!({"key": key, "attempts": attempts})).into()
+        }
+    }
+}
+
+fn test_status(req: &Request, code: &str) -> Response {
+    let Some(code) = code.parse::<u16>().ok().filter(|c| (200..600).contains(c)) else {
+        return status_response(
+            400,
+            "the status code must be a number from 200 to 599",
+            Some("BadRequest"),
+        );
+    };
+    if req.param("plain") == Some("1") {
+        return Response::new(
+            code,
+            Some("text/plain; charset=utf-8"),
+            format!("plain failure {code}").into_bytes(),
+        );
+    }
+    status_response(code, &format!("test status {code}"), None)
+}
+
+fn redirect(req: &Request) -> Response {
+    match req.param("to") {
+        Some(to) if !to.is_empty() && !to.contains(['\r', '\n']) => {
+            Response::new(302, None, Vec::new()).with_header("Location", to)
+        }
+        _ => status_response(400, "the to parameter is required", Some("BadRequest")),
+    }
+}
+
+fn echo(req: &Request, auth: AuthClass) -> Response {
+    Response::json(
+        200,
+        &json!({
+            "method": req.method,
+            "path": req.path,
+            "query": req.raw_query,
+            "content_type": req.header("content-type"),
+            "authorization": auth.as_str(),
+            "body": String::from_utf8_lossy(&req.body),
+        }),
+    )
+}
+
+/// `/_test/chunked?n=N&ms=M&abort=1`: N chunks `{"chunk":i}\n`, M ms apart; with `abort=1`
+/// the connection is cut after the last chunk instead of ending the body properly. A
+/// demonstration of [`Reply::Stream`], which watch and log routes build on.
+fn chunked(req: &Request) -> Reply {
+    let n = param_u64(req, "n").unwrap_or(3).min(10_000);
+    let ms = param_u64(req, "ms").unwrap_or(0).min(60_000);
+    let abort = req.param("abort") == Some("1");
+    Reply::Stream(Streaming {
+        status: 200,
+        content_type: "application/json",
+        headers: Vec::new(),
+        body: Box::new(move |w| {
+            for i in 0..n {
+                if i > 0 && ms > 0 {
+                    std::thread::sleep(Duration::from_millis(ms));
+                }
+                w.send(format!("{{\"chunk\":{i}}}\n").as_bytes())?;
+            }
+            if abort {
+                return Err(std::io::Error::other("stream aborted on request"));
+            }
+            Ok(())
+        }),
+    })
+}

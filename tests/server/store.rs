@@ -1,0 +1,305 @@
+//! The in-memory ConfigMap store, shared by every connection.
+//!
+//! Errors are returned as [`ApiFailure`] (status, reason, message) and turned into Kubernetes
+//! `Status` bodies by the API layer.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+
+use crate::patch::merge_patch;
+
+/// A failed API call: the HTTP status, the `Status.reason` and the message.
+#[derive(Debug)]
+pub struct ApiFailure {
+    pub code: u16,
+    pub reason: &'static str,
+    pub message: String,
+    /// Whether `details: {name, kind}` is attached.
+    pub name: Option<String>,
+}
+
+impl ApiFailure {
+    pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
+        ApiFailure {
+            code,
+            reason,
+            message: message.into(),
+            name: None,
+        }
+    }
+
+    fn about(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiFailure::new(400, "BadRequest", message)
+    }
+
+    pub fn not_found(name: &str) -> Self {
+        ApiFailure::new(404, "NotFound", format!("configmaps \"{name}\" not found")).about(name)
+    }
+
+    pub fn invalid(name: &str, message: impl Into<String>) -> Self {
+        ApiFailure::new(422, "Invalid", message).about(name)
+    }
+
+    fn conflict(name: &str) -> Self {
+        ApiFailure::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on configmaps \"{name}\": the object has been \
+                 modified; please apply your changes to the latest version and try again"
+            ),
+        )
+        .about(name)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiFailure>;
+
+/// ConfigMaps keyed by (namespace, name), so iteration is sorted by namespace then name.
+#[derive(Default)]
+pub struct Store {
+    objects: BTreeMap<(String, String), Value>,
+    /// The global resourceVersion: bumped on every write.
+    resource_version: u64,
+    uids: u64,
+}
+
+/// Is `name` a DNS-1123 subdomain, as Kubernetes requires for ConfigMap names?
+fn valid_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 253
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.')
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+}
+
+fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
+    obj.get("metadata")?.get(field)?.as_str()
+}
+
+/// Pull the object out of a request body: a JSON object with a `metadata` object.
+pub fn parse_object(body: &[u8]) -> ApiResult<Value> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiFailure::bad_request(format!("the request body is not valid JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(ApiFailure::bad_request(
+            "the request body is not a JSON object",
+        ));
+    }
+    Ok(v)
+}
+
+impl Store {
+    pub fn new() -> Self {
+        Store {
+            resource_version: 100,
+            ..Default::default()
+        }
+    }
+
+    pub fn resource_version(&self) -> u64 {
+        self.resource_version
+    }
+
+    fn bump(&mut self) -> String {
+        self.resource_version += 1;
+        self.resource_version.to_string()
+    }
+
+    fn key(ns: &str, name: &str) -> (String, String) {
+        (ns.to_owned(), name.to_owned())
+    }
+
+    /// ConfigMaps of one namespace (or of all, with `None`), sorted.
+    pub fn list(&self, ns: Option<&str>) -> Vec<Value> {
+        self.objects
+            .iter()
+            .filter(|((n, _), _)| ns.is_none_or(|ns| ns == n))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    pub fn get(&self, ns: &str, name: &str) -> ApiResult<Value> {
+        self.objects
+            .get(&Store::key(ns, name))
+            .cloned()
+            .ok_or_else(|| ApiFailure::not_found(name))
+    }
+
+    /// Create from a client-supplied object; the server fills in the system fields.
+    pub fn create(&mut self, ns: &str, mut obj: Value) -> ApiResult<Value> {
+        let Some(name) = meta_str(&obj, "name").map(str::to_owned) else {
+            return Err(ApiFailure::bad_request(
+                "the ConfigMap has no metadata.name (the name is required)",
+            ));
+        };
+        check_namespace(&obj, ns)?;
+        if !valid_name(&name) {
+            return Err(ApiFailure::invalid(
+                &name,
+                format!(
+                    "ConfigMap \"{name}\" is invalid: metadata.name: Invalid value: \"{name}\": \
+                     a lowercase RFC 1123 subdomain must consist of lower case alphanumeric \
+                     characters, '-' or '.', and must start and end with an alphanumeric \
+                     character"
+                ),
+            ));
+        }
+        let key = Store::key(ns, &name);
+        if self.objects.contains_key(&key) {
+            return Err(ApiFailure::new(
+                409,
+                "AlreadyExists",
+                format!("configmaps \"{name}\" already exists"),
+            )
+            .about(&name));
+        }
+        self.uids += 1;
+        let uid = format!("00000000-0000-4000-8000-{:012x}", self.uids);
+        let created = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        let rv = self.bump();
+        set_system_fields(&mut obj, ns, &name, &rv);
+        if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.insert("uid".into(), uid.into());
+            m.insert("creationTimestamp".into(), created.into());
+        }
+        self.objects.insert(key, obj.clone());
+        Ok(obj)
+    }
+
+    /// Replace an existing object (PUT). A `metadata.resourceVersion` in the body must match
+    /// the stored one (optimistic concurrency, as in Kubernetes).
+    pub fn replace(&mut self, ns: &str, name: &str, obj: Value) -> ApiResult<Value> {
+        match meta_str(&obj, "name") {
+            Some(n) if n == name => {}
+            Some(n) => {
+                return Err(ApiFailure::bad_request(format!(
+                    "the name of the object ({n}) does not match the name on the URL ({name})"
+                )));
+            }
+            None => {
+                return Err(ApiFailure::bad_request(
+                    "the ConfigMap has no metadata.name (the name is required)",
+                ));
+            }
+        }
+        check_namespace(&obj, ns)?;
+        let old = self.get(ns, name)?;
+        self.store_update(ns, name, &old, obj)
+    }
+
+    /// Patch an existing object with `f`; with `create_missing`, a missing object starts as
+    /// `{}` (server-side apply). Returns the object and whether it was created.
+    pub fn patch(
+        &mut self,
+        ns: &str,
+        name: &str,
+        create_missing: bool,
+        f: impl FnOnce(&mut Value) -> ApiResult<()>,
+    ) -> ApiResult<(Value, bool)> {
+        let old = match self.get(ns, name) {
+            Ok(o) => Some(o),
+            Err(e) if !create_missing => return Err(e),
+            Err(_) => None,
+        };
+        let mut new = old.clone().unwrap_or_else(|| json!({}));
+        f(&mut new)?;
+        if !new.get("metadata").is_some_and(Value::is_object) {
+            return Err(ApiFailure::invalid(
+                name,
+                format!("ConfigMap \"{name}\" is invalid: metadata: Required value"),
+            ));
+        }
+        match meta_str(&new, "name") {
+            None => {}
+            Some(n) if n == name => {}
+            Some(_) => {
+                return Err(ApiFailure::bad_request(
+                    "the patch changes metadata.name, which is not allowed",
+                ));
+            }
+        }
+        match old {
+            Some(old) => self.store_update(ns, name, &old, new).map(|o| (o, false)),
+            None => {
+                let mut new = new;
+                merge_patch(&mut new, &json!({"metadata": {"name": name}}));
+                self.create(ns, new).map(|o| (o, true))
+            }
+        }
+    }
+
+    /// Store `new` over `old`, keeping the fields the server owns.
+    fn store_update(
+        &mut self,
+        ns: &str,
+        name: &str,
+        old: &Value,
+        mut new: Value,
+    ) -> ApiResult<Value> {
+        let current_rv = meta_str(old, "resourceVersion").unwrap_or("");
+        if let Some(rv) = meta_str(&new, "resourceVersion")
+            && !rv.is_empty()
+            && rv != current_rv
+        {
+            return Err(ApiFailure::conflict(name));
+        }
+        let rv = self.bump();
+        set_system_fields(&mut new, ns, name, &rv);
+        if let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+            for field in ["uid", "creationTimestamp"] {
+                if let Some(v) = old.get("metadata").and_then(|o| o.get(field)) {
+                    m.insert(field.into(), v.clone());
+                }
+            }
+        }
+        self.objects.insert(Store::key(ns, name), new.clone());
+        Ok(new)
+    }
+
+    pub fn delete(&mut self, ns: &str, name: &str) -> ApiResult<()> {
+        match self.objects.remove(&Store::key(ns, name)) {
+            Some(_) => {
+                self.bump();
+                Ok(())
+            }
+            None => Err(ApiFailure::not_found(name)),
+        }
+    }
+}
+
+/// A body naming a different namespace than the URL is refused, as Kubernetes does.
+fn check_namespace(obj: &Value, ns: &str) -> ApiResult<()> {
+    match meta_str(obj, "namespace") {
+        Some(n) if !n.is_empty() && n != ns => Err(ApiFailure::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the \
+             request",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn set_system_fields(obj: &mut Value, ns: &str, name: &str, rv: &str) {
+    if let Value::Object(m) = obj {
+        m.insert("apiVersion".into(), "v1".into());
+        m.insert("kind".into(), "ConfigMap".into());
+        let meta = m.entry("metadata").or_insert_with(|| json!({}));
+        if !meta.is_object() {
+            *meta = json!({});
+        }
+        if let Value::Object(meta) = meta {
+            meta.insert("name".into(), name.into());
+            meta.insert("namespace".into(), ns.into());
+            meta.insert("resourceVersion".into(), rv.into());
+        }
+    }
+}
