@@ -79,6 +79,19 @@ typedef enum incluster_result {
   INCLUSTER_ERR_PANIC = 900,
 } incluster_result;
 
+// Patch types for `incluster_patch` (see "Patch operations" in the Kubernetes API
+// conventions).
+typedef enum incluster_patch_type {
+  // RFC 6902 JSON Patch (`application/json-patch+json`).
+  INCLUSTER_PATCH_JSON = 1,
+  // RFC 7386 JSON Merge Patch (`application/merge-patch+json`).
+  INCLUSTER_PATCH_MERGE = 2,
+  // Strategic merge patch (`application/strategic-merge-patch+json`).
+  INCLUSTER_PATCH_STRATEGIC = 3,
+  // Server-side apply (`application/apply-patch+yaml`; JSON is valid YAML).
+  INCLUSTER_PATCH_APPLY = 4,
+} incluster_patch_type;
+
 // A client for one API server: immutable and thread-safe. Share one pointer between any number
 // of threads; free it once, after every call using it has returned.
 typedef struct incluster_client incluster_client;

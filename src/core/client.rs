@@ -2,8 +2,8 @@
 //!
 //! A request goes: rate limit (if set) → current token (a `stat` of the token file) → send over
 //! the pooled agent → on 401 re-read the token and, if it changed, send once more → on
-//! 429/503/504 with `Retry-After` wait and send again (bounded) → on a broken connection before
-//! any answer, retry idempotent reads.
+//! 429/503/504 with `Retry-After` wait and send again (bounded) → on a connection that broke
+//! before the whole answer was read, retry idempotent reads (GET/HEAD) a few times.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -150,13 +150,14 @@ impl Client {
                     continue;
                 }
             }
-            if is_retryable_status(resp.status) && attempts < inner.config.max_attempts {
-                if let Some(ra) = resp.header("retry-after") {
-                    let wait: Duration = parse_retry_after(ra).min(inner.config.max_retry_delay);
-                    std::thread::sleep(wait);
-                    attempts += 1;
-                    continue;
-                }
+            if is_retryable_status(resp.status)
+                && attempts < inner.config.max_attempts
+                && let Some(ra) = resp.header("retry-after")
+            {
+                let wait: Duration = parse_retry_after(ra).min(inner.config.max_retry_delay);
+                std::thread::sleep(wait);
+                attempts += 1;
+                continue;
             }
             return Ok(resp);
         }

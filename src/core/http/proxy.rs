@@ -84,10 +84,10 @@ pub fn proxy_for(
     let Some(proxy) = proxy else { return Ok(None) };
     let host = server.host().unwrap_or_default();
     let port = server.port_u16().unwrap_or(if https { 443 } else { 80 });
-    if let Some(np) = get(&["NO_PROXY", "no_proxy"]) {
-        if no_proxy_matches(&np, host, port) {
-            return Ok(None);
-        }
+    if let Some(np) = get(&["NO_PROXY", "no_proxy"])
+        && no_proxy_matches(&np, host, port)
+    {
+        return Ok(None);
     }
     let url = if proxy.contains("://") {
         proxy.trim().to_owned()

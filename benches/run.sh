@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the benchmarks (not part of the test command): release builds of the library, the CLI
+# and the test server, then each bench, printing a table with ratios to curl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${INCLUSTER_CACHE:-$HOME/.cache/incluster}/target}"
+bash tests/setup.sh >/dev/null
+command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
+echo "==> building release library, CLI and test server"
+cargo build --release --lib --bins --example testserver
+echo "==> request latency (incluster vs curl)"
+cargo bench --bench request

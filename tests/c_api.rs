@@ -1,0 +1,141 @@
+//! Builds the C programs in tests/c against the committed header and the built
+//! `libincluster.so`, runs them in a simulated pod against the test API server, and runs them
+//! again under valgrind (0 errors, 0 leaks).
+//!
+//! Valgrind is required: `tests/run.sh` installs it. Set `INCLUSTER_SKIP_VALGRIND=1` to skip
+//! that half knowingly (the test then says so on stderr).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{SaDir, TestServer, unique_dir};
+
+const TOKEN: &str = "tok-c-tests-SECRET-a9";
+
+fn target_dir() -> PathBuf {
+    // target/<profile>/deps/c_api-<hash> → target/<profile>
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+fn compile(src: &Path, out: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = target_dir();
+    assert!(
+        lib.join("libincluster.so").exists(),
+        "{} is missing: build the library first (cargo build)",
+        lib.join("libincluster.so").display()
+    );
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-g",
+            "-O1",
+        ])
+        .arg("-I")
+        .arg(root.join("include"))
+        .arg("-o")
+        .arg(out)
+        .arg(src)
+        .arg("-L")
+        .arg(&lib)
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .args(["-lincluster", "-lpthread"])
+        .output()
+        .expect("run the C compiler");
+    assert!(
+        status.status.success(),
+        "compiling {} failed:\n{}",
+        src.display(),
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+struct Setup {
+    server: TestServer,
+    sa: SaDir,
+    dir: PathBuf,
+}
+
+fn setup() -> Setup {
+    let server = TestServer::start(&["--token", TOKEN]);
+    let dir = unique_dir("capi");
+    let sa = SaDir::new(&dir, TOKEN, &server.ca, "c-ns");
+    Setup { server, sa, dir }
+}
+
+fn command(s: &Setup, program: &Path, valgrind: bool) -> Command {
+    let mut c = if valgrind {
+        let mut c = Command::new("valgrind");
+        c.args([
+            "--quiet",
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--show-leak-kinds=definite,indirect,possible",
+            "--errors-for-leak-kinds=definite,indirect,possible",
+        ])
+        .arg(format!(
+            "--suppressions={}/tests/c/valgrind.supp",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .arg(program);
+        c
+    } else {
+        Command::new(program)
+    };
+    c.envs(common::env_for_pod(&s.server, &s.sa))
+        .env("INCLUSTER_TEST_URL", &s.server.url)
+        .env("INCLUSTER_TEST_CA", &s.server.ca)
+        .env("INCLUSTER_TEST_OTHER_CA", &s.server.other_ca)
+        .env("INCLUSTER_TEST_TOKEN_FILE", s.sa.path.join("token"));
+    c
+}
+
+fn run_c_test(name: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe_dir = unique_dir("capi-bin");
+    let exe = exe_dir.join(name);
+    compile(&root.join("tests/c").join(format!("{name}.c")), &exe);
+
+    // Each run gets a fresh server, so server-side state (flaky keys, objects) starts clean.
+    let s = setup();
+    let out = command(&s, &exe, false).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{name} failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains(TOKEN), "the token was printed");
+    }
+    std::fs::remove_dir_all(&s.dir).ok();
+    drop(s);
+
+    if std::env::var("INCLUSTER_SKIP_VALGRIND").is_ok_and(|v| v == "1") {
+        eprintln!("valgrind run of {name} SKIPPED (INCLUSTER_SKIP_VALGRIND=1)");
+    } else {
+        let s = setup();
+        let out = command(&s, &exe, true)
+            .output()
+            .expect("valgrind is required for the C tests (tests/run.sh installs it)");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stdout.contains(" passed, 0 failed"),
+            "{name} under valgrind: exit {:?}\n{stdout}\n{stderr}",
+            out.status.code(),
+        );
+        std::fs::remove_dir_all(&s.dir).ok();
+    }
+    std::fs::remove_dir_all(&exe_dir).ok();
+}
+
+#[test]
+fn c_request_api() {
+    run_c_test("test_request");
+}

@@ -1,0 +1,290 @@
+//! The `incluster` command in a simulated pod, against the test API server.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::{SaDir, TestServer, unique_dir};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "tok-cli-SECRET-4e1d77";
+
+struct Pod {
+    server: TestServer,
+    sa: SaDir,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Pod {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+fn pod_with_token(token: &str) -> Pod {
+    let server = TestServer::start(&["--token", token]);
+    let dir = unique_dir("cli");
+    let sa = SaDir::new(&dir, token, &server.ca, "cli-ns");
+    Pod { server, sa, dir }
+}
+
+fn pod() -> Pod {
+    pod_with_token(TOKEN)
+}
+
+fn cmd(pod: Option<&Pod>, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_incluster"));
+    c.args(args)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .env_remove("INCLUSTER_SERVICEACCOUNT_DIR")
+        .env_remove("POD_NAMESPACE")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
+    if let Some(p) = pod {
+        c.envs(common::env_for_pod(&p.server, &p.sa));
+    }
+    c
+}
+
+fn run(pod: Option<&Pod>, args: &[&str]) -> Output {
+    cmd(pod, args).output().expect("run incluster")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn assert_exit(o: &Output, code: i32) {
+    let (out, err) = text(o);
+    assert_eq!(o.status.code(), Some(code), "stdout: {out}\nstderr: {err}");
+}
+
+#[test]
+fn get_version_in_a_simulated_pod() {
+    let p = pod();
+    let o = run(Some(&p), &["get", "/version"]);
+    assert_exit(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["gitVersion"], "v1.37.2-incluster-test");
+}
+
+#[test]
+fn get_with_params_and_request_verbs() {
+    let p = pod();
+    let o = run(
+        Some(&p),
+        &[
+            "get",
+            "/_test/echo",
+            "--param",
+            "labelSelector=app in (a,b)",
+            "--param",
+            "limit=2",
+        ],
+    );
+    assert_exit(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["query"], "labelSelector=app%20in%20%28a%2Cb%29&limit=2");
+
+    let coll = "/api/v1/namespaces/cli-ns/configmaps";
+    let file = p.dir.join("cm.json");
+    std::fs::write(&file, r#"{"metadata":{"name":"x"},"data":{"k":"v"}}"#).unwrap();
+    let at = format!("@{}", file.display());
+    assert_exit(&run(Some(&p), &["request", "POST", coll, "--data", &at]), 0);
+
+    // Body from stdin, merge patch.
+    let mut child = cmd(
+        Some(&p),
+        &[
+            "request",
+            "PATCH",
+            &format!("{coll}/x"),
+            "--data",
+            "-",
+            "--content-type",
+            "application/merge-patch+json",
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"data":{"k2":"v2"}}"#)
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_exit(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["data"], json!({"k": "v", "k2": "v2"}));
+
+    assert_exit(
+        &run(Some(&p), &["request", "DELETE", &format!("{coll}/x")]),
+        0,
+    );
+    let o = run(Some(&p), &["get", &format!("{coll}/x")]);
+    assert_exit(&o, 5);
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("404 (NotFound): configmaps \"x\" not found"),
+        "{err}"
+    );
+}
+
+#[test]
+fn exit_codes_by_failure_class() {
+    let p = pod();
+    assert_exit(&run(Some(&p), &["get", "/_test/status/403"]), 5);
+    assert_exit(&run(Some(&p), &["get", "/_test/status/503"]), 6);
+    assert_exit(&run(Some(&p), &["bogus-verb"]), 2);
+    assert_exit(&run(Some(&p), &["get"]), 2);
+    assert_exit(&run(Some(&p), &["get", "/a", "--param", "novalue"]), 2);
+    assert_exit(&run(Some(&p), &["get", "no-slash"]), 2);
+
+    let o = run(None, &["get", "/version"]);
+    assert_exit(&o, 3);
+    assert!(
+        text(&o)
+            .1
+            .contains("KUBERNETES_SERVICE_HOST is not set: not running in a pod?")
+    );
+
+    let other = p.server.other_ca.display().to_string();
+    let o = run(Some(&p), &["get", "/version", "--ca-file", &other]);
+    assert_exit(&o, 4);
+    assert!(text(&o).1.contains("unknown issuer"), "{}", text(&o).1);
+
+    let o = run(
+        None,
+        &[
+            "--server",
+            "https://127.0.0.1:1",
+            "--ca-file",
+            &other,
+            "get",
+            "/version",
+        ],
+    );
+    assert_exit(&o, 4);
+    assert!(text(&o).1.contains("connection refused"));
+}
+
+#[test]
+fn help_and_version() {
+    for verb in ["get", "request", "info"] {
+        let o = run(None, &[verb, "--help"]);
+        assert_exit(&o, 0);
+        assert!(
+            text(&o).0.starts_with(&format!("incluster {verb}")),
+            "{}",
+            text(&o).0
+        );
+    }
+    let o = run(None, &["--help"]);
+    assert_exit(&o, 0);
+    assert!(text(&o).0.contains("Exit codes"));
+    let o = run(None, &["--version"]);
+    assert_exit(&o, 0);
+    assert_eq!(
+        text(&o).0.trim(),
+        format!("incluster {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn info_shows_identity_and_ca_never_the_token() {
+    let token = common::fake_jwt(&json!({
+        "sub": "system:serviceaccount:cli-ns:runner", "exp": 4102444800i64,
+        "kubernetes.io": {"namespace": "cli-ns", "serviceaccount": {"name": "runner"}}
+    }));
+    let p = pod_with_token(&token);
+    let o = run(Some(&p), &["info"]);
+    assert_exit(&o, 0);
+    let (out, err) = text(&o);
+    assert!(!out.contains(&token) && !err.contains(&token));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["namespace"], "cli-ns");
+    assert_eq!(v["token"]["serviceAccount"], "runner");
+    assert_eq!(v["token"]["expiresAt"], "2100-01-01T00:00:00Z");
+    assert!(
+        v["ca"][0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("CN=incluster-test-ca")
+    );
+}
+
+#[test]
+fn the_token_never_appears_in_output() {
+    let p = pod();
+    let wrong = p.dir.join("wrong-token");
+    std::fs::write(&wrong, "tok-cli-WRONG-SECRET-99").unwrap();
+    let wrong = wrong.display().to_string();
+    let runs = [
+        run(Some(&p), &["get", "/version"]),
+        run(Some(&p), &["get", "/_test/echo"]),
+        run(Some(&p), &["get", "/_test/status/401"]),
+        run(Some(&p), &["info"]),
+        run(Some(&p), &["get", "/version", "--token-file", &wrong]),
+        run(
+            Some(&p),
+            &["request", "POST", "/_test/echo", "--data", "{}"],
+        ),
+    ];
+    assert_exit(&runs[4], 5);
+    assert!(text(&runs[4]).1.contains("401 (Unauthorized)"));
+    for o in &runs {
+        let (out, err) = text(o);
+        for secret in [TOKEN, "tok-cli-WRONG-SECRET-99"] {
+            assert!(
+                !out.contains(secret) && !err.contains(secret),
+                "{out}\n{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_proxy_cidr_bypasses_the_proxy() {
+    let p = pod();
+    // A proxy that refuses connections: going through it fails, bypassing it works.
+    let with_proxy = |no_proxy: Option<&str>| {
+        let mut c = cmd(Some(&p), &["get", "/version"]);
+        c.env("HTTPS_PROXY", "http://127.0.0.1:1");
+        if let Some(np) = no_proxy {
+            c.env("NO_PROXY", np);
+        }
+        c.output().unwrap()
+    };
+    let o = with_proxy(None);
+    assert_exit(&o, 4);
+    assert_exit(&with_proxy(Some("example.com,127.0.0.0/8")), 0);
+    assert_exit(&with_proxy(Some("127.0.0.1")), 0);
+    assert_exit(&with_proxy(Some("10.0.0.0/8")), 4);
+}
+
+#[test]
+fn kubectl_proxy_route() {
+    let s = TestServer::start(&["--plain"]);
+    let o = run(None, &["--server", &s.url, "get", "/version"]);
+    assert_exit(&o, 0);
+    assert!(text(&o).0.contains("gitVersion"));
+}
+
+#[test]
+fn insecure_flag_is_loud() {
+    let p = pod();
+    let o = run(Some(&p), &["--insecure-skip-tls-verify", "get", "/version"]);
+    assert_exit(&o, 0);
+    assert!(text(&o).1.contains("WARNING"), "{}", text(&o).1);
+}
