@@ -3,6 +3,7 @@
  * connection, each timed with CLOCK_MONOTONIC. Prints one JSON line with p50/p99 in microseconds.
  * Usage: keepalive PATH N   (in a simulated pod: KUBERNETES_SERVICE_* and the SA dir set)
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>

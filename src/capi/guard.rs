@@ -143,3 +143,26 @@ pub(crate) fn give<T>(out: *mut *mut T, value: T) {
     // SAFETY: `out` was checked non-NULL by `req_out` before the work started.
     unsafe { *out = Box::into_raw(Box::new(value)) };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_result_code_not_an_unwind() {
+        let mut err: *mut incluster_error = std::ptr::null_mut();
+        let rc = guard(&mut err, || panic!("boom"));
+        assert_eq!(rc, incluster_result::INCLUSTER_ERR_PANIC);
+        // SAFETY: `guard` stored a boxed error.
+        let e = unsafe { Box::from_raw(err) };
+        assert_eq!(e.code, incluster_result::INCLUSTER_ERR_PANIC);
+        assert_eq!(guard_value(7, || -> i32 { panic!("boom") }), 7);
+    }
+
+    #[test]
+    fn success_clears_the_error_out_param() {
+        let mut err: *mut incluster_error = std::ptr::dangling_mut();
+        assert_eq!(guard(&mut err, || Ok(())), incluster_result::INCLUSTER_OK);
+        assert!(err.is_null());
+    }
+}

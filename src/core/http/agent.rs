@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 
 use crate::core::config::Config;
 use crate::core::error::{Error, Result};
 use crate::core::http::connector::TlsConnector;
 use crate::core::http::proxy::proxy_for;
+use crate::core::http::resolver::LiteralFirstResolver;
 use crate::core::tls;
 
 /// The User-Agent every request carries.
@@ -53,8 +53,8 @@ pub fn build_agent(config: &Config) -> Result<ureq::Agent> {
     };
     let chain = ().chain(ConnectProxyConnector::default()).chain(TcpConnector::default());
     Ok(match tls_connector {
-        Some(t) => ureq::Agent::with_parts(ucfg, chain.chain(t), DefaultResolver::default()),
-        None => ureq::Agent::with_parts(ucfg, chain, DefaultResolver::default()),
+        Some(t) => ureq::Agent::with_parts(ucfg, chain.chain(t), LiteralFirstResolver::default()),
+        None => ureq::Agent::with_parts(ucfg, chain, LiteralFirstResolver::default()),
     })
 }
 

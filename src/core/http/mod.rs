@@ -4,4 +4,5 @@ pub mod agent;
 pub mod connector;
 pub mod proxy;
 pub mod ratelimit;
+pub mod resolver;
 pub mod retry;

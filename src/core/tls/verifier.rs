@@ -37,7 +37,7 @@ impl CaVerifier {
     /// How often the CA file is checked for a change while verifications succeed.
     pub const RECHECK: Duration = Duration::from_secs(30);
     /// The least time between two forced re-checks after failed verifications.
-    const RECHECK_ON_FAILURE: Duration = Duration::from_secs(1);
+    pub(crate) const RECHECK_ON_FAILURE: Duration = Duration::from_secs(1);
 
     /// Load the bundle now; errors name the file and what is wrong with it.
     pub fn new(source: CaSource, provider: Arc<CryptoProvider>) -> Result<Self> {
@@ -219,5 +219,58 @@ impl ServerCertVerifier for DangerNoCertificateVerification {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+
+    /// A CA (PEM) and a leaf for 10.96.0.1 signed by it.
+    fn ca_and_leaf() -> (String, CertificateDer<'static>) {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let leaf = CertificateParams::new(vec!["10.96.0.1".to_string()])
+            .unwrap()
+            .signed_by(&KeyPair::generate().unwrap(), &issuer)
+            .unwrap();
+        (ca_cert.pem(), leaf.der().clone())
+    }
+
+    fn verify(v: &CaVerifier, leaf: &CertificateDer<'_>) -> Result<(), rustls::Error> {
+        let name = ServerName::try_from("10.96.0.1").unwrap();
+        v.verify_server_cert(leaf, &[], &name, &[], UnixTime::now())
+            .map(|_| ())
+    }
+
+    #[test]
+    fn ip_san_verifies_and_rotated_ca_is_picked_up_keeping_old_roots_when_bad() {
+        let dir = std::env::temp_dir().join(format!("incluster-verifier-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ca.crt");
+        let (ca1, leaf1) = ca_and_leaf();
+        let (ca2, leaf2) = ca_and_leaf();
+        std::fs::write(&path, &ca1).unwrap();
+        let v =
+            CaVerifier::new(CaSource::File(path.clone()), crate::core::tls::provider()).unwrap();
+        verify(&v, &leaf1).expect("IP SAN under CA 1");
+        assert!(verify(&v, &leaf2).is_err(), "CA 2 is not trusted yet");
+
+        // The CA rotates (new file written): after a failure the file is re-checked at once
+        // (at most once a second) and the new roots are used.
+        std::fs::write(&path, &ca2).unwrap();
+        std::thread::sleep(CaVerifier::RECHECK_ON_FAILURE + Duration::from_millis(50));
+        verify(&v, &leaf2).expect("rotated CA picked up");
+
+        // A broken new file keeps the roots in force.
+        std::fs::write(&path, "not pem").unwrap();
+        std::thread::sleep(CaVerifier::RECHECK_ON_FAILURE + Duration::from_millis(50));
+        assert!(verify(&v, &leaf1).is_err());
+        verify(&v, &leaf2).expect("old roots kept when the new file is bad");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
