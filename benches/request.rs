@@ -25,35 +25,58 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// A command pinned to `core` (through `sched_setaffinity` in the child, not a `taskset`
+/// wrapper, whose own exec would add a millisecond to every whole-process run).
 fn pinned(core: Option<usize>, program: impl AsRef<std::ffi::OsStr>) -> Command {
-    match core {
-        Some(c) => {
-            let mut cmd = Command::new("taskset");
-            cmd.arg("-c").arg(c.to_string()).arg(program);
-            cmd
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(program);
+    if let Some(c) = core {
+        // SAFETY: between fork and exec only the async-signal-safe sched_setaffinity is called,
+        // on a cpu_set_t built on the stack.
+        unsafe {
+            cmd.pre_exec(move || {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(c, &mut set);
+                if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
         }
-        None => Command::new(program),
     }
+    cmd
 }
 
-/// Wall time of `runs` whole-process invocations, in milliseconds, sorted.
-fn whole_process(runs: usize, mut make: impl FnMut() -> Command) -> Vec<f64> {
-    let mut ms = Vec::with_capacity(runs);
+fn timed(mut cmd: Command) -> f64 {
+    let t = Instant::now();
+    let out = cmd.output().expect("spawn");
+    let el = t.elapsed().as_secs_f64() * 1e3;
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("gitVersion"),
+        "a run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    el
+}
+
+/// Wall times (ms, sorted) of `runs` whole-process invocations of each command, interleaved
+/// so that noise on a shared machine hits both sides alike.
+fn whole_process(
+    runs: usize,
+    mut a: impl FnMut() -> Command,
+    mut b: impl FnMut() -> Command,
+) -> (Vec<f64>, Vec<f64>) {
+    let (mut xa, mut xb) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
     for i in 0..runs + 5 {
-        let t = Instant::now();
-        let out = make().output().expect("spawn");
-        let el = t.elapsed().as_secs_f64() * 1e3;
-        assert!(
-            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("gitVersion"),
-            "a run failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (ta, tb) = (timed(a()), timed(b()));
         if i >= 5 {
-            ms.push(el);
+            xa.push(ta);
+            xb.push(tb);
         }
     }
-    ms.sort_by(f64::total_cmp);
-    ms
+    xa.sort_by(f64::total_cmp);
+    xb.sort_by(f64::total_cmp);
+    (xa, xb)
 }
 
 fn target_dir() -> PathBuf {
@@ -117,68 +140,81 @@ fn main() {
 
     // 1. One GET /version as a whole process.
     let cli = env!("CARGO_BIN_EXE_incluster");
-    let inc = whole_process(runs, || {
-        let mut c = pinned(client_core, cli);
-        c.args(["get", "/version"]).envs(env.clone());
-        c
-    });
-    let curl = whole_process(runs, || {
-        let mut c = pinned(client_core, "curl");
-        c.args(["-sS", "--fail", "--cacert"])
-            .arg(&server.ca)
-            .args(["-H", &auth, &url]);
-        c
-    });
+    let (inc, curl) = whole_process(
+        runs,
+        || {
+            let mut c = pinned(client_core, cli);
+            c.args(["get", "/version"]).envs(env.clone());
+            c
+        },
+        || {
+            let mut c = pinned(client_core, "curl");
+            c.args(["-sS", "--fail", "--cacert"])
+                .arg(&server.ca)
+                .args(["-H", &auth, &url]);
+            c
+        },
+    );
 
-    // 2. Keep-alive GET through the C API, and curl reusing one connection.
+    // 2. Keep-alive GET through the C API, and curl reusing one connection: first with the
+    //    client on the other core (each request then pays two cross-core wake-ups), then on
+    //    the server's core (the latency of the code itself, wake-ups nearly free).
     let n = 5000;
     let exe = dir.join("keepalive");
     compile_c(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c/keepalive.c"),
         &exe,
     );
-    let out = pinned(client_core, &exe)
-        .args(["/version", &n.to_string()])
-        .envs(env.clone())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let c_api: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(c_api["ok"], n);
-
     let cfg = dir.join("curl.cfg");
     let mut text = String::new();
     for _ in 0..n + 200 {
         text.push_str(&format!("url = \"{url}\"\noutput = \"/dev/null\"\n"));
     }
     std::fs::write(&cfg, text).unwrap();
-    let out = pinned(client_core, "curl")
-        .args(["-sS", "--cacert"])
-        .arg(&server.ca)
-        .args(["-H", &auth, "-w", "%{http_code} %{time_total}\n", "-K"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    let lines = String::from_utf8_lossy(&out.stdout);
-    let mut curl_ka: Vec<f64> = lines
-        .lines()
-        .skip(200)
-        .map(|l| {
-            let (code, t) = l.split_once(' ').unwrap();
-            assert_eq!(code, "200", "curl got {code}");
-            t.parse::<f64>().unwrap() * 1e6
-        })
-        .collect();
-    assert_eq!(curl_ka.len(), n);
-    curl_ka.sort_by(f64::total_cmp);
+    let keepalive = |core: Option<usize>| -> ((f64, f64), (f64, f64)) {
+        let out = pinned(core, &exe)
+            .args(["/version", &n.to_string()])
+            .envs(env.clone())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let c_api: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(c_api["ok"], n);
+        let out = pinned(core, "curl")
+            .args(["-sS", "--cacert"])
+            .arg(&server.ca)
+            .args(["-H", &auth, "-w", "%{http_code} %{time_total}\n", "-K"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        let lines = String::from_utf8_lossy(&out.stdout);
+        let mut curl: Vec<f64> = lines
+            .lines()
+            .skip(200)
+            .map(|l| {
+                let (code, t) = l.split_once(' ').unwrap();
+                assert_eq!(code, "200", "curl got {code}");
+                t.parse::<f64>().unwrap() * 1e6
+            })
+            .collect();
+        assert_eq!(curl.len(), n);
+        curl.sort_by(f64::total_cmp);
+        (
+            (
+                c_api["p50_us"].as_f64().unwrap(),
+                c_api["p99_us"].as_f64().unwrap(),
+            ),
+            (percentile(&curl, 0.5), percentile(&curl, 0.99)),
+        )
+    };
+    let ((c50, c99), (k50, k99)) = keepalive(client_core);
+    let same = server_core.map(|c| keepalive(Some(c)));
 
-    let c50 = c_api["p50_us"].as_f64().unwrap();
-    let c99 = c_api["p99_us"].as_f64().unwrap();
-    let rows = [
+    let mut rows = vec![
         (
             "get /version, whole process, median (ms)",
             percentile(&inc, 0.5),
@@ -191,31 +227,25 @@ fn main() {
             percentile(&curl, 0.9),
             "",
         ),
-        (
-            "keep-alive GET p50, C API (µs)",
-            c50,
-            percentile(&curl_ka, 0.5),
-            "≤ 100 µs",
-        ),
-        (
-            "keep-alive GET p99, C API (µs)",
-            c99,
-            percentile(&curl_ka, 0.99),
-            "",
-        ),
+        ("keep-alive GET p50, C API (µs)", c50, k50, "≤ 100 µs"),
+        ("keep-alive GET p99, C API (µs)", c99, k99, ""),
     ];
+    if let Some(((s50, s99), (t50, t99))) = same {
+        rows.push(("keep-alive p50, client on server's core (µs)", s50, t50, ""));
+        rows.push(("keep-alive p99, client on server's core (µs)", s99, t99, ""));
+    }
     println!();
     println!(
-        "| {:<42} | {:>10} | {:>10} | {:>20} | {:>8} |",
+        "| {:<46} | {:>10} | {:>10} | {:>20} | {:>8} |",
         "workload", "incluster", "curl", "curl / incluster", "goal"
     );
     println!(
-        "|{:-<44}|{:-<12}|{:-<12}|{:-<22}|{:-<10}|",
+        "|{:-<48}|{:-<12}|{:-<12}|{:-<22}|{:-<10}|",
         "", "", "", "", ""
     );
     for (name, a, b, goal) in rows {
         println!(
-            "| {:<42} | {:>10.3} | {:>10.3} | {:>19.2}x | {:>8} |",
+            "| {:<46} | {:>10.3} | {:>10.3} | {:>19.2}x | {:>8} |",
             name,
             a,
             b,
