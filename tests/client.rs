@@ -497,3 +497,35 @@ fn info_decodes_claims_and_ca_without_the_token() {
     assert!(info["ca"][0]["notAfter"].as_str().unwrap().ends_with('Z'));
     assert!(!info.to_string().contains(&token));
 }
+
+#[test]
+fn an_interrupt_check_stops_a_blocked_request() {
+    use incluster::core::http::interrupt;
+    use std::sync::atomic::AtomicBool;
+    let s = server();
+    let c = client(&s);
+    let flag = Arc::new(AtomicBool::new(false));
+    let setter = {
+        let flag = flag.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            flag.store(true, Ordering::SeqCst);
+        })
+    };
+    let start = std::time::Instant::now();
+    let f = flag.clone();
+    let r = interrupt::with_check(
+        move || f.load(Ordering::SeqCst),
+        || c.get_json("/_test/delay?ms=5000"),
+    );
+    setter.join().unwrap();
+    assert_eq!(r.unwrap_err(), Error::Cancelled);
+    // Well before the server's 5 s answer: the wait noticed the check.
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    // The client still works afterwards (the interrupted connection is not reused).
+    assert_eq!(c.get_json("/version").unwrap()["major"], "1");
+}

@@ -2,13 +2,15 @@
 
 use std::sync::Arc;
 
-use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector};
 
 use crate::core::config::Config;
 use crate::core::error::{Error, Result};
 use crate::core::http::connector::TlsConnector;
+use crate::core::http::interrupt::Interrupted;
 use crate::core::http::proxy::proxy_for;
 use crate::core::http::resolver::LiteralFirstResolver;
+use crate::core::http::tcp::TcpConnector;
 use crate::core::tls;
 
 /// The User-Agent every request carries.
@@ -131,6 +133,7 @@ fn authority(url: &str) -> &str {
 pub fn map_ureq(e: ureq::Error, url: &str) -> Error {
     let at = authority(url);
     match e {
+        ureq::Error::Io(io) if Interrupted::is(&io) => Error::Cancelled,
         ureq::Error::Io(io) => {
             if let Some(tls) = io
                 .get_ref()

@@ -2,7 +2,9 @@
 
 pub mod agent;
 pub mod connector;
+pub mod interrupt;
 pub mod proxy;
 pub mod ratelimit;
 pub mod resolver;
 pub mod retry;
+pub mod tcp;
