@@ -53,7 +53,7 @@ pub fn build_agent(config: &Config) -> Result<ureq::Agent> {
         }
         (None, false) => None,
     };
-    let chain = ().chain(ConnectProxyConnector::default()).chain(TcpConnector::default());
+    let chain = ().chain(ConnectProxyConnector::default()).chain(TcpConnector);
     Ok(match tls_connector {
         Some(t) => ureq::Agent::with_parts(ucfg, chain.chain(t), LiteralFirstResolver::default()),
         None => ureq::Agent::with_parts(ucfg, chain, LiteralFirstResolver::default()),
