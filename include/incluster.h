@@ -113,6 +113,53 @@ typedef struct incluster_response incluster_response;
 extern "C" {
 #endif // __cplusplus
 
+// The caller's identity as a JSON object: `username`, `uid`, `groups`, `extra`, `source`
+// (`"SelfSubjectReview"`, or `"token claims"` on servers without that API) and the token's
+// decoded `claims` (never the token itself).
+//
+// On success writes a NUL-terminated JSON string to `*json_out`; free it with
+// `incluster_string_free`. Errors as for `incluster_request`. Thread-safe.
+//
+// # Safety
+// `client` is a live client; `json_out` points to writable storage for one pointer; `err` is
+// NULL or writable.
+enum incluster_result incluster_whoami(const struct incluster_client *client,
+                                       char **json_out,
+                                       struct incluster_error **err);
+
+// Ask the server whether the caller may do `verb` on `resource` (SelfSubjectAccessReview, as
+// `kubectl auth can-i`).
+//
+// - `resource`: `"pods"`, `"deployments.apps"` (RESOURCE.GROUP), or a non-resource URL such
+//   as `"/healthz"`.
+// - `namespace`: NULL for the client's namespace, `""` for cluster-wide.
+// - `name`, `subresource`: NULL or `""` for none.
+//
+// On success writes the answer to `*allowed` and, when `reason_out` is not NULL, the
+// authorizer's reason to `*reason_out` (free with `incluster_string_free`). A "no" is a
+// success with `*allowed == false`. Thread-safe.
+//
+// # Safety
+// `client` is a live client; `verb`, `resource` NUL-terminated strings; `namespace`, `name`,
+// `subresource` NULL or NUL-terminated; `allowed` writable; `reason_out` NULL or writable;
+// `err` NULL or writable.
+enum incluster_result incluster_can_i(const struct incluster_client *client,
+                                      const char *verb,
+                                      const char *resource,
+                                      const char *namespace_,
+                                      const char *name,
+                                      const char *subresource,
+                                      bool *allowed,
+                                      char **reason_out,
+                                      struct incluster_error **err);
+
+// Free a string returned by the library (`incluster_whoami`, `incluster_can_i`). NULL is a
+// no-op.
+//
+// # Safety
+// `s` is NULL or a string from this library, freed at most once.
+void incluster_string_free(char *s);
+
 // Build a client from the in-cluster configuration (the ServiceAccount files and
 // `KUBERNETES_SERVICE_HOST`/`_PORT`). The token and `ca.crt` are read now, so a missing or
 // broken file fails here with `INCLUSTER_ERR_CONFIG` and a message naming it.

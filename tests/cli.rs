@@ -181,7 +181,7 @@ fn exit_codes_by_failure_class() {
 
 #[test]
 fn help_and_version() {
-    for verb in ["get", "request", "info"] {
+    for verb in ["get", "request", "info", "whoami", "can-i"] {
         let o = run(None, &[verb, "--help"]);
         assert_exit(&o, 0);
         assert!(
@@ -287,4 +287,70 @@ fn insecure_flag_is_loud() {
     let o = run(Some(&p), &["--insecure-skip-tls-verify", "get", "/version"]);
     assert_exit(&o, 0);
     assert!(text(&o).1.contains("WARNING"), "{}", text(&o).1);
+}
+
+#[test]
+fn whoami_and_can_i() {
+    let p = pod();
+    let o = run(Some(&p), &["whoami"]);
+    assert_exit(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["username"], "system:serviceaccount:test:tester");
+    assert_eq!(v["source"], "SelfSubjectReview");
+
+    let o = run(Some(&p), &["can-i", "list", "configmaps"]);
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0.trim(), "yes");
+    let o = run(
+        Some(&p),
+        &["can-i", "delete", "deployments.apps", "--name", "web"],
+    );
+    assert_exit(&o, 1);
+    assert_eq!(text(&o).0.trim(), "no");
+    assert!(
+        text(&o).1.contains("only get, list and watch"),
+        "{}",
+        text(&o).1
+    );
+    // The request carried the group split off and the client's namespace.
+    let last = p.server.requests().pop().unwrap();
+    let body: Value = serde_json::from_str(last["body"].as_str().unwrap()).unwrap();
+    let attrs = &body["spec"]["resourceAttributes"];
+    assert_eq!(
+        (
+            attrs["resource"].as_str(),
+            attrs["group"].as_str(),
+            attrs["namespace"].as_str()
+        ),
+        (Some("deployments"), Some("apps"), Some("cli-ns"))
+    );
+    assert_exit(&run(Some(&p), &["can-i", "get", "/healthz"]), 0);
+    assert_exit(&run(Some(&p), &["can-i", "get"]), 2);
+}
+
+#[test]
+fn whoami_falls_back_to_token_claims_on_old_servers() {
+    let token = common::fake_jwt(&json!({
+        "sub": "system:serviceaccount:cli-ns:old", "exp": 4102444800i64,
+        "kubernetes.io": {"namespace": "cli-ns", "serviceaccount": {"name": "old", "uid": "u-7"}}
+    }));
+    let p = pod_with_token(&token);
+    p.server
+        .control("PUT", "/_control/selfsubjectreview", Some("false"));
+    let o = run(Some(&p), &["whoami"]);
+    assert_exit(&o, 0);
+    let (out, err) = text(&o);
+    assert!(!out.contains(&token) && !err.contains(&token));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["source"], "token claims");
+    assert_eq!(v["username"], "system:serviceaccount:cli-ns:old");
+    assert_eq!(v["uid"], "u-7");
+    assert_eq!(
+        v["groups"],
+        json!([
+            "system:serviceaccounts",
+            "system:serviceaccounts:cli-ns",
+            "system:authenticated"
+        ])
+    );
 }

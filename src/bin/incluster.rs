@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use incluster::core::api::access;
 use incluster::core::info;
 use incluster::{Client, Config, Error, ErrorKind, Request};
 use lexopt::prelude::*;
@@ -29,6 +30,8 @@ Usage:
   incluster get PATH [--param KEY=VALUE]...
   incluster request METHOD PATH [--param KEY=VALUE]... [--data @FILE|@-|-|TEXT] [--content-type T]
   incluster info
+  incluster whoami
+  incluster can-i VERB RESOURCE [--name NAME] [--subresource S]
   incluster --version
 
 Connection options (any verb):
@@ -43,8 +46,8 @@ Connection options (any verb):
   --insecure-skip-tls-verify   DANGER: do not check the server's certificate
 
 Output: the response body on stdout; errors on stderr.
-Exit codes: 0 ok, 1 other error, 2 usage, 3 configuration, 4 TLS/transport/timeout,
-            5 HTTP 4xx, 6 HTTP 5xx.
+Exit codes: 0 ok, 1 other error (and can-i's no), 2 usage, 3 configuration,
+            4 TLS/transport/timeout, 5 HTTP 4xx, 6 HTTP 5xx.
 Run `incluster VERB --help` for a verb's details.";
 
 const HELP_GET: &str = "\
@@ -75,6 +78,26 @@ incluster info
 Print, as JSON, the server, the namespace, the identity and expiry decoded from the token's
 claims (never the token) and the CA certificates' subjects and validity. Reads local files only.";
 
+const HELP_WHOAMI: &str = "\
+incluster whoami
+
+Print, as JSON, who the server says you are (SelfSubjectReview: username, uid, groups),
+with the token's decoded claims. On a server without that API the identity comes from the
+token's claims (\"source\": \"token claims\").";
+
+const HELP_CAN_I: &str = "\
+incluster can-i VERB RESOURCE [--name NAME] [--subresource S] [-n NS]
+
+Ask the server whether you may do VERB on RESOURCE (SelfSubjectAccessReview), like
+`kubectl auth can-i`. Prints yes or no; exits 0 for yes and 1 for no.
+  RESOURCE          pods, deployments.apps (RESOURCE.GROUP), or a URL path like /healthz
+  -n NS             namespace (default: the client's namespace; \"\" for cluster-wide)
+  --name NAME       one object
+  --subresource S   log, status, exec, ...
+
+Example:
+  incluster can-i create configmaps && echo allowed";
+
 /// Settings gathered from the command line.
 #[derive(Default)]
 struct Args {
@@ -91,11 +114,15 @@ struct Args {
     timeout: Option<Duration>,
     insecure: bool,
     help: bool,
+    name: Option<String>,
+    subresource: Option<String>,
 }
 
 enum Failure {
     Usage(String),
     Lib(Error),
+    /// `can-i` answered no (exit 1, as `kubectl auth can-i`).
+    No,
 }
 
 impl From<lexopt::Error> for Failure {
@@ -149,6 +176,8 @@ fn parse() -> Result<Args, Failure> {
                 a.timeout = Some(Duration::from_secs_f64(s));
             }
             Long("insecure-skip-tls-verify") => a.insecure = true,
+            Long("name") => a.name = Some(text(p.value()?, "--name")?),
+            Long("subresource") => a.subresource = Some(text(p.value()?, "--subresource")?),
             Value(v) if a.verb.is_none() => a.verb = Some(text(v, "the verb")?),
             Value(v) => a.positional.push(text(v, "an argument")?),
             _ => return Err(arg.unexpected().into()),
@@ -225,6 +254,14 @@ fn print_body(body: &[u8]) -> Result<(), Failure> {
     }
 }
 
+fn print_json(v: &serde_json::Value) -> Result<(), Failure> {
+    print_body(
+        serde_json::to_string_pretty(v)
+            .unwrap_or_default()
+            .as_bytes(),
+    )
+}
+
 fn run(a: Args) -> Result<(), Failure> {
     let verb = a.verb.as_deref().unwrap_or("");
     if a.help || verb == "help" || verb.is_empty() {
@@ -232,6 +269,8 @@ fn run(a: Args) -> Result<(), Failure> {
             ("get", _) | ("help", Some("get")) => HELP_GET,
             ("request", _) | ("help", Some("request")) => HELP_REQUEST,
             ("info", _) | ("help", Some("info")) => HELP_INFO,
+            ("whoami", _) | ("help", Some("whoami")) => HELP_WHOAMI,
+            ("can-i", _) | ("help", Some("can-i")) => HELP_CAN_I,
             _ => HELP,
         };
         println!("{h}");
@@ -266,9 +305,31 @@ fn run(a: Args) -> Result<(), Failure> {
         }
         "info" => {
             expect_args(&a, 0, "incluster info")?;
-            let v = info::describe(&client(&a)?);
-            let s = serde_json::to_string_pretty(&v).unwrap_or_default();
-            print_body(s.as_bytes())
+            print_json(&info::describe(&client(&a)?))
+        }
+        "whoami" => {
+            expect_args(&a, 0, "incluster whoami")?;
+            print_json(&access::whoami(&client(&a)?)?)
+        }
+        "can-i" => {
+            expect_args(&a, 2, "incluster can-i VERB RESOURCE [options]")?;
+            let q = access::AccessQuery {
+                verb: a.positional[0].clone(),
+                resource: a.positional[1].clone(),
+                // -n is already the client's namespace, the default the core uses.
+                namespace: None,
+                name: a.name.clone().unwrap_or_default(),
+                subresource: a.subresource.clone().unwrap_or_default(),
+            };
+            let answer = access::can_i(&client(&a)?, &q)?;
+            print_body(if answer.allowed { b"yes" } else { b"no" })?;
+            if !answer.allowed {
+                if !answer.reason.is_empty() {
+                    eprintln!("incluster: {}", answer.reason);
+                }
+                return Err(Failure::No);
+            }
+            Ok(())
         }
         other => Err(Failure::Usage(format!(
             "unknown verb {other:?} (try `incluster --help`)"
@@ -299,5 +360,6 @@ fn main() -> ExitCode {
             eprintln!("incluster: error: {e}");
             exit_code(&e)
         }
+        Err(Failure::No) => exit::OTHER,
     })
 }

@@ -16,6 +16,7 @@
 
 #![allow(non_camel_case_types)]
 
+pub mod access;
 pub mod client;
 pub mod config;
 pub mod error;

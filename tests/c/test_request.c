@@ -216,6 +216,31 @@ static void test_misuse(incluster_client *c) {
     incluster_error_free(NULL);
 }
 
+static void test_access(incluster_client *c) {
+    char *json = NULL;
+    incluster_error *e = NULL;
+    CHECK(incluster_whoami(c, &json, &e) == INCLUSTER_OK && json != NULL, "whoami");
+    CHECK(json && strstr(json, "\"username\":\"system:serviceaccount:test:tester\"") != NULL,
+          "whoami username");
+    incluster_string_free(json);
+
+    bool allowed = false;
+    char *reason = NULL;
+    CHECK(incluster_can_i(c, "list", "configmaps", NULL, NULL, NULL, &allowed, NULL, &e) ==
+              INCLUSTER_OK && allowed,
+          "can_i list configmaps: yes");
+    CHECK(incluster_can_i(c, "delete", "pods", "", "p1", NULL, &allowed, &reason, &e) ==
+              INCLUSTER_OK && !allowed,
+          "can_i delete pods: no");
+    CHECK(reason != NULL && strstr(reason, "only get, list and watch") != NULL, "can_i reason");
+    incluster_string_free(reason);
+    CHECK(incluster_can_i(c, "get", "pods", NULL, NULL, NULL, NULL, NULL, &e) ==
+              INCLUSTER_ERR_NULL_ARGUMENT,
+          "can_i NULL allowed");
+    incluster_error_free(e);
+    incluster_string_free(NULL);
+}
+
 struct worker {
     incluster_client *client;
     int ok;
@@ -323,6 +348,7 @@ int main(void) {
     test_crud(c);
     test_params_and_statuses(c);
     test_misuse(c);
+    test_access(c);
     test_threads(c);
     incluster_client_free(c);
     test_explicit_config();

@@ -14,6 +14,9 @@
 //! | `/_test/redirect?to=T` | 302 to T |
 //! | `/_test/echo`, `/_test/echo-anon` | describe the request (the latter without auth) |
 //! | `/_test/chunked?n=N&ms=M[&abort=1]` | a chunked stream of N JSON lines |
+//! | `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` | a fixed ServiceAccount identity |
+//! | `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` | read-only RBAC: get/list/watch allowed |
+//! | `PUT /_control/selfsubjectreview` `false` | answer 404 to SelfSubjectReview (an old server) |
 //!
 //! Tokens are compared and classified here and nowhere else; they are never logged, recorded
 //! or echoed — the request log and `/_test/echo` only say "none", "valid" or "invalid".
@@ -73,6 +76,8 @@ pub struct State {
     /// Per-key request counters of `/_test/flaky` and `/_test/drop`.
     counters: Mutex<HashMap<String, u64>>,
     store: Mutex<Store>,
+    /// Whether SelfSubjectReview exists (a control switch, to test the fallback).
+    review_api: std::sync::atomic::AtomicBool,
     /// The pre-encoded `/version` answer (kept-alive and closing variants).
     version: (&'static [u8], &'static [u8]),
 }
@@ -191,6 +196,7 @@ impl State {
             log: Mutex::new(Log::default()),
             counters: Mutex::new(HashMap::new()),
             store: Mutex::new(Store::new()),
+            review_api: std::sync::atomic::AtomicBool::new(true),
             version: preencode(&version),
         }
     }
@@ -291,12 +297,36 @@ impl State {
             ["_test", "redirect"] => redirect(req).into(),
             ["_test", "echo"] | ["_test", "echo-anon"] => echo(req, auth).into(),
             ["_test", "chunked"] => chunked(req),
+            ["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"]
+                if req.method == "POST"
+                    && self.review_api.load(std::sync::atomic::Ordering::Relaxed) =>
+            {
+                self_subject_review().into()
+            }
+            [
+                "apis",
+                "authorization.k8s.io",
+                "v1",
+                "selfsubjectaccessreviews",
+            ] if req.method == "POST" => access_review(req).into(),
             _ => not_found().into(),
         }
     }
 
     fn control(&self, req: &Request) -> Response {
         match (req.method.as_str(), req.path.as_str()) {
+            ("PUT", "/_control/selfsubjectreview") => {
+                match serde_json::from_slice::<bool>(&req.body) {
+                    Ok(on) => {
+                        self.review_api
+                            .store(on, std::sync::atomic::Ordering::Relaxed);
+                        ok_empty()
+                    }
+                    Err(_) => {
+                        status_response(400, "body must be true or false", Some("BadRequest"))
+                    }
+                }
+            }
             ("PUT", "/_control/tokens") => match serde_json::from_slice::<Vec<String>>(&req.body) {
                 Ok(tokens) => {
                     *self.tokens.write().unwrap_or_else(PoisonError::into_inner) =
@@ -569,4 +599,57 @@ fn chunked(req: &Request) -> Reply {
             Ok(())
         }),
     })
+}
+
+/// The identity every valid token has on this server.
+fn self_subject_review() -> Response {
+    Response::json(
+        201,
+        &json!({
+            "kind": "SelfSubjectReview",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": null},
+            "status": {"userInfo": {
+                "username": "system:serviceaccount:test:tester",
+                "uid": "00000000-0000-4000-8000-0000000000aa",
+                "groups": ["system:serviceaccounts", "system:serviceaccounts:test",
+                           "system:authenticated"],
+            }},
+        }),
+    )
+}
+
+/// Read-only RBAC: get, list and watch on any resource, and GET of /version and /healthz.
+fn access_review(req: &Request) -> Response {
+    let Ok(mut v) = serde_json::from_slice::<Value>(&req.body) else {
+        return status_response(400, "the body is not JSON", Some("BadRequest"));
+    };
+    let spec = &v["spec"];
+    let (allowed, reason) = if let Some(r) = spec.get("resourceAttributes") {
+        let verb = r["verb"].as_str().unwrap_or_default();
+        let ok = matches!(verb, "get" | "list" | "watch");
+        (
+            ok,
+            if ok {
+                "test server: reading is allowed"
+            } else {
+                ""
+            },
+        )
+    } else if let Some(n) = spec.get("nonResourceAttributes") {
+        let ok = n["verb"] == "get" && matches!(n["path"].as_str(), Some("/version" | "/healthz"));
+        (ok, "")
+    } else {
+        return status_response(
+            422,
+            "spec needs resourceAttributes or nonResourceAttributes",
+            Some("Invalid"),
+        );
+    };
+    v["status"] = if allowed {
+        json!({"allowed": true, "reason": reason})
+    } else {
+        json!({"allowed": false, "reason": "test server: only get, list and watch are allowed"})
+    };
+    Response::json(201, &v)
 }

@@ -36,7 +36,32 @@ fn s(v: Option<&Value>) -> String {
     v.and_then(Value::as_str).unwrap_or_default().to_owned()
 }
 
+fn rfc3339(unix: i64) -> Option<String> {
+    let secs = u64::try_from(unix).ok()?;
+    let t = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))?;
+    Some(humantime::format_rfc3339_seconds(t).to_string())
+}
+
 impl Claims {
+    /// The claims as JSON for people and scripts (times as RFC 3339, plus seconds to expiry).
+    pub fn to_json(&self) -> Value {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        serde_json::json!({
+            "subject": self.subject,
+            "serviceAccount": self.service_account,
+            "namespace": self.namespace,
+            "pod": self.pod,
+            "node": self.node,
+            "issuer": self.issuer,
+            "audiences": self.audiences,
+            "issuedAt": self.issued_at.and_then(rfc3339),
+            "expiresAt": self.expires_at.and_then(rfc3339),
+            "expiresInSeconds": self.expires_at.map(|e| e - now),
+        })
+    }
+
     /// Decode the payload of a JWT. Errors describe the shape and never include the token.
     pub fn decode(token: &str) -> Result<Claims> {
         let mut parts = token.split('.');

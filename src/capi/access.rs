@@ -1,0 +1,114 @@
+//! `incluster_whoami` and `incluster_can_i`.
+
+use std::ffi::{CString, c_char};
+
+use crate::capi::client::incluster_client;
+use crate::capi::error::incluster_error;
+use crate::capi::guard::{Failure, cstring_lossy, guard, guard_value, opt_str, req_str};
+use crate::capi::result::incluster_result;
+use crate::core::api::access::{AccessQuery, can_i, whoami};
+
+fn give_string(out: *mut *mut c_char, s: &str) {
+    // SAFETY: `out` was checked non-NULL by the caller of this helper.
+    unsafe { *out = cstring_lossy(s).into_raw() };
+}
+
+/// The caller's identity as a JSON object: `username`, `uid`, `groups`, `extra`, `source`
+/// (`"SelfSubjectReview"`, or `"token claims"` on servers without that API) and the token's
+/// decoded `claims` (never the token itself).
+///
+/// On success writes a NUL-terminated JSON string to `*json_out`; free it with
+/// `incluster_string_free`. Errors as for `incluster_request`. Thread-safe.
+///
+/// # Safety
+/// `client` is a live client; `json_out` points to writable storage for one pointer; `err` is
+/// NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_whoami(
+    client: *const incluster_client,
+    json_out: *mut *mut c_char,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    guard(err, || {
+        if json_out.is_null() {
+            return Err(Failure::Null("json_out"));
+        }
+        // SAFETY: caller contract.
+        let c = unsafe { client.as_ref() }.ok_or(Failure::Null("client"))?;
+        let v = whoami(&c.inner)?;
+        give_string(json_out, &v.to_string());
+        Ok(())
+    })
+}
+
+/// Ask the server whether the caller may do `verb` on `resource` (SelfSubjectAccessReview, as
+/// `kubectl auth can-i`).
+///
+/// - `resource`: `"pods"`, `"deployments.apps"` (RESOURCE.GROUP), or a non-resource URL such
+///   as `"/healthz"`.
+/// - `namespace`: NULL for the client's namespace, `""` for cluster-wide.
+/// - `name`, `subresource`: NULL or `""` for none.
+///
+/// On success writes the answer to `*allowed` and, when `reason_out` is not NULL, the
+/// authorizer's reason to `*reason_out` (free with `incluster_string_free`). A "no" is a
+/// success with `*allowed == false`. Thread-safe.
+///
+/// # Safety
+/// `client` is a live client; `verb`, `resource` NUL-terminated strings; `namespace`, `name`,
+/// `subresource` NULL or NUL-terminated; `allowed` writable; `reason_out` NULL or writable;
+/// `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_can_i(
+    client: *const incluster_client,
+    verb: *const c_char,
+    resource: *const c_char,
+    namespace: *const c_char,
+    name: *const c_char,
+    subresource: *const c_char,
+    allowed: *mut bool,
+    reason_out: *mut *mut c_char,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    guard(err, || {
+        if allowed.is_null() {
+            return Err(Failure::Null("allowed"));
+        }
+        // SAFETY: caller contract for every pointer.
+        let (c, q) = unsafe {
+            (
+                client.as_ref().ok_or(Failure::Null("client"))?,
+                AccessQuery {
+                    verb: req_str(verb, "verb")?.to_owned(),
+                    resource: req_str(resource, "resource")?.to_owned(),
+                    namespace: opt_str(namespace, "namespace")?.map(str::to_owned),
+                    name: opt_str(name, "name")?.unwrap_or_default().to_owned(),
+                    subresource: opt_str(subresource, "subresource")?
+                        .unwrap_or_default()
+                        .to_owned(),
+                },
+            )
+        };
+        let a = can_i(&c.inner, &q)?;
+        // SAFETY: checked non-NULL above; `reason_out` NULL or writable per the contract.
+        unsafe { *allowed = a.allowed };
+        if !reason_out.is_null() {
+            give_string(reason_out, &a.reason);
+        }
+        Ok(())
+    })
+}
+
+/// Free a string returned by the library (`incluster_whoami`, `incluster_can_i`). NULL is a
+/// no-op.
+///
+/// # Safety
+/// `s` is NULL or a string from this library, freed at most once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_string_free(s: *mut c_char) {
+    guard_value((), || {
+        if !s.is_null() {
+            // SAFETY: created by CString::into_raw in `give_string`.
+            drop(unsafe { CString::from_raw(s) });
+        }
+    })
+}
