@@ -1,12 +1,15 @@
 //! incluster: talk to the Kubernetes API server from inside a pod — from Rust, C, Python and
 //! the shell.
 //!
-//! All behaviour lives in [`core`]; [`capi`] is the C ABI over it (see `include/incluster.h`).
+//! All behaviour lives in [`core`]; [`capi`] is the C ABI over it (see `include/incluster.h`),
+//! and `py` (feature `python`) the Python module.
 
 #![deny(missing_docs)]
 
 pub mod capi;
 pub mod core;
+#[cfg(feature = "python")]
+pub mod py;
 
 pub use crate::core::api::patch::PatchType;
 pub use crate::core::api::request::{Request, Response};

@@ -1,0 +1,52 @@
+"""incluster: talk to the Kubernetes API server from inside a pod.
+
+    import incluster
+
+    kube = incluster.Client()                      # the pod's ServiceAccount, discovered
+    pods = kube.get(f"/api/v1/namespaces/{kube.namespace}/pods")
+    for p in pods["items"]:
+        print(p["metadata"]["name"])
+
+Responses are parsed in Rust into dicts and lists. The GIL is released during network I/O,
+and a Client can be shared between threads. Errors are subclasses of ``incluster.Error``.
+"""
+
+from ._errors import (
+    ApiError,
+    Cancelled,
+    ConfigError,
+    Conflict,
+    DecodeError,
+    Error,
+    Forbidden,
+    Gone,
+    InvalidArgument,
+    NotFound,
+    TimeoutError,
+    TlsError,
+    TooManyRequests,
+    TransportError,
+    Unauthorized,
+)
+from ._native import Client, Response, __version__
+
+__all__ = [
+    "ApiError",
+    "Cancelled",
+    "Client",
+    "ConfigError",
+    "Conflict",
+    "DecodeError",
+    "Error",
+    "Forbidden",
+    "Gone",
+    "InvalidArgument",
+    "NotFound",
+    "Response",
+    "TimeoutError",
+    "TlsError",
+    "TooManyRequests",
+    "TransportError",
+    "Unauthorized",
+    "__version__",
+]

@@ -1,0 +1,142 @@
+"""Type stubs for the native module (Rust, pyo3)."""
+
+from os import PathLike
+from typing import Any, Literal, Mapping, Optional, Sequence, Tuple, Union
+
+__version__: str
+
+_Params = Optional[Union[Mapping[str, Any], Sequence[Tuple[str, Any]]]]
+_Path = Union[str, PathLike[str]]
+
+class Response:
+    """A raw answer: status, headers and body bytes."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers with lower-case names; repeated headers joined with ", "."""
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def text(self) -> str:
+        """The body as UTF-8 (invalid bytes replaced)."""
+    def json(self) -> Any:
+        """The body parsed as JSON (None for an empty body)."""
+
+class Client:
+    """A client for the Kubernetes API server. Thread-safe; a context manager.
+
+    With no ``server``, the in-cluster configuration is discovered: KUBERNETES_SERVICE_HOST and
+    _PORT, and ``token``, ``ca.crt``, ``namespace`` in the ServiceAccount directory
+    (``serviceaccount_dir``, else $INCLUSTER_SERVICEACCOUNT_DIR, else
+    /var/run/secrets/kubernetes.io/serviceaccount). The other arguments override it.
+
+    Args:
+        server: API server URL; ``http://127.0.0.1:8001`` is the ``kubectl proxy`` route.
+        token: a fixed bearer token.
+        token_file: a token file, re-read when it changes (and once more after a 401).
+        ca_file: the CA bundle to trust (PEM); the only roots used.
+        ca_pem: the CA bundle as PEM text or bytes.
+        namespace: the default namespace (``Client.namespace``).
+        serviceaccount_dir: where the ServiceAccount files are.
+        connect_timeout: seconds (default 10).
+        timeout: seconds for a whole request (default 60).
+        max_attempts: tries for 429/503/504 answers with Retry-After (default 10).
+        rate_limit: ``(qps, burst)`` client-side token bucket (default: none).
+        danger_insecure_skip_tls_verify: do not check the server's certificate. Debugging only.
+
+    Raises:
+        ConfigError: naming the missing or broken piece.
+    """
+
+    def __init__(
+        self,
+        *,
+        server: Optional[str] = None,
+        token: Optional[str] = None,
+        token_file: Optional[_Path] = None,
+        ca_file: Optional[_Path] = None,
+        ca_pem: Optional[Union[str, bytes]] = None,
+        namespace: Optional[str] = None,
+        serviceaccount_dir: Optional[_Path] = None,
+        connect_timeout: Optional[float] = None,
+        timeout: Optional[float] = None,
+        max_attempts: Optional[int] = None,
+        rate_limit: Optional[Tuple[float, int]] = None,
+        danger_insecure_skip_tls_verify: bool = False,
+    ) -> None: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def server(self) -> str: ...
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: _Params = None,
+        json: Any = None,
+        data: Optional[Union[bytes, str]] = None,
+        content_type: Optional[str] = None,
+    ) -> Any:
+        """Any request; the parsed JSON body (None if empty). Non-2xx raises ApiError."""
+    def request_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: _Params = None,
+        json: Any = None,
+        data: Optional[Union[bytes, str]] = None,
+        content_type: Optional[str] = None,
+    ) -> Response:
+        """Any request; the raw Response. Non-2xx raises ApiError."""
+    def get(self, path: str, *, params: _Params = None) -> Any: ...
+    def post(
+        self,
+        path: str,
+        json: Any = None,
+        *,
+        data: Optional[Union[bytes, str]] = None,
+        content_type: Optional[str] = None,
+        params: _Params = None,
+    ) -> Any: ...
+    def put(
+        self,
+        path: str,
+        json: Any = None,
+        *,
+        data: Optional[Union[bytes, str]] = None,
+        content_type: Optional[str] = None,
+        params: _Params = None,
+    ) -> Any: ...
+    def delete(self, path: str, *, json: Any = None, params: _Params = None) -> Any: ...
+    def patch(
+        self,
+        path: str,
+        json: Any = None,
+        *,
+        data: Optional[Union[bytes, str]] = None,
+        patch_type: Literal["merge", "json", "strategic", "apply"] = "merge",
+        field_manager: Optional[str] = None,
+        force: bool = False,
+        params: _Params = None,
+    ) -> Any:
+        """PATCH. ``apply`` is server-side apply (``field_manager`` defaults to "incluster")."""
+    def whoami(self) -> dict[str, Any]:
+        """username, uid, groups, extra, source and the token's claims (never the token)."""
+    def can_i(
+        self,
+        verb: str,
+        resource: str,
+        *,
+        namespace: Optional[str] = None,
+        name: Optional[str] = None,
+        subresource: Optional[str] = None,
+    ) -> bool:
+        """SelfSubjectAccessReview. ``namespace=None`` is the client's; "" is cluster-wide."""
+    def close(self) -> None:
+        """Refuse further requests."""
+    def __enter__(self) -> "Client": ...
+    def __exit__(self, *args: object) -> bool: ...

@@ -1,0 +1,454 @@
+//! `incluster.Client` and `incluster.Response`.
+
+// Python keyword arguments map one to one onto parameters here.
+#![allow(clippy::too_many_arguments)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use crate::core::api::access::{AccessQuery, can_i, whoami};
+use crate::core::api::patch::PatchType;
+use crate::core::api::request::{Request, Response as CoreResponse};
+use crate::core::client::Client as CoreClient;
+use crate::core::config::{Config, RateLimit};
+use crate::core::error::Error;
+use crate::py::blocking::run;
+use crate::py::convert::{dumps, loads};
+use crate::py::errors::to_py;
+
+/// A client for the Kubernetes API server. Thread-safe: share one between threads.
+#[pyclass(frozen, module = "incluster._native")]
+pub struct Client {
+    inner: CoreClient,
+    closed: AtomicBool,
+}
+
+/// A raw answer: status, headers and body bytes.
+#[pyclass(frozen, module = "incluster._native")]
+pub struct Response {
+    /// HTTP status code.
+    #[pyo3(get)]
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+#[pymethods]
+impl Response {
+    /// Headers as a dict (lower-case names; repeated headers joined with ", ").
+    #[getter]
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in &self.headers {
+            match d.get_item(k)? {
+                Some(prev) => d.set_item(k, format!("{}, {v}", prev.extract::<String>()?))?,
+                None => d.set_item(k, v)?,
+            }
+        }
+        Ok(d)
+    }
+
+    /// The body bytes.
+    #[getter]
+    fn body<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.body)
+    }
+
+    /// The body decoded as UTF-8 (invalid bytes replaced).
+    #[getter]
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON.
+    fn json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        parse(py, &self.body)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<incluster.Response [{}] {} bytes>",
+            self.status,
+            self.body.len()
+        )
+    }
+}
+
+fn parse<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    if body.is_empty() {
+        return Ok(py.None().into_bound(py));
+    }
+    loads(py, body).map_err(|e| {
+        to_py(
+            py,
+            &Error::Decode(format!("the response body is not JSON: {e}")),
+        )
+    })
+}
+
+fn seconds(v: f64, name: &str) -> PyResult<Duration> {
+    if v.is_finite() && v > 0.0 {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        Err(PyValueError::new_err(format!(
+            "{name} must be a number of seconds > 0"
+        )))
+    }
+}
+
+/// Query parameters from a dict or a sequence of pairs; values go through `str()`, except
+/// booleans, which become `true`/`false` as the API expects.
+fn query_params(p: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
+    let Some(p) = p.filter(|p| !p.is_none()) else {
+        return Ok(Vec::new());
+    };
+    let value = |v: &Bound<'_, PyAny>| -> PyResult<String> {
+        if let Ok(b) = v.extract::<bool>() {
+            Ok(if b { "true" } else { "false" }.into())
+        } else {
+            Ok(v.str()?.to_cow()?.into_owned())
+        }
+    };
+    let mut out = Vec::new();
+    if let Ok(d) = p.cast::<PyDict>() {
+        for (k, v) in d.iter() {
+            out.push((k.str()?.to_cow()?.into_owned(), value(&v)?));
+        }
+    } else {
+        for item in p.try_iter()? {
+            let (k, v): (String, Bound<'_, PyAny>) = item?.extract().map_err(|_| {
+                PyTypeError::new_err("params must be a dict or a sequence of (key, value) pairs")
+            })?;
+            out.push((k, value(&v)?));
+        }
+    }
+    Ok(out)
+}
+
+/// The body from `json=` or `data=` (not both), with its content type.
+fn body(
+    json: Option<&Bound<'_, PyAny>>,
+    data: Option<&Bound<'_, PyAny>>,
+    content_type: Option<&str>,
+) -> PyResult<Option<(Vec<u8>, Option<String>)>> {
+    let json = json.filter(|j| !j.is_none());
+    let data = data.filter(|d| !d.is_none());
+    match (json, data) {
+        (Some(_), Some(_)) => Err(PyValueError::new_err("give json= or data=, not both")),
+        (Some(j), None) => Ok(Some((
+            dumps(j)?,
+            Some(content_type.unwrap_or("application/json").to_owned()),
+        ))),
+        (None, Some(d)) => {
+            let bytes = if let Ok(s) = d.cast::<PyString>() {
+                s.to_cow()?.as_bytes().to_vec()
+            } else if let Ok(b) = d.extract::<Vec<u8>>() {
+                b
+            } else {
+                return Err(PyTypeError::new_err("data= must be bytes or str"));
+            };
+            Ok(Some((bytes, content_type.map(str::to_owned))))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+impl Client {
+    fn send(&self, py: Python<'_>, req: Request) -> PyResult<CoreResponse> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(to_py(
+                py,
+                &Error::InvalidArgument("the client is closed".into()),
+            ));
+        }
+        let inner = &self.inner;
+        run(py, || inner.request(&req))
+    }
+
+    fn build(
+        method: &str,
+        path: &str,
+        params_: Option<&Bound<'_, PyAny>>,
+        json: Option<&Bound<'_, PyAny>>,
+        data: Option<&Bound<'_, PyAny>>,
+        content_type: Option<&str>,
+    ) -> PyResult<Request> {
+        let mut req = Request::new(method, path);
+        req.query = query_params(params_)?;
+        if let Some((b, ct)) = body(json, data, content_type)? {
+            req = req.with_body(b, ct.as_deref());
+        }
+        Ok(req)
+    }
+}
+
+#[pymethods]
+impl Client {
+    /// See `python/incluster/_native.pyi` for the documentation of every argument.
+    #[new]
+    #[pyo3(signature = (*, server=None, token=None, token_file=None, ca_file=None, ca_pem=None,
+        namespace=None, serviceaccount_dir=None, connect_timeout=None, timeout=None,
+        max_attempts=None, rate_limit=None, danger_insecure_skip_tls_verify=false))]
+    fn new(
+        py: Python<'_>,
+        server: Option<&str>,
+        token: Option<&str>,
+        token_file: Option<PathBuf>,
+        ca_file: Option<PathBuf>,
+        ca_pem: Option<&Bound<'_, PyAny>>,
+        namespace: Option<&str>,
+        serviceaccount_dir: Option<PathBuf>,
+        connect_timeout: Option<f64>,
+        timeout: Option<f64>,
+        max_attempts: Option<u32>,
+        rate_limit: Option<(f64, u32)>,
+        danger_insecure_skip_tls_verify: bool,
+    ) -> PyResult<Self> {
+        let err = |e: Error| to_py(py, &e);
+        let mut cfg = match server {
+            Some(s) => Config::new(s).map_err(err)?,
+            None => Config::in_cluster(serviceaccount_dir.as_deref()).map_err(err)?,
+        };
+        if token.is_some() && token_file.is_some() {
+            return Err(PyValueError::new_err(
+                "give token= or token_file=, not both",
+            ));
+        }
+        if let Some(t) = token {
+            cfg = cfg.with_token(t);
+        }
+        if let Some(f) = token_file {
+            cfg = cfg.with_token_file(f);
+        }
+        match (ca_file, ca_pem) {
+            (Some(_), Some(_)) => {
+                return Err(PyValueError::new_err("give ca_file= or ca_pem=, not both"));
+            }
+            (Some(f), None) => cfg = cfg.with_ca_file(f),
+            (None, Some(p)) => {
+                let pem = if let Ok(s) = p.cast::<PyString>() {
+                    s.to_cow()?.as_bytes().to_vec()
+                } else {
+                    p.extract::<Vec<u8>>()
+                        .map_err(|_| PyTypeError::new_err("ca_pem= must be str or bytes"))?
+                };
+                cfg = cfg.with_ca_pem(pem);
+            }
+            (None, None) => {}
+        }
+        if let Some(ns) = namespace {
+            cfg = cfg.with_namespace(ns);
+        }
+        if let Some(t) = connect_timeout {
+            cfg.connect_timeout = seconds(t, "connect_timeout")?;
+        }
+        if let Some(t) = timeout {
+            cfg.request_timeout = Some(seconds(t, "timeout")?);
+        }
+        if let Some(n) = max_attempts {
+            cfg.max_attempts = n.max(1);
+        }
+        if let Some((qps, burst)) = rate_limit {
+            if !(qps.is_finite() && qps > 0.0) {
+                return Err(PyValueError::new_err("rate_limit qps must be > 0"));
+            }
+            cfg.rate_limit = Some(RateLimit { qps, burst });
+        }
+        if danger_insecure_skip_tls_verify {
+            cfg = cfg.danger_insecure_skip_tls_verify();
+        }
+        Ok(Client {
+            inner: CoreClient::new(cfg).map_err(err)?,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// The default namespace.
+    #[getter]
+    fn namespace(&self) -> &str {
+        self.inner.namespace()
+    }
+
+    /// The server's base URL.
+    #[getter]
+    fn server(&self) -> &str {
+        self.inner.server()
+    }
+
+    /// Any request; returns the parsed JSON body (None for an empty body).
+    #[pyo3(signature = (method, path, *, params=None, json=None, data=None, content_type=None))]
+    fn request<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        path: &str,
+        params: Option<&Bound<'py, PyAny>>,
+        json: Option<&Bound<'py, PyAny>>,
+        data: Option<&Bound<'py, PyAny>>,
+        content_type: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let req = Self::build(method, path, params, json, data, content_type)?;
+        parse(py, &self.send(py, req)?.body)
+    }
+
+    /// Any request; returns a Response with the status, headers and raw body.
+    #[pyo3(signature = (method, path, *, params=None, json=None, data=None, content_type=None))]
+    fn request_raw(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        path: &str,
+        params: Option<&Bound<'_, PyAny>>,
+        json: Option<&Bound<'_, PyAny>>,
+        data: Option<&Bound<'_, PyAny>>,
+        content_type: Option<&str>,
+    ) -> PyResult<Response> {
+        let req = Self::build(method, path, params, json, data, content_type)?;
+        let r = self.send(py, req)?;
+        Ok(Response {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        })
+    }
+
+    /// GET; returns the parsed JSON body.
+    #[pyo3(signature = (path, *, params=None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        path: &str,
+        params: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let req = Self::build("GET", path, params, None, None, None)?;
+        parse(py, &self.send(py, req)?.body)
+    }
+
+    /// POST; returns the parsed JSON body.
+    #[pyo3(signature = (path, json=None, *, data=None, content_type=None, params=None))]
+    fn post<'py>(
+        &self,
+        py: Python<'py>,
+        path: &str,
+        json: Option<&Bound<'py, PyAny>>,
+        data: Option<&Bound<'py, PyAny>>,
+        content_type: Option<&str>,
+        params: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let req = Self::build("POST", path, params, json, data, content_type)?;
+        parse(py, &self.send(py, req)?.body)
+    }
+
+    /// PUT; returns the parsed JSON body.
+    #[pyo3(signature = (path, json=None, *, data=None, content_type=None, params=None))]
+    fn put<'py>(
+        &self,
+        py: Python<'py>,
+        path: &str,
+        json: Option<&Bound<'py, PyAny>>,
+        data: Option<&Bound<'py, PyAny>>,
+        content_type: Option<&str>,
+        params: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let req = Self::build("PUT", path, params, json, data, content_type)?;
+        parse(py, &self.send(py, req)?.body)
+    }
+
+    /// DELETE (optionally with a DeleteOptions body); returns the parsed JSON body.
+    #[pyo3(signature = (path, *, json=None, params=None))]
+    fn delete<'py>(
+        &self,
+        py: Python<'py>,
+        path: &str,
+        json: Option<&Bound<'py, PyAny>>,
+        params: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let req = Self::build("DELETE", path, params, json, None, None)?;
+        parse(py, &self.send(py, req)?.body)
+    }
+
+    /// PATCH with a patch type: "merge" (default), "json", "strategic" or "apply".
+    #[pyo3(signature = (path, json=None, *, data=None, patch_type="merge", field_manager=None,
+        force=false, params=None))]
+    fn patch<'py>(
+        &self,
+        py: Python<'py>,
+        path: &str,
+        json: Option<&Bound<'py, PyAny>>,
+        data: Option<&Bound<'py, PyAny>>,
+        patch_type: &str,
+        field_manager: Option<&str>,
+        force: bool,
+        params: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let pt = PatchType::from_name(patch_type, field_manager, force).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "patch_type {patch_type:?} is not one of \"json\", \"merge\", \"strategic\", \"apply\""
+            ))
+        })?;
+        let Some((b, _)) = body(json, data, None)? else {
+            return Err(PyValueError::new_err("patch needs json= or data="));
+        };
+        let mut req = Request::patch(path, &pt, b);
+        req.query.extend(query_params(params)?);
+        parse(py, &self.send(py, req)?.body)
+    }
+
+    /// Who the server says the caller is (SelfSubjectReview), with the token's claims.
+    fn whoami<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = &self.inner;
+        let v = run(py, || whoami(inner))?;
+        loads(py, &serde_json::to_vec(&v).unwrap_or_default())
+            .map_err(|e| to_py(py, &Error::Decode(e.to_string())))
+    }
+
+    /// Whether the caller may do `verb` on `resource` (SelfSubjectAccessReview).
+    #[pyo3(signature = (verb, resource, *, namespace=None, name=None, subresource=None))]
+    fn can_i(
+        &self,
+        py: Python<'_>,
+        verb: &str,
+        resource: &str,
+        namespace: Option<String>,
+        name: Option<String>,
+        subresource: Option<String>,
+    ) -> PyResult<bool> {
+        let q = AccessQuery {
+            verb: verb.to_owned(),
+            resource: resource.to_owned(),
+            namespace,
+            name: name.unwrap_or_default(),
+            subresource: subresource.unwrap_or_default(),
+        };
+        let inner = &self.inner;
+        Ok(run(py, || can_i(inner, &q))?.allowed)
+    }
+
+    /// Refuse further requests. Idempotent.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close();
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<incluster.Client server={:?} namespace={:?}>",
+            self.inner.server(),
+            self.inner.namespace()
+        )
+    }
+}

@@ -1,0 +1,69 @@
+//! The one mapping from core errors to the Python exceptions of `incluster._errors`.
+//!
+//! The exception classes are plain Python (so they pickle, subclass and type-check like any
+//! other); this module only picks the class and fills in its attributes.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyTuple};
+
+use crate::core::error::{Error, ErrorKind};
+use crate::py::convert::loads;
+
+/// The exception class name for an error.
+pub fn class_name(e: &Error) -> &'static str {
+    match e.kind() {
+        ErrorKind::InvalidArgument => "InvalidArgument",
+        ErrorKind::Config => "ConfigError",
+        ErrorKind::Transport => "TransportError",
+        ErrorKind::Timeout => "TimeoutError",
+        ErrorKind::Tls => "TlsError",
+        ErrorKind::Decode => "DecodeError",
+        ErrorKind::Cancelled => "Cancelled",
+        ErrorKind::Api => match e.status() {
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "NotFound",
+            409 => "Conflict",
+            410 => "Gone",
+            429 => "TooManyRequests",
+            _ => "ApiError",
+        },
+    }
+}
+
+fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
+    let module = py.import("incluster._errors")?;
+    let class = module.getattr(class_name(e))?;
+    let message = e.to_string();
+    let instance = match e.api() {
+        Some(api) => {
+            // `details` is the Status object's `details` (name, kind, causes,
+            // retryAfterSeconds) as a dict, read straight from the body.
+            let details = api
+                .details
+                .as_ref()
+                .and_then(|_| loads(py, &api.body).ok())
+                .and_then(|status| status.get_item("details").ok())
+                .unwrap_or_else(|| py.None().into_bound(py));
+            let args = PyTuple::new(
+                py,
+                [
+                    message.into_pyobject(py)?.into_any(),
+                    api.status.into_pyobject(py)?.into_any(),
+                    api.reason.as_str().into_pyobject(py)?.into_any(),
+                    api.message.as_str().into_pyobject(py)?.into_any(),
+                    details,
+                    PyBytes::new(py, &api.body).into_any(),
+                ],
+            )?;
+            class.call1(args)?
+        }
+        None => class.call1((message,))?,
+    };
+    Ok(PyErr::from_value(instance))
+}
+
+/// Turn a core error into the matching Python exception.
+pub fn to_py(py: Python<'_>, e: &Error) -> PyErr {
+    build(py, e).unwrap_or_else(|import_failure| import_failure)
+}

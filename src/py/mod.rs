@@ -1,0 +1,21 @@
+//! The Python front (`incluster._native`), built by maturin with the `python` feature.
+//!
+//! Only conversion lives here: arguments to core requests, JSON bytes to Python objects, core
+//! errors to exceptions. The core is called directly, not through the C ABI.
+
+use pyo3::prelude::*;
+
+pub mod blocking;
+pub mod client;
+pub mod convert;
+pub mod errors;
+
+/// The native module behind `import incluster`.
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<client::Client>()?;
+    m.add_class::<client::Response>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
