@@ -31,4 +31,21 @@ cargo build --all-targets
 step "cargo test (Rust unit tests, header drift, core/CLI/C API against the test server)"
 cargo test
 
+VENV="$CACHE/venv"
+step "Python: venv with maturin, pytest, mypy ($VENV)"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q --disable-pip-version-check -r tests/python/requirements.txt
+
+step "Python: build and install the package (pip install ./python; release build)"
+PATH="$VENV/bin:$PATH" "$VENV/bin/pip" install -q --disable-pip-version-check --no-build-isolation \
+  --force-reinstall --no-deps ./python
+
+step "Python: stubs match the module (mypy stubtest) and the tests type-check (mypy --strict)"
+(cd /tmp && "$VENV/bin/python" -m mypy.stubtest incluster)
+"$VENV/bin/python" -m mypy --strict tests/python
+
+step "Python: pytest (warnings are errors)"
+INCLUSTER_TESTSERVER="$CARGO_TARGET_DIR/debug/examples/testserver" \
+  "$VENV/bin/python" -m pytest -W error tests/python
+
 step "all tests passed"

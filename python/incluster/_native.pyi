@@ -1,13 +1,16 @@
 """Type stubs for the native module (Rust, pyo3)."""
 
 from os import PathLike
-from typing import Any, Literal, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Literal, Mapping, Optional, Sequence, Tuple, Union, final
+
+__all__ = ["Client", "Response", "__version__"]
 
 __version__: str
 
 _Params = Optional[Union[Mapping[str, Any], Sequence[Tuple[str, Any]]]]
 _Path = Union[str, PathLike[str]]
 
+@final
 class Response:
     """A raw answer: status, headers and body bytes."""
 
@@ -24,6 +27,7 @@ class Response:
     def json(self) -> Any:
         """The body parsed as JSON (None for an empty body)."""
 
+@final
 class Client:
     """A client for the Kubernetes API server. Thread-safe; a context manager.
 
@@ -50,8 +54,8 @@ class Client:
         ConfigError: naming the missing or broken piece.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         server: Optional[str] = None,
         token: Optional[str] = None,
@@ -65,7 +69,7 @@ class Client:
         max_attempts: Optional[int] = None,
         rate_limit: Optional[Tuple[float, int]] = None,
         danger_insecure_skip_tls_verify: bool = False,
-    ) -> None: ...
+    ) -> "Client": ...
     @property
     def namespace(self) -> str: ...
     @property
