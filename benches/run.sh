@@ -10,3 +10,12 @@ echo "==> building release library, CLI and test server"
 cargo build --release --lib --bins --example testserver
 echo "==> request latency (incluster vs curl)"
 cargo bench --bench request
+
+echo "==> Python clients (incluster, kubernetes, lightkube) in a throwaway venv"
+BVENV="${INCLUSTER_CACHE:-$HOME/.cache/incluster}/bench-venv"
+[ -x "$BVENV/bin/python" ] || python3 -m venv "$BVENV"
+"$BVENV/bin/pip" install -q --disable-pip-version-check maturin==1.16.0 kubernetes==37.0.2 lightkube==1.0.1
+PATH="$BVENV/bin:$PATH" "$BVENV/bin/pip" install -q --disable-pip-version-check \
+  --no-build-isolation --force-reinstall --no-deps ./python
+"$BVENV/bin/python" benches/python_bench.py \
+  --server-binary "$CARGO_TARGET_DIR/release/examples/testserver"

@@ -35,8 +35,13 @@ use crate::store::{ApiFailure, ApiResult, Store, parse_object};
 /// benchmark cannot grow the server without bound.
 const LOG_CAP: usize = 100_000;
 
-const VERSION_BODY: &str =
-    r#"{"major":"1","minor":"37","gitVersion":"v1.37.2-incluster-test","platform":"linux/amd64"}"#;
+/// What a real API server answers on `/version` (clients that validate every field need them).
+const VERSION_BODY: &str = concat!(
+    r#"{"major":"1","minor":"37","gitVersion":"v1.37.2-incluster-test","#,
+    r#""gitCommit":"0000000000000000000000000000000000000000","gitTreeState":"clean","#,
+    r#""buildDate":"2026-11-01T00:00:00Z","goVersion":"go1.26.8","compiler":"gc","#,
+    r#""platform":"linux/amd64"}"#
+);
 
 /// How a request authenticated.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -260,7 +265,9 @@ impl State {
         let auth = self.classify(req);
         let seq = self.record(req, auth);
         // The fast path for latency benchmarks: no routing work, one pre-encoded write.
-        if req.path == "/version" && req.method == "GET" && (self.plain || auth == AuthClass::Valid)
+        if matches!(req.path.as_str(), "/version" | "/version/")
+            && req.method == "GET"
+            && (self.plain || auth == AuthClass::Valid)
         {
             return Reply::Preencoded {
                 keep_alive: self.version.0,

@@ -54,7 +54,9 @@ impl Request {
     /// The path split on `/` with each segment percent-decoded; the leading empty segment
     /// is dropped (`/api/v1` → `["api", "v1"]`).
     pub fn segments(&self) -> Vec<String> {
+        // A trailing slash names the same resource, as on the API server (`/version/`).
         self.path
+            .trim_end_matches('/')
             .split('/')
             .skip(1)
             .map(|s| percent_decode(s, false))
