@@ -145,6 +145,12 @@ fn the_c_library_never_links_python() {
     // The `python` feature is off in a plain build: no pyo3 module, no libpython symbols.
     let lib = std::fs::read(target_dir().join("libincluster.so")).unwrap();
     let has = |needle: &[u8]| lib.windows(needle.len()).any(|w| w == needle);
-    assert!(!has(b"PyInit__native"), "libincluster.so contains the Python module");
-    assert!(!has(b"PyObject_"), "libincluster.so references the Python C API");
+    assert!(
+        !has(b"PyInit__native"),
+        "libincluster.so contains the Python module"
+    );
+    assert!(
+        !has(b"PyObject_"),
+        "libincluster.so references the Python C API"
+    );
 }
