@@ -5,7 +5,9 @@
 //! 429/503/504 with `Retry-After` wait and send again (bounded) → on a connection that broke
 //! before the whole answer was read, retry idempotent reads (GET/HEAD) a few times.
 
+use std::io::Read;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -17,7 +19,7 @@ use crate::core::auth::claims::Claims;
 use crate::core::auth::token::TokenSource;
 use crate::core::config::{Config, TokenConfig};
 use crate::core::error::{ApiError, Error, Result};
-use crate::core::http::agent::{build_agent, exchange, is_connection_reset};
+use crate::core::http::agent::{Timing, build_agent, is_connection_reset, read_body, start};
 use crate::core::http::ratelimit::TokenBucket;
 use crate::core::http::retry::{
     RESET_ATTEMPTS, is_retryable_status, parse_retry_after, reset_backoff,
@@ -30,6 +32,7 @@ struct Inner {
     agent: ureq::Agent,
     token: TokenSource,
     limiter: Option<TokenBucket>,
+    closed: AtomicBool,
 }
 
 /// A Kubernetes API client. Clones share the connection pool and the token.
@@ -55,6 +58,7 @@ impl Client {
                 agent,
                 token,
                 limiter,
+                closed: AtomicBool::new(false),
             }),
         })
     }
@@ -95,7 +99,31 @@ impl Client {
     /// Send a request and return the answer whatever its status. Errors are transport, TLS,
     /// timeout and argument errors only.
     pub fn send(&self, req: &Request) -> Result<Response> {
+        Ok(self.execute(req, Timing::Request)?.0)
+    }
+
+    /// Open a streaming request (watch, log follow): the 2xx answer's body is returned unread,
+    /// with `idle` as the longest wait for the next bytes. A non-2xx answer is an
+    /// [`Error::Api`]. Token refresh on 401 and `Retry-After` retries apply as for requests.
+    pub fn open_stream(&self, req: &Request, idle: Option<Duration>) -> Result<BodyStream> {
+        match self.execute(req, Timing::Stream(idle))? {
+            (resp, Some(body)) if (200..300).contains(&resp.status) => Ok(BodyStream {
+                status: resp.status,
+                headers: resp.headers,
+                reader: body.into_reader(),
+                url: self.inner.config.server.clone(),
+            }),
+            (resp, _) => Err(api_error(req, resp)),
+        }
+    }
+
+    /// The request loop. With [`Timing::Stream`], a 2xx body is handed back unread; every other
+    /// body is read into the response.
+    fn execute(&self, req: &Request, timing: Timing) -> Result<(Response, Option<ureq::Body>)> {
         let inner = &*self.inner;
+        if inner.closed.load(Ordering::Relaxed) {
+            return Err(Error::invalid("the client is closed"));
+        }
         let url = build_url(&inner.config.server, &req.path, &req.query)?;
         let idempotent = matches!(req.method.as_str(), "GET" | "HEAD");
         let mut auth = inner.token.header();
@@ -120,25 +148,41 @@ impl Client {
             if let Some(a) = &auth {
                 headers.push(("authorization", a.expose()));
             }
-            let raw = match exchange(
+            let attempt = start(
                 &inner.agent,
                 &req.method,
                 &url,
                 &headers,
                 req.body.as_deref(),
-                inner.config.max_body_bytes,
-            ) {
+                timing,
+            )
+            .and_then(|started| {
+                let keep_open =
+                    matches!(timing, Timing::Stream(_)) && (200..300).contains(&started.status);
+                let (body, stream) = if keep_open {
+                    (Vec::new(), Some(started.body))
+                } else {
+                    (
+                        read_body(started.body, inner.config.max_body_bytes, &url)?,
+                        None,
+                    )
+                };
+                Ok((
+                    Response {
+                        status: started.status,
+                        headers: started.headers,
+                        body,
+                    },
+                    stream,
+                ))
+            });
+            let (resp, stream) = match attempt {
                 Err(e) if idempotent && resets + 1 < RESET_ATTEMPTS && is_connection_reset(&e) => {
                     std::thread::sleep(reset_backoff(resets));
                     resets += 1;
                     continue;
                 }
                 r => r?,
-            };
-            let resp = Response {
-                status: raw.status,
-                headers: raw.headers,
-                body: raw.body,
             };
             if resp.status == 401 && !refreshed {
                 refreshed = true;
@@ -159,8 +203,13 @@ impl Client {
                 attempts += 1;
                 continue;
             }
-            return Ok(resp);
+            return Ok((resp, stream));
         }
+    }
+
+    /// Refuse further requests (streams already open go on). Idempotent.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::Relaxed);
     }
 
     /// Send a request; a non-2xx answer becomes [`Error::Api`] with the parsed `Status`.
@@ -210,4 +259,49 @@ pub fn api_error(req: &Request, resp: Response) -> Error {
         request: req.describe(),
         body: resp.body,
     }))
+}
+
+/// The body of a streaming answer (watch, log follow), read as it arrives.
+pub struct BodyStream {
+    /// HTTP status (2xx).
+    pub status: u16,
+    /// Response headers.
+    pub headers: Vec<(String, String)>,
+    reader: ureq::BodyReader<'static>,
+    url: String,
+}
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyStream")
+            .field("status", &self.status)
+            .finish()
+    }
+}
+
+impl BodyStream {
+    /// Read the next bytes: `Ok(0)` at the end of the stream. Errors are the core's (a broken
+    /// connection is a transport error, a read-idle timeout a timeout, an interrupt
+    /// [`Error::Cancelled`]).
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        loop {
+            match self.reader.read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(map_io(e, &self.url)),
+            }
+        }
+    }
+}
+
+/// Map an I/O error from a body reader: ureq hands its own errors over wrapped in `io::Error`.
+fn map_io(e: std::io::Error, url: &str) -> Error {
+    use crate::core::http::agent::map_ureq;
+    if e.get_ref().is_some_and(|i| i.is::<ureq::Error>()) {
+        if let Some(Ok(u)) = e.into_inner().map(|i| i.downcast::<ureq::Error>()) {
+            return map_ureq(*u, url);
+        }
+        return Error::Transport(format!("{url}: the stream broke"));
+    }
+    map_ureq(ureq::Error::Io(e), url)
 }

@@ -2,10 +2,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod cancel;
 pub mod client;
 pub mod config;
 pub mod error;
 pub mod filestamp;
 pub mod http;
 pub mod info;
+pub mod stream;
 pub mod tls;
+pub mod watch;

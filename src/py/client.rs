@@ -4,7 +4,6 @@
 #![allow(clippy::too_many_arguments)]
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -25,7 +24,6 @@ use crate::py::errors::to_py;
 #[pyclass(frozen, module = "incluster._native")]
 pub struct Client {
     inner: CoreClient,
-    closed: AtomicBool,
 }
 
 /// A raw answer: status, headers and body bytes.
@@ -160,12 +158,6 @@ fn body(
 
 impl Client {
     fn send(&self, py: Python<'_>, req: Request) -> PyResult<CoreResponse> {
-        if self.closed.load(Ordering::Relaxed) {
-            return Err(to_py(
-                py,
-                &Error::InvalidArgument("the client is closed".into()),
-            ));
-        }
         let inner = &self.inner;
         run(py, || inner.request(&req))
     }
@@ -264,7 +256,6 @@ impl Client {
         }
         Ok(Client {
             inner: CoreClient::new(cfg).map_err(err)?,
-            closed: AtomicBool::new(false),
         })
     }
 
@@ -431,7 +422,7 @@ impl Client {
 
     /// Refuse further requests. Idempotent.
     fn close(&self) {
-        self.closed.store(true, Ordering::Relaxed);
+        self.inner.close();
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

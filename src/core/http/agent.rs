@@ -1,4 +1,4 @@
-//! The pooled HTTP agent and one request/response exchange over it.
+//! The pooled HTTP agent, and starting one request over it.
 
 use std::sync::Arc;
 
@@ -60,39 +60,48 @@ pub fn build_agent(config: &Config) -> Result<ureq::Agent> {
     })
 }
 
-/// An answer as it came off the wire.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RawResponse {
+/// The head of an answer, with its body still to be read.
+#[derive(Debug)]
+pub struct Started {
     /// HTTP status code.
     pub status: u16,
     /// Headers, names lower-cased, in arrival order.
     pub headers: Vec<(String, String)>,
-    /// The whole body.
-    pub body: Vec<u8>,
+    /// The body, unread.
+    pub body: ureq::Body,
 }
 
-/// Send one request and read the whole answer.
-pub fn exchange(
+/// How long a request may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// The agent's settings: connect timeout and the whole-request timeout.
+    Request,
+    /// A stream (watch, log follow): no overall limit, but each read must bring bytes within
+    /// the given idle time, so a half-open connection is noticed.
+    Stream(Option<std::time::Duration>),
+}
+
+/// Send one request and return once the answer's head has arrived.
+pub fn start(
     agent: &ureq::Agent,
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
-    max_body: u64,
-) -> Result<RawResponse> {
+    timing: Timing,
+) -> Result<Started> {
     let m = ureq::http::Method::from_bytes(method.as_bytes())
         .map_err(|_| Error::invalid(format!("{method:?} is not an HTTP method")))?;
     let mut b = ureq::http::Request::builder().method(m).uri(url);
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
+    let bad = |e: ureq::http::Error| Error::invalid(format!("bad request line or header: {e}"));
     let result = match body {
-        Some(body) => b.body(body).map(|r| agent.run(r)),
-        None => b.body(()).map(|r| agent.run(r)),
+        Some(body) => run(agent, b.body(body).map_err(bad)?, timing),
+        None => run(agent, b.body(()).map_err(bad)?, timing),
     };
-    let mut resp = result
-        .map_err(|e| Error::invalid(format!("bad request line or header: {e}")))?
-        .map_err(|e| map_ureq(e, url))?;
+    let resp = result.map_err(|e| map_ureq(e, url))?;
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -104,17 +113,37 @@ pub fn exchange(
             )
         })
         .collect();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(max_body)
-        .read_to_vec()
-        .map_err(|e| map_ureq(e, url))?;
-    Ok(RawResponse {
+    Ok(Started {
         status,
         headers,
-        body,
+        body: resp.into_body(),
     })
+}
+
+fn run<S: ureq::AsSendBody>(
+    agent: &ureq::Agent,
+    req: ureq::http::Request<S>,
+    timing: Timing,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    match timing {
+        Timing::Request => agent.run(req),
+        Timing::Stream(idle) => agent.run(
+            agent
+                .configure_request(req)
+                .timeout_global(None)
+                .timeout_recv_body(None)
+                .timeout_per_read(idle)
+                .build(),
+        ),
+    }
+}
+
+/// Read a whole body, up to `limit` bytes.
+pub fn read_body(body: ureq::Body, limit: u64, url: &str) -> Result<Vec<u8>> {
+    body.into_with_config()
+        .limit(limit)
+        .read_to_vec()
+        .map_err(|e| map_ureq(e, url))
 }
 
 /// True when the connection broke before an answer: safe to retry an idempotent request.

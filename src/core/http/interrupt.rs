@@ -29,10 +29,16 @@ impl Drop for Restore {
 }
 
 /// Run `f` with `check` installed for this thread: socket waits inside `f` stop with an
-/// [`Interrupted`] error as soon as `check` returns true (within [`SLICE`]).
+/// [`Interrupted`] error as soon as `check` returns true (within [`SLICE`]). A check already
+/// installed (an outer caller's) stays in force: either one firing interrupts.
 pub fn with_check<R>(check: impl Fn() -> bool + 'static, f: impl FnOnce() -> R) -> R {
-    let prev = CHECK.with(|c| c.borrow_mut().replace(Rc::new(check)));
-    let _restore = Restore(prev);
+    let outer = CHECK.with(|c| c.borrow().clone());
+    let combined: Rc<dyn Fn() -> bool> = match outer.clone() {
+        Some(o) => Rc::new(move || check() || o()),
+        None => Rc::new(check),
+    };
+    CHECK.with(|c| *c.borrow_mut() = Some(combined));
+    let _restore = Restore(outer);
     f()
 }
 
@@ -78,13 +84,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn inner_checks_add_to_outer_ones() {
+        with_check(
+            || false,
+            || {
+                assert!(!interrupted());
+                with_check(|| true, || assert!(interrupted()));
+                assert!(!interrupted());
+            },
+        );
+    }
+
+    #[test]
     fn checks_nest_and_restore() {
         assert!(!active() && !interrupted());
         with_check(
             || true,
             || {
                 assert!(interrupted());
-                with_check(|| false, || assert!(active() && !interrupted()));
+                // The outer check stays in force inside.
+                with_check(|| false, || assert!(active() && interrupted()));
                 assert!(interrupted());
             },
         );

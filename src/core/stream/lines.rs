@@ -1,0 +1,171 @@
+//! Newline framing over a byte stream: complete lines out, partial lines carried over.
+//!
+//! Several lines may arrive in one read and one line may span many reads; the framer keeps the
+//! unfinished tail until its newline arrives. A line longer than the limit is reported instead of
+//! growing the buffer without bound.
+
+/// Splits a byte stream into lines (without their `\n`).
+#[derive(Debug)]
+pub struct LineFramer {
+    buf: Vec<u8>,
+    /// Start of the first unconsumed byte.
+    start: usize,
+    /// Bytes already scanned for a newline (from `start`), so a long line is not rescanned.
+    scanned: usize,
+    max_line: usize,
+}
+
+/// A line grew past the limit before its newline arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineTooLong {
+    /// The limit in bytes.
+    pub max: usize,
+}
+
+/// How much a read asks for at once.
+pub const READ_SIZE: usize = 64 * 1024;
+
+impl LineFramer {
+    /// A framer refusing lines longer than `max_line` bytes.
+    pub fn new(max_line: usize) -> Self {
+        LineFramer {
+            buf: Vec::with_capacity(READ_SIZE),
+            start: 0,
+            scanned: 0,
+            max_line: max_line.max(1),
+        }
+    }
+
+    /// The next complete line, if one is buffered.
+    pub fn next_line(&mut self) -> Result<Option<&[u8]>, LineTooLong> {
+        let pending = &self.buf[self.start + self.scanned..];
+        match pending.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                let from = self.start;
+                let end = self.start + self.scanned + i;
+                self.start = end + 1;
+                self.scanned = 0;
+                let line = &self.buf[from..end];
+                if line.len() > self.max_line {
+                    return Err(LineTooLong { max: self.max_line });
+                }
+                Ok(Some(line))
+            }
+            None => {
+                self.scanned = self.buf.len() - self.start;
+                if self.scanned > self.max_line {
+                    return Err(LineTooLong { max: self.max_line });
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Room to read into: call [`LineFramer::filled`] with the count read.
+    pub fn spare(&mut self) -> &mut [u8] {
+        if self.start > 0 && (self.start == self.buf.len() || self.start >= self.buf.capacity() / 2)
+        {
+            // Drop consumed bytes so the buffer does not grow with the stream.
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        let len = self.buf.len();
+        self.buf.resize(len + READ_SIZE, 0);
+        &mut self.buf[len..]
+    }
+
+    /// Record that `n` bytes were read into [`LineFramer::spare`].
+    pub fn filled(&mut self, n: usize) {
+        let keep = self.buf.len() - READ_SIZE + n;
+        self.buf.truncate(keep);
+    }
+
+    /// The unfinished last line (bytes after the last newline), if any; clears it.
+    pub fn take_partial(&mut self) -> Option<Vec<u8>> {
+        let rest = self.buf[self.start..].to_vec();
+        self.clear();
+        (!rest.is_empty()).then_some(rest)
+    }
+
+    /// Forget everything buffered (a new connection starts clean).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.start = 0;
+        self.scanned = 0;
+    }
+
+    /// Whether a partial line is buffered.
+    pub fn has_partial(&self) -> bool {
+        self.start < self.buf.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(f: &mut LineFramer, data: &[u8]) {
+        let spare = f.spare();
+        spare[..data.len()].copy_from_slice(data);
+        f.filled(data.len());
+    }
+
+    fn drain(f: &mut LineFramer) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(l) = f.next_line().unwrap() {
+            out.push(String::from_utf8(l.to_vec()).unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn several_lines_in_one_chunk_and_one_line_across_chunks() {
+        let mut f = LineFramer::new(1024);
+        feed(&mut f, b"a\nbb\ncc");
+        assert_eq!(drain(&mut f), ["a", "bb"]);
+        feed(&mut f, b"c");
+        assert!(drain(&mut f).is_empty());
+        feed(&mut f, b"c\n\nd");
+        assert_eq!(drain(&mut f), ["cccc", ""]);
+        assert!(f.has_partial());
+        assert_eq!(f.take_partial().unwrap(), b"d");
+        assert!(!f.has_partial());
+    }
+
+    #[test]
+    fn every_split_point_gives_the_same_lines() {
+        let data = b"{\"type\":\"ADDED\"}\nsecond line\n\nlast\n";
+        for cut in 0..data.len() {
+            let mut f = LineFramer::new(64);
+            feed(&mut f, &data[..cut]);
+            let mut got = drain(&mut f);
+            feed(&mut f, &data[cut..]);
+            got.extend(drain(&mut f));
+            assert_eq!(
+                got,
+                ["{\"type\":\"ADDED\"}", "second line", "", "last"],
+                "cut {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn overlong_lines_are_reported_not_buffered_forever() {
+        let mut f = LineFramer::new(8);
+        feed(&mut f, b"123456789");
+        assert_eq!(f.next_line(), Err(LineTooLong { max: 8 }));
+        let mut f = LineFramer::new(8);
+        feed(&mut f, b"123456789\n");
+        assert_eq!(f.next_line(), Err(LineTooLong { max: 8 }));
+    }
+
+    #[test]
+    fn the_buffer_does_not_grow_with_the_stream() {
+        let mut f = LineFramer::new(100);
+        for _ in 0..10_000 {
+            feed(&mut f, b"0123456789\n");
+            assert_eq!(drain(&mut f).len(), 1);
+        }
+        assert!(f.buf.capacity() <= 4 * READ_SIZE, "{}", f.buf.capacity());
+    }
+}

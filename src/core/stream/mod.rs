@@ -1,0 +1,3 @@
+//! Pieces shared by the streaming APIs (watch, log follow).
+
+pub mod lines;

@@ -1,0 +1,11 @@
+//! Watching: lossless, resumable `?watch=1` streams.
+
+pub mod backoff;
+pub mod event;
+pub mod options;
+pub mod resync;
+pub mod watcher;
+
+pub use event::{Event, EventType};
+pub use options::{OnGone, WatchOptions};
+pub use watcher::Watch;
