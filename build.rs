@@ -62,9 +62,12 @@ fn main() {
                 cbindgen::ItemType::Typedefs,
                 cbindgen::ItemType::Functions,
             ],
-            // Used through an `int` parameter (so any value from C is safe), hence not reached
-            // from a signature: list it explicitly.
-            include: vec!["incluster_patch_type".to_owned()],
+            // Used through `int` (so any value from C is safe), hence not reached from a
+            // signature: listed explicitly.
+            include: vec![
+                "incluster_patch_type".to_owned(),
+                "incluster_callback_action".to_owned(),
+            ],
             ..Default::default()
         },
         ..Default::default()

@@ -73,8 +73,12 @@ typedef enum incluster_result {
   INCLUSTER_ERR_SERVER = 500,
   // A body or event could not be decoded.
   INCLUSTER_ERR_DECODE = 600,
-  // The operation was cancelled.
+  // The operation was cancelled (`incluster_watch_cancel`, ...).
   INCLUSTER_ERR_CANCELLED = 601,
+  // Not an error: a callback asked to stop.
+  INCLUSTER_STOPPED = 602,
+  // Not an error: the stream ended (resuming was off, or a log follow finished).
+  INCLUSTER_END = 603,
   // A bug in incluster: a panic was caught at the boundary.
   INCLUSTER_ERR_PANIC = 900,
 } incluster_result;
@@ -92,6 +96,14 @@ typedef enum incluster_patch_type {
   INCLUSTER_PATCH_APPLY = 4,
 } incluster_patch_type;
 
+// What a stream callback (watch events, log lines) returns.
+typedef enum incluster_callback_action {
+  // Keep going.
+  INCLUSTER_CONTINUE = 0,
+  // Stop: the call returns `INCLUSTER_STOPPED`. Any non-zero value stops too.
+  INCLUSTER_STOP = 1,
+} incluster_callback_action;
+
 // A client for one API server: immutable and thread-safe. Share one pointer between any number
 // of threads; free it once, after every call using it has returned.
 typedef struct incluster_client incluster_client;
@@ -108,6 +120,30 @@ typedef struct incluster_error incluster_error;
 // A response: owned by the caller that received it; free with `incluster_response_free`.
 // Read it from one thread at a time.
 typedef struct incluster_response incluster_response;
+
+// A running watch. Owned by one thread at a time, except `incluster_watch_cancel`, which any
+// thread may call while the watch is alive.
+typedef struct incluster_watch incluster_watch;
+
+// A watch event, borrowed: valid during the callback, or until the next
+// `incluster_watch_next` / `incluster_watch_free` on the same watch.
+typedef struct incluster_watch_event {
+  // `"ADDED"`, `"MODIFIED"`, `"DELETED"`, `"BOOKMARK"` (only if asked for),
+  // `"RESYNC_START"` or `"RESYNC_END"` (around the differences found by a relist after a
+  // 410). Static string.
+  const char *type_;
+  // The object's JSON (not NUL-terminated).
+  const uint8_t *object;
+  // Its length in bytes.
+  size_t object_len;
+  // `metadata.resourceVersion` (NUL-terminated).
+  const char *resource_version;
+} incluster_watch_event;
+
+// The callback of `incluster_watch` and `incluster_watch_run`: return
+// `INCLUSTER_CONTINUE` (0) to go on, anything else (`INCLUSTER_STOP`) to stop (the call then
+// returns `INCLUSTER_STOPPED`). `userdata` is passed through untouched.
+typedef int (*incluster_watch_callback)(void *userdata, const struct incluster_watch_event *event);
 
 #ifdef __cplusplus
 extern "C" {
@@ -472,6 +508,92 @@ const char *incluster_result_name(int result);
 // The library version (`"0.1.0"`), matching `INCLUSTER_VERSION` in the header. Static; never
 // NULL; do not free. Thread-safe.
 const char *incluster_version(void);
+
+// Start a watch on a collection path (`/api/v1/namespaces/NS/configmaps`). The first
+// request is made now: a watch that cannot start returns its error here (401, 403, 404, TLS).
+//
+// `options` is NULL or a NULL-terminated `{"key", "value", ..., NULL}` array:
+// - the API's own: `labelSelector`, `fieldSelector`, `resourceVersion`,
+//   `resourceVersionMatch`, `timeoutSeconds`, `allowWatchBookmarks` (default `true`),
+//   `sendInitialEvents`;
+// - incluster's: `incluster.deliverBookmarks` (`false`), `incluster.resume` (`true`: resume
+//   from the last resourceVersion when the stream ends or breaks), `incluster.onGone`
+//   (`relist`: on 410 list again and deliver the differences between `RESYNC_START` and
+//   `RESYNC_END` events; or `error`), `incluster.maxEventBytes` (64 MiB),
+//   `incluster.idleTimeoutMs`, `incluster.backoffInitialMs` (800), `incluster.backoffMaxMs`
+//   (30000);
+// - any other key is sent as a query parameter.
+//
+// On success writes the watch to `*out` (free with `incluster_watch_free`).
+//
+// # Safety
+// `client` is a live client (it may be freed before the watch: the watch keeps what it
+// needs); `path` a NUL-terminated string; `options` NULL or as above; `out` writable; `err`
+// NULL or writable.
+enum incluster_result incluster_watch_open(const struct incluster_client *client,
+                                           const char *path,
+                                           const char *const *options,
+                                           struct incluster_watch **out,
+                                           struct incluster_error **err);
+
+// Wait for the next event and point `*event` at it (borrowed: valid until the next call on
+// this watch or its free). Returns `INCLUSTER_OK` with an event; `INCLUSTER_END` when the
+// stream ended and resuming is off; `INCLUSTER_ERR_CANCELLED` after `incluster_watch_cancel`;
+// another error code (with `*err`) when the watch failed — it is over then.
+//
+// # Safety
+// `watch` is a live watch used by no other call at the same time (except
+// `incluster_watch_cancel`); `event` writable; `err` NULL or writable.
+enum incluster_result incluster_watch_next(struct incluster_watch *watch,
+                                           const struct incluster_watch_event **event,
+                                           struct incluster_error **err);
+
+// Run the watch, calling `callback(userdata, event)` for each event until the callback
+// returns non-zero (`INCLUSTER_STOPPED`), the watch is cancelled (`INCLUSTER_ERR_CANCELLED`),
+// the stream ends with resuming off (`INCLUSTER_END`) or it fails (that error, in `*err`).
+// The callback may call any other incluster function, but not `_next`/`_run` on this watch
+// (refused with `INCLUSTER_ERR_INVALID_ARGUMENT`).
+//
+// # Safety
+// `watch` is a live watch used by no other call at the same time (except
+// `incluster_watch_cancel`); `callback` a valid function; `err` NULL or writable.
+enum incluster_result incluster_watch_run(struct incluster_watch *watch,
+                                          incluster_watch_callback callback,
+                                          void *userdata,
+                                          struct incluster_error **err);
+
+// Open a watch and run it with `callback` (`incluster_watch_open` + `incluster_watch_run` +
+// `incluster_watch_free`). Stop it by returning non-zero from the callback; to stop it from
+// another thread, use the open/run form and `incluster_watch_cancel`.
+//
+// # Safety
+// As for `incluster_watch_open` and `incluster_watch_run`.
+enum incluster_result incluster_watch(const struct incluster_client *client,
+                                      const char *path,
+                                      const char *const *options,
+                                      incluster_watch_callback callback,
+                                      void *userdata,
+                                      struct incluster_error **err);
+
+// Stop the watch from any thread: a blocked `_next`/`_run` returns `INCLUSTER_ERR_CANCELLED`
+// within about 100 ms. Idempotent; NULL is a no-op.
+//
+// # Safety
+// `watch` is NULL or a live watch (not being freed concurrently).
+void incluster_watch_cancel(const struct incluster_watch *watch);
+
+// The resourceVersion the watch would resume from (`""` if none yet). Owned by the caller:
+// free with `incluster_string_free`. NULL `watch` gives NULL.
+//
+// # Safety
+// `watch` is NULL or a live watch not used by another call at the same time.
+char *incluster_watch_resource_version(const struct incluster_watch *watch);
+
+// Close the watch's connection and free it. NULL is a no-op.
+//
+// # Safety
+// `watch` is NULL or a watch from `incluster_watch_open`, freed once, with no call using it.
+void incluster_watch_free(struct incluster_watch *watch);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -25,3 +25,4 @@ pub mod request;
 pub mod response;
 pub mod result;
 pub mod version;
+pub mod watch;

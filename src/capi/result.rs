@@ -44,8 +44,12 @@ pub enum incluster_result {
     INCLUSTER_ERR_SERVER = 500,
     /// A body or event could not be decoded.
     INCLUSTER_ERR_DECODE = 600,
-    /// The operation was cancelled.
+    /// The operation was cancelled (`incluster_watch_cancel`, ...).
     INCLUSTER_ERR_CANCELLED = 601,
+    /// Not an error: a callback asked to stop.
+    INCLUSTER_STOPPED = 602,
+    /// Not an error: the stream ended (resuming was off, or a log follow finished).
+    INCLUSTER_END = 603,
     /// A bug in incluster: a panic was caught at the boundary.
     INCLUSTER_ERR_PANIC = 900,
 }
@@ -78,7 +82,7 @@ impl incluster_result {
     }
 
     /// All codes, for mapping an `int` from C back to the enum without undefined behaviour.
-    const ALL: [incluster_result; 20] = [
+    const ALL: [incluster_result; 22] = [
         R::INCLUSTER_OK,
         R::INCLUSTER_ERR_NULL_ARGUMENT,
         R::INCLUSTER_ERR_INVALID_ARGUMENT,
@@ -98,6 +102,8 @@ impl incluster_result {
         R::INCLUSTER_ERR_SERVER,
         R::INCLUSTER_ERR_DECODE,
         R::INCLUSTER_ERR_CANCELLED,
+        R::INCLUSTER_STOPPED,
+        R::INCLUSTER_END,
         R::INCLUSTER_ERR_PANIC,
     ];
 
@@ -122,6 +128,8 @@ impl incluster_result {
             R::INCLUSTER_ERR_SERVER => c"INCLUSTER_ERR_SERVER",
             R::INCLUSTER_ERR_DECODE => c"INCLUSTER_ERR_DECODE",
             R::INCLUSTER_ERR_CANCELLED => c"INCLUSTER_ERR_CANCELLED",
+            R::INCLUSTER_STOPPED => c"INCLUSTER_STOPPED",
+            R::INCLUSTER_END => c"INCLUSTER_END",
             R::INCLUSTER_ERR_PANIC => c"INCLUSTER_ERR_PANIC",
         }
     }
@@ -139,4 +147,14 @@ pub extern "C" fn incluster_result_name(result: std::ffi::c_int) -> *const std::
         .find(|r| **r as std::ffi::c_int == result)
         .map_or(c"INCLUSTER_UNKNOWN_RESULT", |r| r.name())
         .as_ptr()
+}
+
+/// What a stream callback (watch events, log lines) returns.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum incluster_callback_action {
+    /// Keep going.
+    INCLUSTER_CONTINUE = 0,
+    /// Stop: the call returns `INCLUSTER_STOPPED`. Any non-zero value stops too.
+    INCLUSTER_STOP = 1,
 }

@@ -19,6 +19,7 @@ use crate::core::error::Error;
 use crate::py::blocking::run;
 use crate::py::convert::{dumps, loads};
 use crate::py::errors::to_py;
+use crate::py::watch::{Watch, WatchArgs, open as open_watch};
 
 /// A client for the Kubernetes API server. Thread-safe: share one between threads.
 #[pyclass(frozen, module = "incluster._native")]
@@ -418,6 +419,58 @@ impl Client {
         };
         let inner = &self.inner;
         Ok(run(py, || can_i(inner, &q))?.allowed)
+    }
+
+    /// Watch a collection: an iterator of WatchEvent (see the stubs for every option), or,
+    /// with `callback=`, call it for each event until it returns False or raises.
+    #[pyo3(signature = (path, *, label_selector=None, field_selector=None, resource_version=None,
+        resource_version_match=None, timeout_seconds=None, allow_bookmarks=true, bookmarks=false,
+        send_initial_events=false, params=None, max_event_bytes=None, resume=true,
+        on_gone="relist", idle_timeout=None, backoff=None, callback=None))]
+    fn watch(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        label_selector: Option<String>,
+        field_selector: Option<String>,
+        resource_version: Option<String>,
+        resource_version_match: Option<String>,
+        timeout_seconds: Option<u32>,
+        allow_bookmarks: bool,
+        bookmarks: bool,
+        send_initial_events: bool,
+        params: Option<&Bound<'_, PyAny>>,
+        max_event_bytes: Option<usize>,
+        resume: bool,
+        on_gone: &str,
+        idle_timeout: Option<f64>,
+        backoff: Option<(f64, f64)>,
+        callback: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Py<Watch>>> {
+        let args = WatchArgs {
+            label_selector,
+            field_selector,
+            resource_version,
+            resource_version_match,
+            timeout_seconds,
+            allow_bookmarks,
+            bookmarks,
+            send_initial_events,
+            params: query_params(params)?,
+            max_event_bytes,
+            resume,
+            on_gone,
+            idle_timeout,
+            backoff,
+        };
+        let w = open_watch(py, &self.inner, path, args)?;
+        match callback {
+            Some(cb) => {
+                w.run_callback(py, cb)?;
+                Ok(None)
+            }
+            None => Ok(Some(Py::new(py, w)?)),
+        }
     }
 
     /// Refuse further requests. Idempotent.

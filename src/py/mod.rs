@@ -9,6 +9,7 @@ pub mod blocking;
 pub mod client;
 pub mod convert;
 pub mod errors;
+pub mod watch;
 
 /// The native module behind `import incluster`.
 #[pymodule]
@@ -16,6 +17,8 @@ pub mod errors;
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
     m.add_class::<client::Response>()?;
+    m.add_class::<watch::Watch>()?;
+    m.add_class::<watch::WatchEvent>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -75,3 +75,98 @@ impl Default for WatchOptions {
         }
     }
 }
+
+fn boolean(key: &str, value: &str) -> crate::core::error::Result<bool> {
+    match value {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(crate::core::error::Error::invalid(format!(
+            "watch option {key}={value:?}: expected true or false"
+        ))),
+    }
+}
+
+fn number<T: std::str::FromStr>(key: &str, value: &str) -> crate::core::error::Result<T> {
+    value.parse().map_err(|_| {
+        crate::core::error::Error::invalid(format!(
+            "watch option {key}={value:?}: expected a number"
+        ))
+    })
+}
+
+impl WatchOptions {
+    /// Set an option by its name, as the C API and the CLI pass them: the API's query names
+    /// (`labelSelector`, `fieldSelector`, `resourceVersion`, `resourceVersionMatch`,
+    /// `timeoutSeconds`, `allowWatchBookmarks`, `sendInitialEvents`), incluster's own
+    /// (`incluster.deliverBookmarks`, `incluster.maxEventBytes`, `incluster.resume`,
+    /// `incluster.onGone` = `relist`|`error`, `incluster.idleTimeoutMs`,
+    /// `incluster.backoffInitialMs`, `incluster.backoffMaxMs`); any other name is sent as an
+    /// extra query parameter.
+    pub fn set(&mut self, key: &str, value: &str) -> crate::core::error::Result<()> {
+        let ms = |v: &str| number::<u64>(key, v).map(Duration::from_millis);
+        match key {
+            "labelSelector" => self.label_selector = Some(value.to_owned()),
+            "fieldSelector" => self.field_selector = Some(value.to_owned()),
+            "resourceVersion" => self.resource_version = Some(value.to_owned()),
+            "resourceVersionMatch" => self.resource_version_match = Some(value.to_owned()),
+            "timeoutSeconds" => self.timeout_seconds = Some(number(key, value)?),
+            "allowWatchBookmarks" => self.allow_bookmarks = boolean(key, value)?,
+            "sendInitialEvents" => self.send_initial_events = boolean(key, value)?,
+            "incluster.deliverBookmarks" => self.deliver_bookmarks = boolean(key, value)?,
+            "incluster.maxEventBytes" => self.max_event_bytes = number(key, value)?,
+            "incluster.resume" => self.resume = boolean(key, value)?,
+            "incluster.onGone" => {
+                self.on_gone = match value {
+                    "relist" => OnGone::Relist,
+                    "error" => OnGone::Error,
+                    _ => {
+                        return Err(crate::core::error::Error::invalid(format!(
+                            "watch option {key}={value:?}: expected relist or error"
+                        )));
+                    }
+                }
+            }
+            "incluster.idleTimeoutMs" => self.idle_timeout = Some(ms(value)?),
+            "incluster.backoffInitialMs" => self.backoff_initial = ms(value)?,
+            "incluster.backoffMaxMs" => self.backoff_max = ms(value)?,
+            "watch" => {
+                return Err(crate::core::error::Error::invalid(
+                    "watch option watch: set by the watch itself",
+                ));
+            }
+            other if other.starts_with("incluster.") => {
+                return Err(crate::core::error::Error::invalid(format!(
+                    "unknown watch option {other}"
+                )));
+            }
+            other => self.extra_params.push((other.to_owned(), value.to_owned())),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_options() {
+        let mut o = WatchOptions::default();
+        o.set("labelSelector", "app=x").unwrap();
+        o.set("timeoutSeconds", "5").unwrap();
+        o.set("incluster.onGone", "error").unwrap();
+        o.set("incluster.idleTimeoutMs", "1500").unwrap();
+        o.set("pretty", "true").unwrap();
+        assert_eq!(o.label_selector.as_deref(), Some("app=x"));
+        assert_eq!(o.timeout_seconds, Some(5));
+        assert_eq!(o.on_gone, OnGone::Error);
+        assert_eq!(o.idle_timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(
+            o.extra_params,
+            vec![("pretty".to_string(), "true".to_string())]
+        );
+        assert!(o.set("timeoutSeconds", "soon").is_err());
+        assert!(o.set("incluster.bogus", "1").is_err());
+        assert!(o.set("allowWatchBookmarks", "maybe").is_err());
+    }
+}

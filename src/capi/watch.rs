@@ -1,0 +1,361 @@
+//! Watches from C: a callback form, a pull form, and a thread-safe cancel.
+
+use std::ffi::{CString, c_char, c_int, c_void};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::capi::client::incluster_client;
+use crate::capi::error::incluster_error;
+use crate::capi::guard::{Failure, cstring_lossy, give, guard, guard_value, req_out, req_str};
+use crate::capi::result::{incluster_callback_action, incluster_result};
+use crate::core::cancel::CancelHandle;
+use crate::core::error::{Error, Result};
+use crate::core::watch::{Event, Watch, WatchOptions};
+
+/// A watch event, borrowed: valid during the callback, or until the next
+/// `incluster_watch_next` / `incluster_watch_free` on the same watch.
+#[repr(C)]
+pub struct incluster_watch_event {
+    /// `"ADDED"`, `"MODIFIED"`, `"DELETED"`, `"BOOKMARK"` (only if asked for),
+    /// `"RESYNC_START"` or `"RESYNC_END"` (around the differences found by a relist after a
+    /// 410). Static string.
+    pub type_: *const c_char,
+    /// The object's JSON (not NUL-terminated).
+    pub object: *const u8,
+    /// Its length in bytes.
+    pub object_len: usize,
+    /// `metadata.resourceVersion` (NUL-terminated).
+    pub resource_version: *const c_char,
+}
+
+/// The callback of `incluster_watch` and `incluster_watch_run`: return
+/// `INCLUSTER_CONTINUE` (0) to go on, anything else (`INCLUSTER_STOP`) to stop (the call then
+/// returns `INCLUSTER_STOPPED`). `userdata` is passed through untouched.
+pub type incluster_watch_callback = Option<
+    unsafe extern "C" fn(userdata: *mut c_void, event: *const incluster_watch_event) -> c_int,
+>;
+
+/// A running watch. Owned by one thread at a time, except `incluster_watch_cancel`, which any
+/// thread may call while the watch is alive.
+pub struct incluster_watch {
+    inner: Watch,
+    cancel: CancelHandle,
+    /// Set while a call is using the watch, so a re-entrant call (from its own callback) is
+    /// refused instead of aliasing it.
+    busy: AtomicBool,
+    /// Storage behind the last event handed out.
+    current: Option<(Event, CString)>,
+    view: incluster_watch_event,
+}
+
+/// Build options from a NULL-terminated `{"key", "value", ..., NULL}` array.
+///
+/// # Safety
+/// `options` is NULL or a NULL-terminated array of NUL-terminated strings.
+unsafe fn read_options(
+    options: *const *const c_char,
+) -> std::result::Result<WatchOptions, Failure> {
+    let mut o = WatchOptions::default();
+    if options.is_null() {
+        return Ok(o);
+    }
+    let mut i = 0;
+    loop {
+        // SAFETY: NULL-terminated per the contract.
+        let k = unsafe { *options.add(i) };
+        if k.is_null() {
+            return Ok(o);
+        }
+        // SAFETY: a key is never the terminator, so i + 1 is in bounds.
+        let v = unsafe { *options.add(i + 1) };
+        if v.is_null() {
+            return Err(Error::invalid(format!(
+                "options: key #{} has no value before the terminating NULL",
+                i / 2 + 1
+            ))
+            .into());
+        }
+        // SAFETY: NUL-terminated strings per the contract.
+        let (k, v) = unsafe { (req_str(k, "options key")?, req_str(v, "options value")?) };
+        o.set(k, v)?;
+        i += 2;
+    }
+}
+
+fn empty_view() -> incluster_watch_event {
+    incluster_watch_event {
+        type_: c"".as_ptr(),
+        object: c"".as_ptr().cast(),
+        object_len: 0,
+        resource_version: c"".as_ptr(),
+    }
+}
+
+fn type_name(e: &Event) -> *const c_char {
+    use crate::core::watch::EventType as T;
+    match e.kind {
+        T::Added => c"ADDED",
+        T::Modified => c"MODIFIED",
+        T::Deleted => c"DELETED",
+        T::Bookmark => c"BOOKMARK",
+        T::ResyncStart => c"RESYNC_START",
+        T::ResyncEnd => c"RESYNC_END",
+    }
+    .as_ptr()
+}
+
+impl incluster_watch {
+    /// Fetch the next event into `current`/`view`. `Ok(false)` when the watch ended.
+    fn advance(&mut self) -> Result<bool> {
+        self.current = None;
+        self.view = empty_view();
+        match self.inner.next_event()? {
+            None => Ok(false),
+            Some(ev) => {
+                let rv = cstring_lossy(&ev.resource_version);
+                self.view = incluster_watch_event {
+                    type_: type_name(&ev),
+                    object: ev.object.as_ptr(),
+                    object_len: ev.object.len(),
+                    resource_version: rv.as_ptr(),
+                };
+                // Moving the Vec and CString keeps their heap buffers where `view` points.
+                self.current = Some((ev, rv));
+                Ok(true)
+            }
+        }
+    }
+
+    /// Mark the watch busy for the duration of `f`, refusing re-entrant use.
+    fn exclusive<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> std::result::Result<T, Failure>,
+    ) -> std::result::Result<T, Failure> {
+        if self.busy.swap(true, Ordering::SeqCst) {
+            return Err(Error::invalid(
+                "the watch is already in use (a callback may not call incluster_watch_next or \
+                 incluster_watch_run on its own watch)",
+            )
+            .into());
+        }
+        let r = f(self);
+        self.busy.store(false, Ordering::SeqCst);
+        r
+    }
+
+    fn run(
+        &mut self,
+        callback: incluster_watch_callback,
+        userdata: *mut c_void,
+    ) -> std::result::Result<incluster_result, Failure> {
+        let cb = callback.ok_or(Failure::Null("callback"))?;
+        self.exclusive(|w| {
+            while w.advance()? {
+                // SAFETY: the caller's callback, given a pointer valid for this call.
+                let rc = unsafe { cb(userdata, &w.view) };
+                if rc != incluster_callback_action::INCLUSTER_CONTINUE as c_int {
+                    return Ok(incluster_result::INCLUSTER_STOPPED);
+                }
+            }
+            Ok(incluster_result::INCLUSTER_END)
+        })
+    }
+}
+
+/// Start a watch on a collection path (`/api/v1/namespaces/NS/configmaps`). The first
+/// request is made now: a watch that cannot start returns its error here (401, 403, 404, TLS).
+///
+/// `options` is NULL or a NULL-terminated `{"key", "value", ..., NULL}` array:
+/// - the API's own: `labelSelector`, `fieldSelector`, `resourceVersion`,
+///   `resourceVersionMatch`, `timeoutSeconds`, `allowWatchBookmarks` (default `true`),
+///   `sendInitialEvents`;
+/// - incluster's: `incluster.deliverBookmarks` (`false`), `incluster.resume` (`true`: resume
+///   from the last resourceVersion when the stream ends or breaks), `incluster.onGone`
+///   (`relist`: on 410 list again and deliver the differences between `RESYNC_START` and
+///   `RESYNC_END` events; or `error`), `incluster.maxEventBytes` (64 MiB),
+///   `incluster.idleTimeoutMs`, `incluster.backoffInitialMs` (800), `incluster.backoffMaxMs`
+///   (30000);
+/// - any other key is sent as a query parameter.
+///
+/// On success writes the watch to `*out` (free with `incluster_watch_free`).
+///
+/// # Safety
+/// `client` is a live client (it may be freed before the watch: the watch keeps what it
+/// needs); `path` a NUL-terminated string; `options` NULL or as above; `out` writable; `err`
+/// NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_watch_open(
+    client: *const incluster_client,
+    path: *const c_char,
+    options: *const *const c_char,
+    out: *mut *mut incluster_watch,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    guard(err, || {
+        req_out(out, "out")?;
+        // SAFETY: caller contract for every pointer.
+        let (c, path, opts) = unsafe {
+            (
+                client.as_ref().ok_or(Failure::Null("client"))?,
+                req_str(path, "path")?,
+                read_options(options)?,
+            )
+        };
+        let inner = Watch::new(&c.inner, path, opts)?;
+        give(
+            out,
+            incluster_watch {
+                cancel: inner.cancel_handle(),
+                inner,
+                busy: AtomicBool::new(false),
+                current: None,
+                view: empty_view(),
+            },
+        );
+        Ok(())
+    })
+}
+
+/// Wait for the next event and point `*event` at it (borrowed: valid until the next call on
+/// this watch or its free). Returns `INCLUSTER_OK` with an event; `INCLUSTER_END` when the
+/// stream ended and resuming is off; `INCLUSTER_ERR_CANCELLED` after `incluster_watch_cancel`;
+/// another error code (with `*err`) when the watch failed — it is over then.
+///
+/// # Safety
+/// `watch` is a live watch used by no other call at the same time (except
+/// `incluster_watch_cancel`); `event` writable; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_watch_next(
+    watch: *mut incluster_watch,
+    event: *mut *const incluster_watch_event,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    let mut end = false;
+    let rc = guard(err, || {
+        if event.is_null() {
+            return Err(Failure::Null("event"));
+        }
+        // SAFETY: caller contract.
+        let w = unsafe { watch.as_mut() }.ok_or(Failure::Null("watch"))?;
+        w.exclusive(|w| {
+            if w.advance()? {
+                // SAFETY: checked non-NULL above.
+                unsafe { *event = &w.view };
+            } else {
+                end = true;
+            }
+            Ok(())
+        })
+    });
+    if rc == incluster_result::INCLUSTER_OK && end {
+        incluster_result::INCLUSTER_END
+    } else {
+        rc
+    }
+}
+
+/// Run the watch, calling `callback(userdata, event)` for each event until the callback
+/// returns non-zero (`INCLUSTER_STOPPED`), the watch is cancelled (`INCLUSTER_ERR_CANCELLED`),
+/// the stream ends with resuming off (`INCLUSTER_END`) or it fails (that error, in `*err`).
+/// The callback may call any other incluster function, but not `_next`/`_run` on this watch
+/// (refused with `INCLUSTER_ERR_INVALID_ARGUMENT`).
+///
+/// # Safety
+/// `watch` is a live watch used by no other call at the same time (except
+/// `incluster_watch_cancel`); `callback` a valid function; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_watch_run(
+    watch: *mut incluster_watch,
+    callback: incluster_watch_callback,
+    userdata: *mut c_void,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    let mut code = incluster_result::INCLUSTER_OK;
+    let rc = guard(err, || {
+        // SAFETY: caller contract.
+        let w = unsafe { watch.as_mut() }.ok_or(Failure::Null("watch"))?;
+        code = w.run(callback, userdata)?;
+        Ok(())
+    });
+    if rc == incluster_result::INCLUSTER_OK {
+        code
+    } else {
+        rc
+    }
+}
+
+/// Open a watch and run it with `callback` (`incluster_watch_open` + `incluster_watch_run` +
+/// `incluster_watch_free`). Stop it by returning non-zero from the callback; to stop it from
+/// another thread, use the open/run form and `incluster_watch_cancel`.
+///
+/// # Safety
+/// As for `incluster_watch_open` and `incluster_watch_run`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_watch(
+    client: *const incluster_client,
+    path: *const c_char,
+    options: *const *const c_char,
+    callback: incluster_watch_callback,
+    userdata: *mut c_void,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    if callback.is_none() {
+        return guard(err, || Err(Failure::Null("callback")));
+    }
+    let mut w: *mut incluster_watch = std::ptr::null_mut();
+    // SAFETY: forwarded contract; `w` is a local out-pointer.
+    let rc = unsafe { incluster_watch_open(client, path, options, &mut w, err) };
+    if rc != incluster_result::INCLUSTER_OK {
+        return rc;
+    }
+    // SAFETY: `w` was just opened; freed right after.
+    let rc = unsafe { incluster_watch_run(w, callback, userdata, err) };
+    // SAFETY: opened above, freed once.
+    unsafe { incluster_watch_free(w) };
+    rc
+}
+
+/// Stop the watch from any thread: a blocked `_next`/`_run` returns `INCLUSTER_ERR_CANCELLED`
+/// within about 100 ms. Idempotent; NULL is a no-op.
+///
+/// # Safety
+/// `watch` is NULL or a live watch (not being freed concurrently).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_watch_cancel(watch: *const incluster_watch) {
+    guard_value((), || {
+        // SAFETY: caller contract; only the atomic cancel flag is touched.
+        if let Some(w) = unsafe { watch.as_ref() } {
+            w.cancel.cancel();
+        }
+    })
+}
+
+/// The resourceVersion the watch would resume from (`""` if none yet). Owned by the caller:
+/// free with `incluster_string_free`. NULL `watch` gives NULL.
+///
+/// # Safety
+/// `watch` is NULL or a live watch not used by another call at the same time.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_watch_resource_version(
+    watch: *const incluster_watch,
+) -> *mut c_char {
+    guard_value(std::ptr::null_mut(), || {
+        // SAFETY: caller contract.
+        unsafe { watch.as_ref() }.map_or(std::ptr::null_mut(), |w| {
+            cstring_lossy(w.inner.resource_version().unwrap_or_default()).into_raw()
+        })
+    })
+}
+
+/// Close the watch's connection and free it. NULL is a no-op.
+///
+/// # Safety
+/// `watch` is NULL or a watch from `incluster_watch_open`, freed once, with no call using it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_watch_free(watch: *mut incluster_watch) {
+    guard_value((), || {
+        if !watch.is_null() {
+            // SAFETY: created by `give`; freed once per the contract.
+            drop(unsafe { Box::from_raw(watch) });
+        }
+    })
+}
