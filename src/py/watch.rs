@@ -118,7 +118,7 @@ impl Watch {
         while let Some(ev) = self.next_event(py)? {
             let ev = Py::new(py, WatchEvent::from_core(ev))?;
             match callback.call1((ev,)) {
-                Ok(r) if r.is(&pyo3::types::PyBool::new(py, false)) => {
+                Ok(r) if r.is(pyo3::types::PyBool::new(py, false)) => {
                     stop(self);
                     return Ok(());
                 }

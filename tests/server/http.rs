@@ -5,6 +5,8 @@
 //! closes; an I/O error just ends the connection.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
 
 /// Longest request line or header line accepted.
 const MAX_LINE: u64 = 16 * 1024;
@@ -133,26 +135,82 @@ impl From<Response> for Reply {
     }
 }
 
-/// Writes chunks of a streamed body; each chunk is one write followed by a flush so the
-/// client sees it immediately.
+/// Writes chunks of a streamed body. [`send`](Self::send) writes one chunk and flushes it
+/// so the client sees it at once; [`queue`](Self::queue) plus [`flush`](Self::flush) let a
+/// producer with several pieces ready (a burst of watch events) send them in one write.
 pub struct ChunkedWriter<'a> {
     out: &'a mut dyn Write,
     buf: Vec<u8>,
+    /// The connection's socket (a clone), to notice a client that went away while the
+    /// producer has nothing to write. `None` when unknown.
+    peer: Option<&'a TcpStream>,
 }
 
 impl ChunkedWriter<'_> {
-    /// Send one chunk (an empty `data` is skipped: it would end the body).
+    /// Send one chunk (an empty `data` is skipped: it would end the body), together with
+    /// anything queued before it.
     pub fn send(&mut self, data: &[u8]) -> io::Result<()> {
+        self.queue(data);
+        self.flush()
+    }
+
+    /// Add one chunk to the pending output without writing it yet (empty data is skipped).
+    pub fn queue(&mut self, data: &[u8]) {
         if data.is_empty() {
-            return Ok(());
+            return;
         }
-        self.buf.clear();
-        write!(self.buf, "{:x}\r\n", data.len())?;
+        // Writing into a Vec cannot fail.
+        let _ = write!(self.buf, "{:x}\r\n", data.len());
         self.buf.extend_from_slice(data);
         self.buf.extend_from_slice(b"\r\n");
-        self.out.write_all(&self.buf)?;
+    }
+
+    /// Write and flush everything queued.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            let result = self.out.write_all(&self.buf);
+            self.buf.clear();
+            result?;
+        }
         self.out.flush()
     }
+
+    /// Has the client closed its side of the connection? Waits up to `wait` for that to
+    /// happen (zero: just look). Unread request bytes do not count as closing. Always false
+    /// when the socket is unknown or on systems without `POLLRDHUP`.
+    pub fn peer_gone(&self, wait: Duration) -> bool {
+        match self.peer {
+            Some(sock) => peer_closed(sock, wait),
+            None => {
+                std::thread::sleep(wait);
+                false
+            }
+        }
+    }
+}
+
+/// See [`ChunkedWriter::peer_gone`]. `poll` with `POLLRDHUP` reports the peer's FIN even when
+/// unread bytes (a pipelined request, a TLS close_notify) sit in front of it, which a plain
+/// `peek` could not tell apart.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn peer_closed(sock: &TcpStream, wait: Duration) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd {
+        fd: sock.as_raw_fd(),
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    let ms = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `pfd` is one valid pollfd that outlives the call, and the fd belongs to `sock`,
+    // which is borrowed (so open) for the whole call.
+    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+    n > 0 && pfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn peer_closed(_sock: &TcpStream, wait: Duration) -> bool {
+    std::thread::sleep(wait);
+    false
 }
 
 /// The reason phrase for a status code.
@@ -251,8 +309,13 @@ impl From<io::Error> for ReadError {
     }
 }
 
-/// Serve requests on one connection until it closes. `handle` routes one request.
-pub fn serve<S: Read + Write>(stream: S, handle: &dyn Fn(&Request) -> Reply) {
+/// Serve requests on one connection until it closes. `handle` routes one request. `peer` is
+/// the connection's socket (a clone), which lets streamed bodies notice a vanished client.
+pub fn serve<S: Read + Write>(
+    stream: S,
+    peer: Option<TcpStream>,
+    handle: &dyn Fn(&Request) -> Reply,
+) {
     let mut conn = BufReader::with_capacity(16 * 1024, stream);
     let mut out = Vec::with_capacity(4096);
     loop {
@@ -278,7 +341,7 @@ pub fn serve<S: Read + Write>(stream: S, handle: &dyn Fn(&Request) -> Reply) {
                 keep_alive,
                 close: closing,
             } => write_flush(conn.get_mut(), if close { closing } else { keep_alive }),
-            Reply::Stream(s) => write_stream(conn.get_mut(), &mut out, s, close),
+            Reply::Stream(s) => write_stream(conn.get_mut(), peer.as_ref(), &mut out, s, close),
             Reply::Drop => return,
         };
         if written.is_err() || close {
@@ -294,6 +357,7 @@ fn write_flush<W: Write>(w: &mut W, bytes: &[u8]) -> io::Result<()> {
 
 fn write_stream<W: Write>(
     w: &mut W,
+    peer: Option<&TcpStream>,
     out: &mut Vec<u8>,
     s: Streaming,
     close: bool,
@@ -317,8 +381,11 @@ fn write_stream<W: Write>(
     let mut cw = ChunkedWriter {
         out: w,
         buf: Vec::new(),
+        peer,
     };
     (s.body)(&mut cw)?;
+    // Whatever the body queued but did not flush goes out before the terminating chunk.
+    cw.flush()?;
     write_flush(w, b"0\r\n\r\n")
 }
 

@@ -166,16 +166,18 @@ fn accept_loop(listener: TcpListener, state: Arc<State>, tls: Option<Arc<ServerC
 
 fn connection(stream: TcpStream, state: &State, tls: Option<Arc<ServerConfig>>) {
     let _ = stream.set_nodelay(true);
+    // A second handle on the socket, so a streamed response can notice the client leaving.
+    let peer = stream.try_clone().ok();
     let handle = |req: &http::Request| state.handle(req);
     match tls {
-        None => http::serve(stream, &handle),
+        None => http::serve(stream, peer, &handle),
         Some(cfg) => {
             let Ok(conn) = rustls::ServerConnection::new(cfg) else {
                 return;
             };
             // The handshake happens on the first read; a client that rejects our
             // certificate just ends the connection there.
-            http::serve(rustls::StreamOwned::new(conn, stream), &handle);
+            http::serve(rustls::StreamOwned::new(conn, stream), peer, &handle);
         }
     }
 }

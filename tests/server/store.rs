@@ -2,8 +2,14 @@
 //!
 //! Errors are returned as [`ApiFailure`] (status, reason, message) and turned into Kubernetes
 //! `Status` bodies by the API layer.
+//!
+//! Every write bumps the global resourceVersion by one and appends a [`Change`] to a bounded
+//! history, which watches replay from (`watch.rs`). Objects are kept behind `Arc`s so the
+//! history shares them with the store instead of copying.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::{Value, json};
@@ -62,13 +68,55 @@ impl ApiFailure {
 
 pub type ApiResult<T> = Result<T, ApiFailure>;
 
+/// How many changes the history keeps by default (see [`Store::set_history_limit`]).
+pub const DEFAULT_HISTORY_LIMIT: usize = 100_000;
+
+/// A store key: (namespace, name).
+pub type Key = (String, String);
+
+/// The kind of a change, as a watch event type.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ChangeType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl ChangeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Added => "ADDED",
+            ChangeType::Modified => "MODIFIED",
+            ChangeType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One write, as the history keeps it.
+pub struct Change {
+    /// The resourceVersion this write produced.
+    pub rv: u64,
+    pub kind: ChangeType,
+    /// The object after the write; for a deletion, the object as it was, carrying the
+    /// deletion's resourceVersion (as the API server sends it).
+    pub object: Arc<Value>,
+    /// For a modification, the object before it: a filtered watch needs it to turn a change
+    /// that moves an object into (out of) its selection into ADDED (DELETED).
+    pub prev: Option<Arc<Value>>,
+}
+
 /// ConfigMaps keyed by (namespace, name), so iteration is sorted by namespace then name.
-#[derive(Default)]
 pub struct Store {
-    objects: BTreeMap<(String, String), Value>,
+    objects: BTreeMap<Key, Arc<Value>>,
     /// The global resourceVersion: bumped on every write.
     resource_version: u64,
     uids: u64,
+    /// The most recent changes, oldest first, with consecutive resourceVersions.
+    history: VecDeque<Arc<Change>>,
+    /// Every change with a resourceVersion above this one is in `history`; a watch asking
+    /// for changes after an older resourceVersion has expired (410 Gone).
+    floor: u64,
+    history_limit: usize,
 }
 
 /// Is `name` a DNS-1123 subdomain, as Kubernetes requires for ConfigMap names?
@@ -100,9 +148,14 @@ pub fn parse_object(body: &[u8]) -> ApiResult<Value> {
 
 impl Store {
     pub fn new() -> Self {
+        const START: u64 = 100;
         Store {
-            resource_version: 100,
-            ..Default::default()
+            objects: BTreeMap::new(),
+            resource_version: START,
+            uids: 0,
+            history: VecDeque::new(),
+            floor: START,
+            history_limit: DEFAULT_HISTORY_LIMIT,
         }
     }
 
@@ -115,23 +168,81 @@ impl Store {
         self.resource_version.to_string()
     }
 
-    fn key(ns: &str, name: &str) -> (String, String) {
+    fn key(ns: &str, name: &str) -> Key {
         (ns.to_owned(), name.to_owned())
     }
 
-    /// ConfigMaps of one namespace (or of all, with `None`), sorted.
-    pub fn list(&self, ns: Option<&str>) -> Vec<Value> {
+    /// Append a change made at the current resourceVersion, dropping the oldest ones beyond
+    /// the limit.
+    fn record(&mut self, kind: ChangeType, object: Arc<Value>, prev: Option<Arc<Value>>) {
+        self.history.push_back(Arc::new(Change {
+            rv: self.resource_version,
+            kind,
+            object,
+            prev,
+        }));
+        while self.history.len() > self.history_limit {
+            if let Some(old) = self.history.pop_front() {
+                self.floor = old.rv;
+            }
+        }
+    }
+
+    /// The changes after resourceVersion `rv`, oldest first; `Err(floor)` when some of them
+    /// are no longer kept (the caller's rv has expired; `floor` is the oldest rv a watch can
+    /// still start from).
+    pub fn changes_after(&self, rv: u64) -> Result<Vec<Arc<Change>>, u64> {
+        if rv < self.floor {
+            return Err(self.floor);
+        }
+        let start = self.history.partition_point(|c| c.rv <= rv);
+        Ok(self.history.range(start..).cloned().collect())
+    }
+
+    /// Forget the whole history, as an etcd compaction at the current revision does: only
+    /// watches from the current resourceVersion on remain possible.
+    pub fn compact(&mut self) {
+        self.history.clear();
+        self.floor = self.resource_version;
+    }
+
+    pub fn history_limit(&self) -> usize {
+        self.history_limit
+    }
+
+    /// Keep at most `limit` changes (at least one, so a live watch can always follow).
+    pub fn set_history_limit(&mut self, limit: usize) {
+        self.history_limit = limit.max(1);
+        while self.history.len() > self.history_limit {
+            if let Some(old) = self.history.pop_front() {
+                self.floor = old.rv;
+            }
+        }
+    }
+
+    /// The objects of one namespace (or of all, with `None`) in key order, starting after
+    /// `after` (exclusive) when given: the building block of paged lists.
+    pub fn scan<'a>(
+        &'a self,
+        ns: Option<&'a str>,
+        after: Option<&Key>,
+    ) -> impl Iterator<Item = (&'a Key, &'a Arc<Value>)> + 'a {
+        let lower = match (after, ns) {
+            (Some(k), _) => Bound::Excluded(k.clone()),
+            (None, Some(ns)) => Bound::Included((ns.to_owned(), String::new())),
+            (None, None) => Bound::Unbounded,
+        };
         self.objects
-            .iter()
-            .filter(|((n, _), _)| ns.is_none_or(|ns| ns == n))
-            .map(|(_, v)| v.clone())
-            .collect()
+            .range((lower, Bound::Unbounded))
+            // Keys are sorted by namespace first, so the namespace's objects are contiguous.
+            .skip_while(move |((n, _), _)| ns.is_some_and(|ns| n.as_str() < ns))
+            .take_while(move |((n, _), _)| ns.is_none_or(|ns| ns == n))
     }
 
     pub fn get(&self, ns: &str, name: &str) -> ApiResult<Value> {
         self.objects
             .get(&Store::key(ns, name))
-            .cloned()
+            .map(|o| Value::clone(o))
             .ok_or_else(|| ApiFailure::not_found(name))
     }
 
@@ -172,8 +283,10 @@ impl Store {
             m.insert("uid".into(), uid.into());
             m.insert("creationTimestamp".into(), created.into());
         }
-        self.objects.insert(key, obj.clone());
-        Ok(obj)
+        let stored = Arc::new(obj);
+        self.objects.insert(key, stored.clone());
+        self.record(ChangeType::Added, stored.clone(), None);
+        Ok(Value::clone(&stored))
     }
 
     /// Replace an existing object (PUT). A `metadata.resourceVersion` in the body must match
@@ -193,8 +306,12 @@ impl Store {
             }
         }
         check_namespace(&obj, ns)?;
-        let old = self.get(ns, name)?;
-        self.store_update(ns, name, &old, obj)
+        let old = self
+            .objects
+            .get(&Store::key(ns, name))
+            .cloned()
+            .ok_or_else(|| ApiFailure::not_found(name))?;
+        self.store_update(ns, name, old, obj)
     }
 
     /// Patch an existing object with `f`; with `create_missing`, a missing object starts as
@@ -206,12 +323,11 @@ impl Store {
         create_missing: bool,
         f: impl FnOnce(&mut Value) -> ApiResult<()>,
     ) -> ApiResult<(Value, bool)> {
-        let old = match self.get(ns, name) {
-            Ok(o) => Some(o),
-            Err(e) if !create_missing => return Err(e),
-            Err(_) => None,
-        };
-        let mut new = old.clone().unwrap_or_else(|| json!({}));
+        let old = self.objects.get(&Store::key(ns, name)).cloned();
+        if old.is_none() && !create_missing {
+            return Err(ApiFailure::not_found(name));
+        }
+        let mut new = old.as_deref().cloned().unwrap_or_else(|| json!({}));
         f(&mut new)?;
         if !new.get("metadata").is_some_and(Value::is_object) {
             return Err(ApiFailure::invalid(
@@ -229,7 +345,7 @@ impl Store {
             }
         }
         match old {
-            Some(old) => self.store_update(ns, name, &old, new).map(|o| (o, false)),
+            Some(old) => self.store_update(ns, name, old, new).map(|o| (o, false)),
             None => {
                 let mut new = new;
                 merge_patch(&mut new, &json!({"metadata": {"name": name}}));
@@ -243,10 +359,10 @@ impl Store {
         &mut self,
         ns: &str,
         name: &str,
-        old: &Value,
+        old: Arc<Value>,
         mut new: Value,
     ) -> ApiResult<Value> {
-        let current_rv = meta_str(old, "resourceVersion").unwrap_or("");
+        let current_rv = meta_str(&old, "resourceVersion").unwrap_or("");
         if let Some(rv) = meta_str(&new, "resourceVersion")
             && !rv.is_empty()
             && rv != current_rv
@@ -262,18 +378,23 @@ impl Store {
                 }
             }
         }
-        self.objects.insert(Store::key(ns, name), new.clone());
-        Ok(new)
+        let stored = Arc::new(new);
+        self.objects.insert(Store::key(ns, name), stored.clone());
+        self.record(ChangeType::Modified, stored.clone(), Some(old));
+        Ok(Value::clone(&stored))
     }
 
     pub fn delete(&mut self, ns: &str, name: &str) -> ApiResult<()> {
-        match self.objects.remove(&Store::key(ns, name)) {
-            Some(_) => {
-                self.bump();
-                Ok(())
-            }
-            None => Err(ApiFailure::not_found(name)),
+        let Some(old) = self.objects.remove(&Store::key(ns, name)) else {
+            return Err(ApiFailure::not_found(name));
+        };
+        let rv = self.bump();
+        let mut gone = Value::clone(&old);
+        if let Some(m) = gone.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.insert("resourceVersion".into(), rv.into());
         }
+        self.record(ChangeType::Deleted, Arc::new(gone), None);
+        Ok(())
     }
 }
 
