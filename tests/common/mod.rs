@@ -212,6 +212,21 @@ impl TestServer {
     pub fn clear_requests(&self) {
         self.control("DELETE", "/_control/requests", None);
     }
+
+    /// Merge watch fault settings (`PUT /_control/watch`, e.g.
+    /// `json!({"drop_every": 3, "bookmark_ms": 100})`, or `{"compact": true}`); returns the
+    /// settings now in force. They apply to watches opened afterwards.
+    pub fn set_watch(&self, settings: &Value) -> Value {
+        self.control("PUT", "/_control/watch", Some(&settings.to_string()))
+    }
+
+    /// `count` ConfigMap writes (create, update, delete in turn) in `namespace`, on objects
+    /// named `prefix-N`, each with a fresh `data.seq`; returns
+    /// `{"writes", "resourceVersion", "first_seq", "last_seq"}` once they are all done.
+    pub fn churn(&self, namespace: &str, count: u64, prefix: &str) -> Value {
+        let body = serde_json::json!({"namespace": namespace, "count": count, "prefix": prefix});
+        self.control("POST", "/_control/churn", Some(&body.to_string()))
+    }
 }
 
 impl Drop for TestServer {

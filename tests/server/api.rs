@@ -4,9 +4,12 @@
 //! | --- | --- |
 //! | `PUT /_control/tokens` `["t1",..]` | replace the accepted bearer tokens (no auth) |
 //! | `GET`/`DELETE /_control/requests` | the log of non-control requests / clear it (no auth) |
+//! | `GET`/`PUT /_control/watch` `{..}` | watch fault settings (merged) and `compact` (no auth; `watch.rs`) |
+//! | `POST /_control/churn` `{namespace,count,prefix[,interval_ms]}` | N ConfigMap writes (no auth; `watch.rs`) |
 //! | `GET /version` | a fixed version object, pre-encoded |
 //! | `/api/v1/namespaces/{ns}/configmaps[/{name}]` | in-memory CRUD, every patch type |
 //! | `GET /api/v1/configmaps` | ConfigMaps of all namespaces |
+//! | `GET …/configmaps?watch=1` (also `/api/v1/watch/…`) | a watch stream (`watch.rs`) |
 //! | `/_test/status/{code}[?plain=1]` | that status with a `Status` (or text) body |
 //! | `/_test/flaky?key=K&fail=N&code=C&retry_after=S` | fail N times, then 200 |
 //! | `/_test/drop?key=K&times=N` | close without answering N times, then 200 |
@@ -14,22 +17,32 @@
 //! | `/_test/redirect?to=T` | 302 to T |
 //! | `/_test/echo`, `/_test/echo-anon` | describe the request (the latter without auth) |
 //! | `/_test/chunked?n=N&ms=M[&abort=1]` | a chunked stream of N JSON lines |
+//! | `/_test/watchbench?n=N&size=S` | N pre-encoded Pod watch events (`watchbench.rs`) |
 //! | `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` | a fixed ServiceAccount identity |
 //! | `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` | read-only RBAC: get/list/watch allowed |
 //! | `PUT /_control/selfsubjectreview` `false` | answer 404 to SelfSubjectReview (an old server) |
+//!
+//! Lists take `labelSelector`, `fieldSelector` (`select.rs`), `limit` and `continue`, and
+//! carry `metadata.resourceVersion`, plus `metadata.continue` (and `remainingItemCount`,
+//! without selectors) when more items remain.
 //!
 //! Tokens are compared and classified here and nowhere else; they are never logged, recorded
 //! or echoed — the request log and `/_test/echo` only say "none", "valid" or "invalid".
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use crate::http::{Reply, Request, Response, Streaming, preencode};
 use crate::patch::{json_patch, merge_patch};
-use crate::store::{ApiFailure, ApiResult, Store, parse_object};
+use crate::select::Selectors;
+use crate::store::{ApiFailure, ApiResult, Key, Store, parse_object};
+use crate::watch::{Hub, query_bool};
+use crate::watchbench::watchbench;
 
 /// The request log keeps at most this many records (the oldest go first), so a long
 /// benchmark cannot grow the server without bound.
@@ -80,7 +93,8 @@ pub struct State {
     log: Mutex<Log>,
     /// Per-key request counters of `/_test/flaky` and `/_test/drop`.
     counters: Mutex<HashMap<String, u64>>,
-    store: Mutex<Store>,
+    /// The ConfigMap store with its change history and the watch settings.
+    hub: Arc<Hub>,
     /// Whether SelfSubjectReview exists (a control switch, to test the fallback).
     review_api: std::sync::atomic::AtomicBool,
     /// The pre-encoded `/version` answer (kept-alive and closing variants).
@@ -94,7 +108,7 @@ struct Log {
 }
 
 /// Lock, ignoring poisoning: a panicking connection thread must not take the server down.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -200,7 +214,7 @@ impl State {
             tokens: RwLock::new(tokens.into_iter().collect()),
             log: Mutex::new(Log::default()),
             counters: Mutex::new(HashMap::new()),
-            store: Mutex::new(Store::new()),
+            hub: Arc::new(Hub::new()),
             review_api: std::sync::atomic::AtomicBool::new(true),
             version: preencode(&version),
         }
@@ -288,9 +302,18 @@ impl State {
                 Response::new(200, Some("application/json"), VERSION_BODY.into()).into()
             }
             ["version"] => method_not_allowed(&req.method).into(),
-            ["api", "v1", "configmaps"] if get => self.list(None).into(),
+            ["api", "v1", "configmaps"] if get => self.list_or_watch(req, None),
             ["api", "v1", "namespaces", ns, "configmaps"] if !ns.is_empty() => {
-                self.collection(req, ns).into()
+                self.collection(req, ns)
+            }
+            // The deprecated watch paths: always a watch.
+            ["api", "v1", "watch", "configmaps"] if req.method == "GET" => {
+                crate::watch::watch(&self.hub, req, None)
+            }
+            ["api", "v1", "watch", "namespaces", ns, "configmaps"]
+                if req.method == "GET" && !ns.is_empty() =>
+            {
+                crate::watch::watch(&self.hub, req, Some(ns))
             }
             ["api", "v1", "namespaces", ns, "configmaps", name]
                 if !ns.is_empty() && !name.is_empty() =>
@@ -304,6 +327,7 @@ impl State {
             ["_test", "redirect"] => redirect(req).into(),
             ["_test", "echo"] | ["_test", "echo-anon"] => echo(req, auth).into(),
             ["_test", "chunked"] => chunked(req),
+            ["_test", "watchbench"] => watchbench(req),
             ["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"]
                 if req.method == "POST"
                     && self.review_api.load(std::sync::atomic::Ordering::Relaxed) =>
@@ -367,47 +391,111 @@ impl State {
                 lock(&self.log).records.clear();
                 ok_empty()
             }
-            (_, "/_control/tokens" | "/_control/requests") => method_not_allowed(&req.method),
+            ("GET", "/_control/watch") => self.hub.get_settings(),
+            ("PUT", "/_control/watch") => self.hub.put_settings(&req.body),
+            ("POST", "/_control/churn") => self.hub.churn(&req.body),
+            (
+                _,
+                "/_control/tokens" | "/_control/requests" | "/_control/watch" | "/_control/churn",
+            ) => method_not_allowed(&req.method),
             _ => not_found(),
         }
     }
 
-    fn list(&self, ns: Option<&str>) -> Response {
-        let store = lock(&self.store);
+    /// A collection GET: a watch with `watch=1` (GET only), else a list.
+    fn list_or_watch(&self, req: &Request, ns: Option<&str>) -> Reply {
+        if req.method == "GET" && query_bool(req, "watch") == Some(true) {
+            crate::watch::watch(&self.hub, req, ns)
+        } else {
+            self.list(req, ns).into()
+        }
+    }
+
+    /// A list, filtered by the selectors and paged by `limit` and `continue`. Pages are cut
+    /// from the live store (there are no snapshots): a continued list carries the first
+    /// page's resourceVersion, as the API server does, but shows the objects as they are now.
+    fn list(&self, req: &Request, ns: Option<&str>) -> Response {
+        let bad = |m: &str| status_response(400, m, Some("BadRequest"));
+        let selectors = match Selectors::from_request(req) {
+            Ok(s) => s,
+            Err(m) => return bad(&m),
+        };
+        let limit = match req.param("limit").filter(|l| !l.is_empty()) {
+            None => None,
+            Some(l) => match l.parse::<usize>() {
+                Ok(0) => None,
+                Ok(n) => Some(n),
+                Err(_) => return bad(&format!("invalid limit {l:?}")),
+            },
+        };
+        let from = match req.param("continue").filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => match decode_continue(c) {
+                Ok(t) => Some(t),
+                Err(m) => return bad(&format!("invalid continue token: {m}")),
+            },
+        };
+        let store = self.hub.store();
+        let list_rv = from
+            .as_ref()
+            .map_or(store.resource_version(), |(rv, _)| *rv);
+        let mut matching = store
+            .scan(ns, from.as_ref().map(|(_, k)| k))
+            .filter(|(_, o)| selectors.matches(o));
+        let mut items = Vec::new();
+        let mut last = None;
+        for (key, obj) in matching.by_ref() {
+            items.push(Value::clone(obj));
+            last = Some(key);
+            if limit.is_some_and(|l| items.len() >= l) {
+                break;
+            }
+        }
+        let remaining = matching.count();
+        let mut metadata = json!({"resourceVersion": list_rv.to_string()});
+        if remaining > 0
+            && let Some(key) = last
+        {
+            metadata["continue"] = encode_continue(list_rv, key).into();
+            // Only known cheaply without selectors, so the API server sends it only then.
+            if selectors.is_empty() {
+                metadata["remainingItemCount"] = remaining.into();
+            }
+        }
         Response::json(
             200,
             &json!({
                 "kind": "ConfigMapList",
                 "apiVersion": "v1",
-                "metadata": {"resourceVersion": store.resource_version().to_string()},
-                "items": store.list(ns),
+                "metadata": metadata,
+                "items": items,
             }),
         )
     }
 
-    fn collection(&self, req: &Request, ns: &str) -> Response {
+    fn collection(&self, req: &Request, ns: &str) -> Reply {
         match req.method.as_str() {
-            "GET" | "HEAD" => self.list(Some(ns)),
+            "GET" | "HEAD" => self.list_or_watch(req, Some(ns)),
             "POST" => {
                 let result =
-                    parse_object(&req.body).and_then(|obj| lock(&self.store).create(ns, obj));
+                    parse_object(&req.body).and_then(|obj| self.hub.write(|s| s.create(ns, obj)));
                 match result {
-                    Ok(obj) => Response::json(201, &obj),
-                    Err(f) => failure(f),
+                    Ok(obj) => Response::json(201, &obj).into(),
+                    Err(f) => failure(f).into(),
                 }
             }
-            m => method_not_allowed(m),
+            m => method_not_allowed(m).into(),
         }
     }
 
     fn item(&self, req: &Request, ns: &str, name: &str) -> Response {
         let result = match req.method.as_str() {
-            "GET" | "HEAD" => lock(&self.store).get(ns, name).map(|o| (200, o)),
+            "GET" | "HEAD" => self.hub.store().get(ns, name).map(|o| (200, o)),
             "PUT" => parse_object(&req.body)
-                .and_then(|obj| lock(&self.store).replace(ns, name, obj))
+                .and_then(|obj| self.hub.write(|s| s.replace(ns, name, obj)))
                 .map(|o| (200, o)),
             "PATCH" => self.patch(req, ns, name),
-            "DELETE" => lock(&self.store).delete(ns, name).map(|()| {
+            "DELETE" => self.hub.write(|s| s.delete(ns, name)).map(|()| {
                 (
                     200,
                     json!({
@@ -434,59 +522,8 @@ impl State {
                 ApiFailure::bad_request(format!("the patch body is not valid JSON: {e}"))
             })
         };
-        let mut store = lock(&self.store);
-        match media.as_str() {
-            "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-                let p = parse()?;
-                store
-                    .patch(ns, name, false, |obj| {
-                        merge_patch(obj, &p);
-                        Ok(())
-                    })
-                    .map(|(o, _)| (200, o))
-            }
-            "application/json-patch+json" => {
-                let ops = parse()?;
-                store
-                    .patch(ns, name, false, |obj| {
-                        json_patch(obj, &ops).map_err(|e| {
-                            ApiFailure::invalid(name, format!("the JSON patch failed: {e}"))
-                        })
-                    })
-                    .map(|(o, _)| (200, o))
-            }
-            "application/apply-patch+yaml" => {
-                let manager = match req.param("fieldManager") {
-                    Some(m) if !m.is_empty() => m.to_owned(),
-                    _ => {
-                        return Err(ApiFailure::bad_request(
-                            "PATCH /apply: fieldManager is required for apply requests \
-                             (set the fieldManager query parameter)",
-                        ));
-                    }
-                };
-                // Real apply takes YAML; JSON is valid YAML and all the clients send.
-                let p = parse()?;
-                if !p.is_object() {
-                    return Err(ApiFailure::bad_request("the apply body is not an object"));
-                }
-                store
-                    .patch(ns, name, true, |obj| {
-                        merge_patch(obj, &p);
-                        obj["metadata"]["managedFields"] =
-                            json!([{"manager": manager, "operation": "Apply"}]);
-                        Ok(())
-                    })
-                    .map(|(o, created)| (if created { 201 } else { 200 }, o))
-            }
-            other => Err(ApiFailure::new(
-                415,
-                "UnsupportedMediaType",
-                format!(
-                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {other:?})"
-                ),
-            )),
-        }
+        self.hub
+            .write(|store| patch_store(store, req, &media, ns, name, parse))
     }
 
     fn flaky(&self, req: &Request) -> Response {
@@ -539,6 +576,98 @@ impl State {
             Response::json(200, &json!({"key": key, "attempts": attempts})).into()
         }
     }
+}
+
+/// The store part of a PATCH, per media type.
+fn patch_store(
+    store: &mut Store,
+    req: &Request,
+    media: &str,
+    ns: &str,
+    name: &str,
+    parse: impl Fn() -> ApiResult<Value>,
+) -> ApiResult<(u16, Value)> {
+    match media {
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+            let p = parse()?;
+            store
+                .patch(ns, name, false, |obj| {
+                    merge_patch(obj, &p);
+                    Ok(())
+                })
+                .map(|(o, _)| (200, o))
+        }
+        "application/json-patch+json" => {
+            let ops = parse()?;
+            store
+                .patch(ns, name, false, |obj| {
+                    json_patch(obj, &ops).map_err(|e| {
+                        ApiFailure::invalid(name, format!("the JSON patch failed: {e}"))
+                    })
+                })
+                .map(|(o, _)| (200, o))
+        }
+        "application/apply-patch+yaml" => {
+            let manager = match req.param("fieldManager") {
+                Some(m) if !m.is_empty() => m.to_owned(),
+                _ => {
+                    return Err(ApiFailure::bad_request(
+                        "PATCH /apply: fieldManager is required for apply requests \
+                         (set the fieldManager query parameter)",
+                    ));
+                }
+            };
+            // Real apply takes YAML; JSON is valid YAML and all the clients send.
+            let p = parse()?;
+            if !p.is_object() {
+                return Err(ApiFailure::bad_request("the apply body is not an object"));
+            }
+            store
+                .patch(ns, name, true, |obj| {
+                    merge_patch(obj, &p);
+                    obj["metadata"]["managedFields"] =
+                        json!([{"manager": manager, "operation": "Apply"}]);
+                    Ok(())
+                })
+                .map(|(o, created)| (if created { 201 } else { 200 }, o))
+        }
+        other => Err(ApiFailure::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {other:?})"
+            ),
+        )),
+    }
+}
+
+/// The version of [`encode_continue`] tokens (the API server's is the same).
+const CONTINUE_VERSION: &str = "meta.k8s.io/v1";
+
+/// A list continue token: unpadded URL-safe base64 of
+/// `{"v":"meta.k8s.io/v1","rv":RV,"start":"NS/NAME\u0000"}`, where `start` is just past the
+/// last key sent (the shape of the API server's tokens; clients must treat it as opaque).
+fn encode_continue(rv: u64, (ns, name): &Key) -> String {
+    let token = json!({"v": CONTINUE_VERSION, "rv": rv, "start": format!("{ns}/{name}\u{0}")});
+    URL_SAFE_NO_PAD.encode(token.to_string())
+}
+
+/// The list resourceVersion and last key of a continue token.
+fn decode_continue(token: &str) -> Result<(u64, Key), String> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .map_err(|e| format!("not base64: {e}"))?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))?;
+    if v["v"] != CONTINUE_VERSION {
+        return Err(format!("unknown version {}", v["v"]));
+    }
+    let rv = v["rv"].as_u64().ok_or("no resourceVersion")?;
+    let start = v["start"].as_str().ok_or("no start key")?;
+    let (ns, name) = start
+        .strip_suffix('\u{0}')
+        .and_then(|k| k.split_once('/'))
+        .ok_or("malformed start key")?;
+    Ok((rv, (ns.to_owned(), name.to_owned())))
 }
 
 fn test_status(req: &Request, code: &str) -> Response {

@@ -165,6 +165,11 @@ impl ChunkedWriter<'_> {
         self.buf.extend_from_slice(b"\r\n");
     }
 
+    /// How many bytes are queued.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Write and flush everything queued.
     pub fn flush(&mut self) -> io::Result<()> {
         if !self.buf.is_empty() {

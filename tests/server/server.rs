@@ -8,13 +8,16 @@
 //! It writes `DIR/ca.crt` (the CA that signed its certificate), `DIR/other-ca.crt` (an
 //! unrelated CA) and `DIR/server.json`, then prints one line `READY {json}` on stdout. It
 //! exits when its stdin reaches end of file, so a test harness that dies never leaves it
-//! behind. See `api.rs` for the routes.
+//! behind. See `api.rs` for the routes, `watch.rs` for watches and their fault injection.
 
 mod api;
 mod certs;
 mod http;
 mod patch;
+mod select;
 mod store;
+mod watch;
+mod watchbench;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

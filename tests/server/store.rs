@@ -206,6 +206,11 @@ impl Store {
         self.floor = self.resource_version;
     }
 
+    /// The oldest resourceVersion a watch can still resume from.
+    pub fn oldest_resource_version(&self) -> u64 {
+        self.floor
+    }
+
     pub fn history_limit(&self) -> usize {
         self.history_limit
     }
@@ -237,6 +242,10 @@ impl Store {
             // Keys are sorted by namespace first, so the namespace's objects are contiguous.
             .skip_while(move |((n, _), _)| ns.is_some_and(|ns| n.as_str() < ns))
             .take_while(move |((n, _), _)| ns.is_none_or(|ns| ns == n))
+    }
+
+    pub fn contains(&self, ns: &str, name: &str) -> bool {
+        self.objects.contains_key(&Store::key(ns, name))
     }
 
     pub fn get(&self, ns: &str, name: &str) -> ApiResult<Value> {
