@@ -122,8 +122,9 @@ typedef struct incluster_error incluster_error;
 typedef struct incluster_response incluster_response;
 
 // A running watch. Owned by one thread at a time, except `incluster_watch_cancel`, which any
-// thread may call while the watch is alive.
-typedef struct incluster_watch incluster_watch;
+// thread may call while the watch is alive. (Not named `incluster_watch`: C gives types and
+// functions one namespace, and `incluster_watch()` is the callback form.)
+typedef struct incluster_watch_handle incluster_watch_handle;
 
 // A watch event, borrowed: valid during the callback, or until the next
 // `incluster_watch_next` / `incluster_watch_free` on the same watch.
@@ -140,7 +141,7 @@ typedef struct incluster_watch_event {
   const char *resource_version;
 } incluster_watch_event;
 
-// The callback of `incluster_watch` and `incluster_watch_run`: return
+// The callback of `incluster_watch_handle` and `incluster_watch_run`: return
 // `INCLUSTER_CONTINUE` (0) to go on, anything else (`INCLUSTER_STOP`) to stop (the call then
 // returns `INCLUSTER_STOPPED`). `userdata` is passed through untouched.
 typedef int (*incluster_watch_callback)(void *userdata, const struct incluster_watch_event *event);
@@ -533,7 +534,7 @@ const char *incluster_version(void);
 enum incluster_result incluster_watch_open(const struct incluster_client *client,
                                            const char *path,
                                            const char *const *options,
-                                           struct incluster_watch **out,
+                                           struct incluster_watch_handle **out,
                                            struct incluster_error **err);
 
 // Wait for the next event and point `*event` at it (borrowed: valid until the next call on
@@ -544,7 +545,7 @@ enum incluster_result incluster_watch_open(const struct incluster_client *client
 // # Safety
 // `watch` is a live watch used by no other call at the same time (except
 // `incluster_watch_cancel`); `event` writable; `err` NULL or writable.
-enum incluster_result incluster_watch_next(struct incluster_watch *watch,
+enum incluster_result incluster_watch_next(struct incluster_watch_handle *watch,
                                            const struct incluster_watch_event **event,
                                            struct incluster_error **err);
 
@@ -557,7 +558,7 @@ enum incluster_result incluster_watch_next(struct incluster_watch *watch,
 // # Safety
 // `watch` is a live watch used by no other call at the same time (except
 // `incluster_watch_cancel`); `callback` a valid function; `err` NULL or writable.
-enum incluster_result incluster_watch_run(struct incluster_watch *watch,
+enum incluster_result incluster_watch_run(struct incluster_watch_handle *watch,
                                           incluster_watch_callback callback,
                                           void *userdata,
                                           struct incluster_error **err);
@@ -580,20 +581,20 @@ enum incluster_result incluster_watch(const struct incluster_client *client,
 //
 // # Safety
 // `watch` is NULL or a live watch (not being freed concurrently).
-void incluster_watch_cancel(const struct incluster_watch *watch);
+void incluster_watch_cancel(const struct incluster_watch_handle *watch);
 
 // The resourceVersion the watch would resume from (`""` if none yet). Owned by the caller:
 // free with `incluster_string_free`. NULL `watch` gives NULL.
 //
 // # Safety
 // `watch` is NULL or a live watch not used by another call at the same time.
-char *incluster_watch_resource_version(const struct incluster_watch *watch);
+char *incluster_watch_resource_version(const struct incluster_watch_handle *watch);
 
 // Close the watch's connection and free it. NULL is a no-op.
 //
 // # Safety
 // `watch` is NULL or a watch from `incluster_watch_open`, freed once, with no call using it.
-void incluster_watch_free(struct incluster_watch *watch);
+void incluster_watch_free(struct incluster_watch_handle *watch);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -9,6 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use common::{SaDir, TestServer, unique_dir};
 
@@ -97,6 +98,33 @@ fn command(s: &Setup, program: &Path, valgrind: bool) -> Command {
     c
 }
 
+/// Run a test program, killing it if it outlives `limit`: a hung C test fails, it never
+/// hangs the suite.
+fn run_bounded(mut cmd: Command, limit: Duration) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the test program (valgrind is required: tests/run.sh installs it)");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > limit {
+            child.kill().ok();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the test program ran longer than {limit:?} and was killed:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn run_c_test(name: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let exe_dir = unique_dir("capi-bin");
@@ -105,7 +133,7 @@ fn run_c_test(name: &str) {
 
     // Each run gets a fresh server, so server-side state (flaky keys, objects) starts clean.
     let s = setup();
-    let out = command(&s, &exe, false).output().unwrap();
+    let out = run_bounded(command(&s, &exe, false), Duration::from_secs(60));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{name} failed:\n{stdout}\n{stderr}");
@@ -120,9 +148,7 @@ fn run_c_test(name: &str) {
         eprintln!("valgrind run of {name} SKIPPED (INCLUSTER_SKIP_VALGRIND=1)");
     } else {
         let s = setup();
-        let out = command(&s, &exe, true)
-            .output()
-            .expect("valgrind is required for the C tests (tests/run.sh installs it)");
+        let out = run_bounded(command(&s, &exe, true), Duration::from_secs(300));
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -153,4 +179,9 @@ fn the_c_library_never_links_python() {
         !has(b"PyObject_"),
         "libincluster.so references the Python C API"
     );
+}
+
+#[test]
+fn c_watch_api() {
+    run_c_test("test_watch");
 }

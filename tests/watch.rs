@@ -27,6 +27,16 @@ fn opts() -> WatchOptions {
     }
 }
 
+/// Cancel the watch if a test is still on it after 30 s, so a bug fails the test instead of
+/// hanging the suite.
+fn watchdog(w: &Watch) {
+    let h = w.cancel_handle();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(30));
+        h.cancel();
+    });
+}
+
 fn path(ns: &str) -> String {
     format!("/api/v1/namespaces/{ns}/configmaps")
 }
@@ -98,6 +108,7 @@ fn initial_state_then_live_changes_in_order() {
     let (s, c) = setup();
     s.churn("w1", 6, "pre");
     let mut w = Watch::new(&c, &path("w1"), opts()).unwrap();
+    watchdog(&w);
     let mut view = View::default();
     follow_until_equal(&mut w, &mut view, &c, "w1", Duration::from_secs(10));
     let r = s.churn("w1", 30, "live");
@@ -114,6 +125,7 @@ fn a_hundred_drops_lose_and_repeat_nothing() {
     let (s, c) = setup();
     s.set_watch(&json!({"drop_every": 3, "drop_mid_line": true}));
     let mut w = Watch::new(&c, &path("drops"), opts()).unwrap();
+    watchdog(&w);
     let r = s.churn("drops", 300, "d");
     let events = take(&mut w, 300);
     let seq = seqs(&events);
@@ -132,6 +144,7 @@ fn clean_server_timeouts_resume_from_the_last_version() {
     let mut o = opts();
     o.timeout_seconds = Some(1);
     let mut w = Watch::new(&c, &path("to"), o).unwrap();
+    watchdog(&w);
     s.churn("to", 5, "a");
     let mut events = take(&mut w, 5);
     std::thread::sleep(Duration::from_millis(2200)); // at least two server-side timeouts
@@ -150,6 +163,7 @@ fn quiet_watches_stay_alive_on_bookmarks() {
     o.deliver_bookmarks = true;
     o.idle_timeout = Some(Duration::from_millis(600));
     let mut w = Watch::new(&c, &path("quiet"), o).unwrap();
+    watchdog(&w);
     let start = Instant::now();
     let mut bookmarks = 0;
     while start.elapsed() < Duration::from_millis(1500) {
@@ -173,6 +187,7 @@ fn error_410_mid_stream_relists_with_resync_markers() {
     s.churn("g1", 9, "x");
     s.set_watch(&json!({"error_410_after": 4}));
     let mut w = Watch::new(&c, &path("g1"), opts()).unwrap();
+    watchdog(&w);
     let mut view = View::default();
     // Meanwhile the world changes.
     s.churn("g1", 9, "y");
@@ -192,6 +207,7 @@ fn gone_on_resume_relists_and_never_retries_the_expired_version() {
     let (s, c) = setup();
     s.set_watch(&json!({"drop_every": 5}));
     let mut w = Watch::new(&c, &path("g2"), opts()).unwrap();
+    watchdog(&w);
     s.churn("g2", 5, "a");
     let mut view = View::default();
     for e in take(&mut w, 5) {
@@ -226,6 +242,7 @@ fn on_gone_error_surfaces_the_410() {
     o.resource_version = Some("1".into());
     // The API server answers an expired watch with 200 and an ERROR event.
     let mut w = Watch::new(&c, &path("g3"), o).unwrap();
+    watchdog(&w);
     let e = w.next_event().unwrap_err();
     assert_eq!(e.status(), 410, "{e}");
     assert_eq!(e.api().unwrap().reason, "Expired");
@@ -238,6 +255,7 @@ fn a_half_open_connection_is_noticed_by_the_idle_timeout() {
     let mut o = opts();
     o.idle_timeout = Some(Duration::from_millis(400));
     let mut w = Watch::new(&c, &path("stall"), o).unwrap();
+    watchdog(&w);
     s.churn("stall", 6, "s");
     let first = take(&mut w, 2);
     s.set_watch(&json!({"stall_after": 0}));
@@ -254,6 +272,7 @@ fn an_oversized_event_is_a_clear_error() {
     let mut o = opts();
     o.max_event_bytes = 1024;
     let mut w = Watch::new(&c, &path("big"), o).unwrap();
+    watchdog(&w);
     s.churn("big", 1, "b");
     let e = w.next_event().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode);
@@ -266,6 +285,7 @@ fn a_malformed_line_is_a_typed_error_and_the_stream_stops() {
     let (s, c) = setup();
     s.set_watch(&json!({"malformed_after": 1}));
     let mut w = Watch::new(&c, &path("mal"), opts()).unwrap();
+    watchdog(&w);
     s.churn("mal", 3, "m");
     assert!(w.next_event().unwrap().is_some());
     let e = w.next_event().unwrap_err();
@@ -279,6 +299,7 @@ fn cancel_from_another_thread_unblocks_a_read() {
     let (s, c) = setup();
     s.set_watch(&json!({"bookmark_ms": 0}));
     let mut w = Watch::new(&c, &path("cancel"), opts()).unwrap();
+    watchdog(&w);
     let h = w.cancel_handle();
     let canceller = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(200));
@@ -313,6 +334,7 @@ fn resume_off_ends_with_the_stream() {
     o.resume = false;
     o.timeout_seconds = Some(1);
     let mut w = Watch::new(&c, &path("end"), o).unwrap();
+    watchdog(&w);
     s.churn("end", 2, "e");
     assert_eq!(take(&mut w, 2).len(), 2);
     assert!(w.next_event().unwrap().is_none());
@@ -335,6 +357,7 @@ fn selectors_and_initial_events() {
     o.resource_version_match = Some("NotOlderThan".into());
     o.deliver_bookmarks = true;
     let mut w = Watch::new(&c, &path("sel"), o).unwrap();
+    watchdog(&w);
     let first = w.next_event().unwrap().unwrap();
     assert_eq!((first.kind, obj(&first)["metadata"]["name"].clone()), (EventType::Added, json!("a")));
     let marker = w.next_event().unwrap().unwrap();

@@ -27,7 +27,7 @@ pub struct incluster_watch_event {
     pub resource_version: *const c_char,
 }
 
-/// The callback of `incluster_watch` and `incluster_watch_run`: return
+/// The callback of `incluster_watch_handle` and `incluster_watch_run`: return
 /// `INCLUSTER_CONTINUE` (0) to go on, anything else (`INCLUSTER_STOP`) to stop (the call then
 /// returns `INCLUSTER_STOPPED`). `userdata` is passed through untouched.
 pub type incluster_watch_callback = Option<
@@ -35,8 +35,9 @@ pub type incluster_watch_callback = Option<
 >;
 
 /// A running watch. Owned by one thread at a time, except `incluster_watch_cancel`, which any
-/// thread may call while the watch is alive.
-pub struct incluster_watch {
+/// thread may call while the watch is alive. (Not named `incluster_watch`: C gives types and
+/// functions one namespace, and `incluster_watch()` is the callback form.)
+pub struct incluster_watch_handle {
     inner: Watch,
     cancel: CancelHandle,
     /// Set while a call is using the watch, so a re-entrant call (from its own callback) is
@@ -103,7 +104,7 @@ fn type_name(e: &Event) -> *const c_char {
     .as_ptr()
 }
 
-impl incluster_watch {
+impl incluster_watch_handle {
     /// Fetch the next event into `current`/`view`. `Ok(false)` when the watch ended.
     fn advance(&mut self) -> Result<bool> {
         self.current = None;
@@ -187,7 +188,7 @@ pub unsafe extern "C" fn incluster_watch_open(
     client: *const incluster_client,
     path: *const c_char,
     options: *const *const c_char,
-    out: *mut *mut incluster_watch,
+    out: *mut *mut incluster_watch_handle,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
     guard(err, || {
@@ -203,7 +204,7 @@ pub unsafe extern "C" fn incluster_watch_open(
         let inner = Watch::new(&c.inner, path, opts)?;
         give(
             out,
-            incluster_watch {
+            incluster_watch_handle {
                 cancel: inner.cancel_handle(),
                 inner,
                 busy: AtomicBool::new(false),
@@ -225,7 +226,7 @@ pub unsafe extern "C" fn incluster_watch_open(
 /// `incluster_watch_cancel`); `event` writable; `err` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_watch_next(
-    watch: *mut incluster_watch,
+    watch: *mut incluster_watch_handle,
     event: *mut *const incluster_watch_event,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
@@ -264,7 +265,7 @@ pub unsafe extern "C" fn incluster_watch_next(
 /// `incluster_watch_cancel`); `callback` a valid function; `err` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_watch_run(
-    watch: *mut incluster_watch,
+    watch: *mut incluster_watch_handle,
     callback: incluster_watch_callback,
     userdata: *mut c_void,
     err: *mut *mut incluster_error,
@@ -301,7 +302,7 @@ pub unsafe extern "C" fn incluster_watch(
     if callback.is_none() {
         return guard(err, || Err(Failure::Null("callback")));
     }
-    let mut w: *mut incluster_watch = std::ptr::null_mut();
+    let mut w: *mut incluster_watch_handle = std::ptr::null_mut();
     // SAFETY: forwarded contract; `w` is a local out-pointer.
     let rc = unsafe { incluster_watch_open(client, path, options, &mut w, err) };
     if rc != incluster_result::INCLUSTER_OK {
@@ -320,7 +321,7 @@ pub unsafe extern "C" fn incluster_watch(
 /// # Safety
 /// `watch` is NULL or a live watch (not being freed concurrently).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn incluster_watch_cancel(watch: *const incluster_watch) {
+pub unsafe extern "C" fn incluster_watch_cancel(watch: *const incluster_watch_handle) {
     guard_value((), || {
         // SAFETY: caller contract; only the atomic cancel flag is touched.
         if let Some(w) = unsafe { watch.as_ref() } {
@@ -336,7 +337,7 @@ pub unsafe extern "C" fn incluster_watch_cancel(watch: *const incluster_watch) {
 /// `watch` is NULL or a live watch not used by another call at the same time.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_watch_resource_version(
-    watch: *const incluster_watch,
+    watch: *const incluster_watch_handle,
 ) -> *mut c_char {
     guard_value(std::ptr::null_mut(), || {
         // SAFETY: caller contract.
@@ -351,7 +352,7 @@ pub unsafe extern "C" fn incluster_watch_resource_version(
 /// # Safety
 /// `watch` is NULL or a watch from `incluster_watch_open`, freed once, with no call using it.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn incluster_watch_free(watch: *mut incluster_watch) {
+pub unsafe extern "C" fn incluster_watch_free(watch: *mut incluster_watch_handle) {
     guard_value((), || {
         if !watch.is_null() {
             // SAFETY: created by `give`; freed once per the contract.
