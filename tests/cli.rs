@@ -181,7 +181,7 @@ fn exit_codes_by_failure_class() {
 
 #[test]
 fn help_and_version() {
-    for verb in ["get", "request", "info", "whoami", "can-i"] {
+    for verb in ["get", "request", "info", "whoami", "can-i", "watch"] {
         let o = run(None, &[verb, "--help"]);
         assert_exit(&o, 0);
         assert!(
@@ -353,4 +353,133 @@ fn whoami_falls_back_to_token_claims_on_old_servers() {
             "system:authenticated"
         ])
     );
+}
+
+/// Read lines from a child's stdout until `n` arrived (or panic after 20 s).
+fn read_lines(child: &mut std::process::Child, n: usize) -> Vec<Value> {
+    use std::io::BufRead;
+    let out = child.stdout.as_mut().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut reader = std::io::BufReader::new(out);
+    let mut lines = Vec::new();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for _ in 0..n {
+                let mut l = String::new();
+                if reader.read_line(&mut l).unwrap_or(0) == 0 {
+                    break;
+                }
+                tx.send(l).unwrap();
+            }
+        });
+        for _ in 0..n {
+            let l = rx
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .expect("watch output did not arrive");
+            lines.push(serde_json::from_str::<Value>(&l).expect("one JSON event per line"));
+        }
+    });
+    lines
+}
+
+#[test]
+fn watch_prints_one_json_event_per_line_and_stops_cleanly_on_ctrl_c() {
+    let p = pod();
+    let c = incluster::Client::new(p.server.config().with_token(TOKEN)).unwrap();
+    let rv =
+        c.get_json("/api/v1/namespaces/cli-ns/configmaps").unwrap()["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let mut child = cmd(
+        Some(&p),
+        &[
+            "watch",
+            "/api/v1/namespaces/cli-ns/configmaps",
+            "--since",
+            &rv,
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    p.server.churn("cli-ns", 6, "w");
+    let events = read_lines(&mut child, 6);
+    assert_eq!(events[0]["type"], "ADDED");
+    assert_eq!(events[0]["object"]["metadata"]["name"], "w-0");
+    assert_eq!(events[5]["type"], "DELETED");
+    // Ctrl-C: a clean exit, no error text.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn watch_selectors_and_errors() {
+    let p = pod();
+    let mut child = cmd(
+        Some(&p),
+        &[
+            "watch",
+            "/api/v1/namespaces/cli-ns/configmaps",
+            "-l",
+            "app=web",
+            "--bookmarks",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    p.server.set_watch(&json!({"bookmark_ms": 50}));
+    let c = incluster::Client::new(p.server.config().with_token(TOKEN)).unwrap();
+    for (n, app) in [("x", "db"), ("y", "web")] {
+        c.request(
+            &incluster::Request::new("POST", "/api/v1/namespaces/cli-ns/configmaps")
+                .with_json(&json!({"metadata": {"name": n, "labels": {"app": app}}})),
+        )
+        .unwrap();
+    }
+    let events = read_lines(&mut child, 3);
+    let names: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "ADDED")
+        .map(|e| &e["object"]["metadata"]["name"])
+        .collect();
+    assert_eq!(names, [&json!("y")], "{events:?}");
+    child.kill().ok();
+    child.wait().ok();
+    let o = run(Some(&p), &["watch", "/api/v1/namespaces/cli-ns/nothing"]);
+    assert_exit(&o, 5);
+    assert!(text(&o).1.contains("404"), "{}", text(&o).1);
+    assert_exit(&run(Some(&p), &["get", "/version", "--since", "5"]), 2);
+}
+
+#[test]
+fn options_of_other_verbs_are_refused() {
+    for args in [
+        &["get", "/version", "--name", "x"][..],
+        &["info", "--subresource", "log"],
+        &["whoami", "-l", "a=b"],
+        &["can-i", "get", "pods", "--since", "3"],
+        &["get", "/version", "--data", "{}"],
+    ] {
+        let o = run(None, args);
+        assert_exit(&o, 2);
+        assert!(
+            text(&o).1.contains("does not take"),
+            "{args:?}: {}",
+            text(&o).1
+        );
+    }
 }

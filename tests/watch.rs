@@ -55,7 +55,10 @@ struct View {
 impl View {
     fn apply(&mut self, e: &Event) {
         let o = obj(e);
-        let name = o["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let name = o["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         match e.kind {
             EventType::Added | EventType::Modified => {
                 self.objects.insert(name, o["data"].clone());
@@ -75,7 +78,12 @@ fn server_state(c: &Client, ns: &str) -> BTreeMap<String, Value> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| (i["metadata"]["name"].as_str().unwrap().to_owned(), i["data"].clone()))
+        .map(|i| {
+            (
+                i["metadata"]["name"].as_str().unwrap().to_owned(),
+                i["data"].clone(),
+            )
+        })
         .collect()
 }
 
@@ -84,7 +92,12 @@ fn follow_until_equal(w: &mut Watch, view: &mut View, c: &Client, ns: &str, limi
     let want = server_state(c, ns);
     let start = Instant::now();
     while view.objects != want {
-        assert!(start.elapsed() < limit, "watch never caught up: {:?} vs {:?}", view.objects, want);
+        assert!(
+            start.elapsed() < limit,
+            "watch never caught up: {:?} vs {:?}",
+            view.objects,
+            want
+        );
         let e = w.next_event().unwrap().expect("the watch ended");
         view.apply(&e);
     }
@@ -100,7 +113,9 @@ fn seqs(events: &[Event]) -> Vec<u64> {
 }
 
 fn take(w: &mut Watch, n: usize) -> Vec<Event> {
-    (0..n).map(|_| w.next_event().unwrap().expect("ended")).collect()
+    (0..n)
+        .map(|_| w.next_event().unwrap().expect("ended"))
+        .collect()
 }
 
 #[test]
@@ -113,9 +128,15 @@ fn initial_state_then_live_changes_in_order() {
     follow_until_equal(&mut w, &mut view, &c, "w1", Duration::from_secs(10));
     let r = s.churn("w1", 30, "live");
     let events = take(&mut w, 30);
-    let rvs: Vec<u64> = events.iter().map(|e| e.resource_version.parse().unwrap()).collect();
+    let rvs: Vec<u64> = events
+        .iter()
+        .map(|e| e.resource_version.parse().unwrap())
+        .collect();
     assert!(rvs.windows(2).all(|p| p[0] < p[1]), "{rvs:?}");
-    assert_eq!(events.last().unwrap().resource_version, r["resourceVersion"].as_str().unwrap());
+    assert_eq!(
+        events.last().unwrap().resource_version,
+        r["resourceVersion"].as_str().unwrap()
+    );
     assert!(events.iter().any(|e| e.kind == EventType::Deleted));
     assert_eq!(w.resource_version(), r["resourceVersion"].as_str());
 }
@@ -132,7 +153,10 @@ fn a_hundred_drops_lose_and_repeat_nothing() {
     let first = r["first_seq"].as_u64().unwrap();
     let expected: Vec<u64> = (first..first + seq.len() as u64).collect();
     assert_eq!(seq, expected, "an event was lost or repeated");
-    assert_eq!(events.last().unwrap().resource_version, r["resourceVersion"].as_str().unwrap());
+    assert_eq!(
+        events.last().unwrap().resource_version,
+        r["resourceVersion"].as_str().unwrap()
+    );
     let mut view = View::default();
     events.iter().for_each(|e| view.apply(e));
     assert_eq!(view.objects, server_state(&c, "drops"));
@@ -152,7 +176,10 @@ fn clean_server_timeouts_resume_from_the_last_version() {
     events.extend(take(&mut w, 5));
     let seq = seqs(&events);
     assert!(seq.windows(2).all(|p| p[1] == p[0] + 1), "{seq:?}");
-    assert_eq!(events.last().unwrap().resource_version, r["resourceVersion"].as_str().unwrap());
+    assert_eq!(
+        events.last().unwrap().resource_version,
+        r["resourceVersion"].as_str().unwrap()
+    );
 }
 
 #[test]
@@ -226,10 +253,15 @@ fn gone_on_resume_relists_and_never_retries_the_expired_version() {
         if p.contains("watch=1")
             && let Some(rv) = p.split("resourceVersion=").nth(1)
         {
-            *asked.entry(rv.split('&').next().unwrap().to_owned()).or_default() += 1;
+            *asked
+                .entry(rv.split('&').next().unwrap().to_owned())
+                .or_default() += 1;
         }
     }
-    assert!(asked.values().all(|n| *n == 1), "{asked:?} (now at {expired})");
+    assert!(
+        asked.values().all(|n| *n == 1),
+        "{asked:?} (now at {expired})"
+    );
 }
 
 #[test]
@@ -276,7 +308,11 @@ fn an_oversized_event_is_a_clear_error() {
     s.churn("big", 1, "b");
     let e = w.next_event().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode);
-    assert!(e.to_string().contains("larger than the limit of 1024 bytes"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("larger than the limit of 1024 bytes"),
+        "{e}"
+    );
     assert!(w.next_event().unwrap().is_none(), "the watch must stop");
 }
 
@@ -359,7 +395,10 @@ fn selectors_and_initial_events() {
     let mut w = Watch::new(&c, &path("sel"), o).unwrap();
     watchdog(&w);
     let first = w.next_event().unwrap().unwrap();
-    assert_eq!((first.kind, obj(&first)["metadata"]["name"].clone()), (EventType::Added, json!("a")));
+    assert_eq!(
+        (first.kind, obj(&first)["metadata"]["name"].clone()),
+        (EventType::Added, json!("a"))
+    );
     let marker = w.next_event().unwrap().unwrap();
     assert_eq!(marker.kind, EventType::Bookmark);
     assert_eq!(

@@ -28,7 +28,7 @@ from ._errors import (
     TransportError,
     Unauthorized,
 )
-from ._native import Client, Response, __version__
+from ._native import Client, Response, Watch, WatchEvent, __version__
 
 __all__ = [
     "ApiError",
@@ -48,5 +48,7 @@ __all__ = [
     "TooManyRequests",
     "TransportError",
     "Unauthorized",
+    "Watch",
+    "WatchEvent",
     "__version__",
 ]

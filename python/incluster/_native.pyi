@@ -1,9 +1,20 @@
 """Type stubs for the native module (Rust, pyo3)."""
 
 from os import PathLike
-from typing import Any, Literal, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import (
+    Any,
+    Callable,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+    final,
+    overload,
+)
 
-__all__ = ["Client", "Response", "__version__"]
+__all__ = ["Client", "Response", "Watch", "WatchEvent", "__version__"]
 
 __version__: str
 
@@ -26,6 +37,43 @@ class Response:
         """The body as UTF-8 (invalid bytes replaced)."""
     def json(self) -> Any:
         """The body parsed as JSON (None for an empty body)."""
+
+@final
+class WatchEvent:
+    """One watch event."""
+
+    @property
+    def type(
+        self,
+    ) -> Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "RESYNC_START", "RESYNC_END"]:
+        """RESYNC_START/RESYNC_END surround the differences found by a relist after a 410."""
+    @property
+    def object(self) -> dict[str, Any]:
+        """The object, decoded on first access (then kept)."""
+    @property
+    def raw(self) -> bytes:
+        """The object's JSON bytes as the server sent them."""
+    @property
+    def resource_version(self) -> str: ...
+
+@final
+class Watch:
+    """A running watch: an iterator of WatchEvent and a context manager.
+
+    It resumes from the last resourceVersion when the stream ends or breaks, and on 410 Gone
+    relists and yields the differences between RESYNC_START and RESYNC_END events.
+    """
+
+    def __iter__(self) -> "Watch": ...
+    def __next__(self) -> WatchEvent: ...
+    def cancel(self) -> None:
+        """Stop the watch from any thread; a blocked iteration ends within ~100 ms."""
+    def close(self) -> None:
+        """Stop the watch and close its connection."""
+    @property
+    def resource_version(self) -> Optional[str]: ...
+    def __enter__(self) -> "Watch": ...
+    def __exit__(self, *args: object) -> bool: ...
 
 @final
 class Client:
@@ -140,6 +188,68 @@ class Client:
         subresource: Optional[str] = None,
     ) -> bool:
         """SelfSubjectAccessReview. ``namespace=None`` is the client's; "" is cluster-wide."""
+    @overload
+    def watch(
+        self,
+        path: str,
+        *,
+        label_selector: Optional[str] = None,
+        field_selector: Optional[str] = None,
+        resource_version: Optional[str] = None,
+        resource_version_match: Optional[str] = None,
+        timeout_seconds: Optional[int] = None,
+        allow_bookmarks: bool = True,
+        bookmarks: bool = False,
+        send_initial_events: bool = False,
+        params: _Params = None,
+        max_event_bytes: Optional[int] = None,
+        resume: bool = True,
+        on_gone: Literal["relist", "error"] = "relist",
+        idle_timeout: Optional[float] = None,
+        backoff: Optional[Tuple[float, float]] = None,
+        callback: None = None,
+    ) -> Watch: ...
+    @overload
+    def watch(
+        self,
+        path: str,
+        *,
+        label_selector: Optional[str] = None,
+        field_selector: Optional[str] = None,
+        resource_version: Optional[str] = None,
+        resource_version_match: Optional[str] = None,
+        timeout_seconds: Optional[int] = None,
+        allow_bookmarks: bool = True,
+        bookmarks: bool = False,
+        send_initial_events: bool = False,
+        params: _Params = None,
+        max_event_bytes: Optional[int] = None,
+        resume: bool = True,
+        on_gone: Literal["relist", "error"] = "relist",
+        idle_timeout: Optional[float] = None,
+        backoff: Optional[Tuple[float, float]] = None,
+        callback: Callable[[WatchEvent], Optional[bool]],
+    ) -> None:
+        """Watch a collection path (no query in it).
+
+        Args:
+            label_selector, field_selector: the API's selectors.
+            resource_version: start after it (default: the current state first, as ADDED).
+            resource_version_match, send_initial_events: the streaming-list options.
+            timeout_seconds: per request (default: random 240-360 s); the watch resumes after.
+            allow_bookmarks: ask for BOOKMARKs (default on); ``bookmarks=True`` yields them.
+            params: extra query parameters.
+            max_event_bytes: the largest event accepted (default 64 MiB).
+            resume: resume after the stream ends or breaks (default on).
+            on_gone: "relist" (default) or "error" (raise Gone).
+            idle_timeout: seconds without bytes before the connection counts as dead.
+            backoff: (first, max) seconds between reconnects (default 0.8, 30).
+            callback: called with each event until it returns False or raises (the exception
+                propagates unchanged); then ``watch`` returns None.
+
+        Raises:
+            ApiError and its subclasses when the watch cannot start (401, 403, 404, ...).
+        """
     def close(self) -> None:
         """Refuse further requests."""
     def __enter__(self) -> "Client": ...

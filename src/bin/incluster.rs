@@ -320,6 +320,21 @@ fn run(a: Args) -> Result<(), Failure> {
             "{verb} does not take --data or --content-type"
         )));
     }
+    if verb != "can-i" && (a.name.is_some() || a.subresource.is_some()) {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take --name or --subresource"
+        )));
+    }
+    let watch_flags = a.selector.is_some()
+        || a.field_selector.is_some()
+        || a.since.is_some()
+        || a.bookmarks
+        || a.no_resume;
+    if verb != "watch" && watch_flags {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take watch options"
+        )));
+    }
     match verb {
         "get" => {
             expect_args(&a, 1, "incluster get PATH [--param KEY=VALUE]...")?;
@@ -384,11 +399,6 @@ extern "C" fn on_signal(_: libc::c_int) {
 }
 
 fn watch(a: &Args) -> Result<(), Failure> {
-    if a.name.is_some() || a.subresource.is_some() {
-        return Err(Failure::Usage(
-            "watch does not take --name or --subresource".into(),
-        ));
-    }
     let mut opts = WatchOptions::default();
     for (k, v) in &a.params {
         opts.set(k, v)?;
