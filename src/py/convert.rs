@@ -13,9 +13,60 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 
-/// Builds one Python value from the deserializer.
+/// Dict keys repeat endlessly in Kubernetes objects (`metadata`, `name`, `labels`, ...). A new
+/// key string costs an allocation, a UTF-8 decode and, when inserted, a hash; a cached one
+/// carries its hash already. This direct-mapped cache (as orjson does) keeps recent short keys.
+struct KeyCache {
+    slots: Vec<Option<CachedKey>>,
+}
+
+/// A cached key: its UTF-8 bytes and the Python string (with its hash computed).
+type CachedKey = (Box<[u8]>, Py<PyString>);
+
+const KEY_SLOTS: usize = 2048;
+const MAX_CACHED_KEY: usize = 64;
+
+thread_local! {
+    static KEYS: std::cell::RefCell<KeyCache> = std::cell::RefCell::new(KeyCache {
+        slots: (0..KEY_SLOTS).map(|_| None).collect(),
+    });
+}
+
+fn fnv1a(b: &[u8]) -> usize {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for &x in b {
+        h ^= u64::from(x);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h as usize
+}
+
+/// The Python string for a dict key, from the cache when it was seen recently.
+fn key<'py>(py: Python<'py>, k: &str) -> Bound<'py, PyString> {
+    if k.len() > MAX_CACHED_KEY {
+        return PyString::new(py, k);
+    }
+    let slot = fnv1a(k.as_bytes()) % KEY_SLOTS;
+    KEYS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        match &cache.slots[slot] {
+            Some((bytes, s)) if **bytes == *k.as_bytes() => s.bind(py).clone(),
+            _ => {
+                let s = PyString::new(py, k);
+                // Computing the hash now stores it in the string for every later insert.
+                let _ = s.hash();
+                cache.slots[slot] = Some((k.as_bytes().into(), s.clone().unbind()));
+                s
+            }
+        }
+    })
+}
+
+/// Builds one Python value from the deserializer (usable as a seed inside other visitors).
 #[derive(Clone, Copy)]
-struct PySeed<'py>(Python<'py>);
+pub struct Seed<'py>(pub Python<'py>);
+
+use Seed as PySeed;
 
 fn py_err<E: de::Error>(e: PyErr) -> E {
     E::custom(e)
@@ -78,8 +129,7 @@ impl<'de, 'py> Visitor<'de> for PySeed<'py> {
         let dict = PyDict::new(self.0);
         while let Some(k) = map.next_key::<Cow<'de, str>>()? {
             let v = map.next_value_seed(self)?;
-            dict.set_item(PyString::new(self.0, &k), v)
-                .map_err(py_err)?;
+            dict.set_item(key(self.0, &k), v).map_err(py_err)?;
         }
         Ok(dict.into_any())
     }
@@ -87,10 +137,22 @@ impl<'de, 'py> Visitor<'de> for PySeed<'py> {
 
 /// Parse JSON bytes into Python objects. Errors name the position.
 pub fn loads<'py>(py: Python<'py>, bytes: &[u8]) -> Result<Bound<'py, PyAny>, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let v = PySeed(py).deserialize(&mut de)?;
-    de.end()?;
-    Ok(v)
+    // One UTF-8 check of the whole buffer is cheaper than serde_json's check of every string.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let v = PySeed(py).deserialize(&mut de)?;
+            de.end()?;
+            Ok(v)
+        }
+        Err(_) => {
+            // Let serde_json find and report the bad byte's position.
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let v = PySeed(py).deserialize(&mut de)?;
+            de.end()?;
+            Ok(v)
+        }
+    }
 }
 
 /// A Python object seen as JSON.

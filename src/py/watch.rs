@@ -1,6 +1,6 @@
 //! `Client.watch(...)`: an iterator of `WatchEvent`s (also a context manager), or a callback.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use pyo3::exceptions::{PyStopIteration, PyValueError};
@@ -9,18 +9,128 @@ use pyo3::types::PyBytes;
 
 use crate::core::cancel::CancelHandle;
 use crate::core::error::Error;
+use crate::core::watch::event::{
+    Decoded, Decoder, Key, Parsed, RawDecoder, Tracked, event_type, parse,
+};
 use crate::core::watch::{Event, OnGone, Watch as CoreWatch, WatchOptions};
 use crate::py::blocking::run;
 use crate::py::convert::loads;
 use crate::py::errors::to_py;
 
+/// Where an event's raw JSON comes from.
+enum Raw {
+    /// The whole event line (the object's bytes are found in it when asked for).
+    Line(Vec<u8>),
+    /// The object's own bytes (relisted objects, markers).
+    Object(Vec<u8>),
+}
+
+/// An event as the Python decoder makes it: the object and its raw JSON.
+type PyEvent = Event<(Py<PyAny>, Raw)>;
+
 /// One watch event.
 #[pyclass(frozen, module = "incluster._native")]
 pub struct WatchEvent {
     kind: &'static str,
-    raw: Vec<u8>,
+    object: Py<PyAny>,
+    raw: Raw,
     resource_version: String,
-    parsed: OnceLock<Py<PyAny>>,
+}
+
+/// Decodes each event line once, straight into Python objects, and reads the metadata the
+/// watch tracks from the dict it built.
+struct PyDecoder;
+
+fn decode_err(e: impl std::fmt::Display) -> Error {
+    Error::Decode(format!("malformed watch event: {e}"))
+}
+
+/// `{"type": ..., "object": ...}` with the object built as Python objects.
+struct LineSeed<'py>(Python<'py>);
+
+impl<'de, 'py> serde::de::Visitor<'de> for LineSeed<'py> {
+    type Value = (
+        Option<std::borrow::Cow<'de, str>>,
+        Option<Bound<'py, PyAny>>,
+    );
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a watch event object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut kind, mut object) = (None, None);
+        while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match &*k {
+                "type" => kind = Some(map.next_value()?),
+                "object" => object = Some(map.next_value_seed(crate::py::convert::Seed(self.0))?),
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok((kind, object))
+    }
+}
+
+fn text(d: &Bound<'_, PyAny>, key: &str) -> String {
+    d.get_item(key)
+        .ok()
+        .and_then(|v| v.extract::<String>().ok())
+        .unwrap_or_default()
+}
+
+impl Decoder for PyDecoder {
+    type Object = (Py<PyAny>, Raw);
+
+    fn decode_line(&mut self, line: &[u8]) -> crate::core::error::Result<Decoded<Self::Object>> {
+        use serde::Deserializer as _;
+        Python::attach(|py| {
+            let text_line = std::str::from_utf8(line).map_err(decode_err)?;
+            let mut de = serde_json::Deserializer::from_str(text_line);
+            let (kind, object) = de.deserialize_map(LineSeed(py)).map_err(decode_err)?;
+            de.end().map_err(decode_err)?;
+            let kind = kind.ok_or_else(|| decode_err("no \"type\""))?;
+            let object = object.ok_or_else(|| decode_err("no \"object\""))?;
+            if kind == "ERROR" {
+                // Rare: let the core read the Status (code, reason, raw bytes).
+                return RawDecoder.decode_line(line).map(|d| match d {
+                    Decoded::Error(c, r, b) => Decoded::Error(c, r, b),
+                    Decoded::Event(..) => Decoded::Error(500, String::new(), line.to_vec()),
+                });
+            }
+            let kind = event_type(&kind)
+                .ok_or_else(|| decode_err(format!("unknown event type {kind:?}")))?;
+            let meta = object.get_item("metadata").ok();
+            let tracked = match &meta {
+                Some(m) => Tracked {
+                    resource_version: text(m, "resourceVersion"),
+                    key: m
+                        .get_item("name")
+                        .ok()
+                        .and_then(|n| n.extract::<String>().ok())
+                        .map(|name| Key {
+                            namespace: text(m, "namespace"),
+                            name,
+                        }),
+                    uid: text(m, "uid"),
+                },
+                None => Tracked::default(),
+            };
+            Ok(Decoded::Event(
+                kind,
+                tracked,
+                (object.unbind(), Raw::Line(line.to_vec())),
+            ))
+        })
+    }
+
+    fn decode_object(&mut self, json: Vec<u8>) -> crate::core::error::Result<Self::Object> {
+        Python::attach(|py| {
+            let o = loads(py, &json).map_err(decode_err)?;
+            Ok((o.unbind(), Raw::Object(json)))
+        })
+    }
 }
 
 #[pymethods]
@@ -31,22 +141,22 @@ impl WatchEvent {
         self.kind
     }
 
-    /// The object as a dict (decoded on first access, then kept).
+    /// The object as a dict (decoded from the line in Rust as the event arrived).
     #[getter]
-    fn object(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        if let Some(o) = self.parsed.get() {
-            return Ok(o.clone_ref(py));
-        }
-        let o = loads(py, &self.raw)
-            .map_err(|e| to_py(py, &Error::Decode(format!("watch event object: {e}"))))?
-            .unbind();
-        Ok(self.parsed.get_or_init(|| o).clone_ref(py))
+    fn object(&self, py: Python<'_>) -> Py<PyAny> {
+        self.object.clone_ref(py)
     }
 
     /// The object's JSON bytes, as the server sent them.
     #[getter]
-    fn raw<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.raw)
+    fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        match &self.raw {
+            Raw::Object(b) => Ok(PyBytes::new(py, b)),
+            Raw::Line(line) => match parse(line) {
+                Ok(Parsed::Event(_, raw, _)) => Ok(PyBytes::new(py, raw)),
+                _ => Err(to_py(py, &decode_err("the line cannot be read again"))),
+            },
+        }
     }
 
     /// `metadata.resourceVersion` of the object.
@@ -57,21 +167,20 @@ impl WatchEvent {
 
     fn __repr__(&self) -> String {
         format!(
-            "<incluster.WatchEvent {} rv={} {} bytes>",
-            self.kind,
-            self.resource_version,
-            self.raw.len()
+            "<incluster.WatchEvent {} rv={}>",
+            self.kind, self.resource_version
         )
     }
 }
 
 impl WatchEvent {
-    fn from_core(e: Event) -> Self {
+    fn from_core(e: PyEvent) -> Self {
+        let (object, raw) = e.object;
         WatchEvent {
             kind: e.kind.as_str(),
-            raw: e.object,
+            object,
+            raw,
             resource_version: e.resource_version,
-            parsed: OnceLock::new(),
         }
     }
 }
@@ -86,13 +195,22 @@ pub struct Watch {
 
 impl Watch {
     /// Wait for the next event (GIL released). `None` at the end (ended, cancelled, closed).
-    fn next_event(&self, py: Python<'_>) -> PyResult<Option<Event>> {
+    fn next_event(&self, py: Python<'_>) -> PyResult<Option<PyEvent>> {
         let inner = &self.inner;
+        // Fast path: when the next event is already buffered no I/O happens, so the GIL need
+        // not be released (a watch delivers events in bursts; this saves two GIL round trips
+        // per event).
+        if let Ok(mut guard) = inner.try_lock()
+            && let Some(w) = guard.as_mut()
+            && w.ready()
+        {
+            return w.next_with(&mut PyDecoder).map_err(|e| to_py(py, &e));
+        }
         let r = run(py, || {
             let mut guard = inner.lock().unwrap_or_else(|p| p.into_inner());
             match guard.as_mut() {
                 None => Ok(None),
-                Some(w) => match w.next_event() {
+                Some(w) => match w.next_with(&mut PyDecoder) {
                     Err(Error::Cancelled) if w.cancel_handle().is_cancelled() => {
                         *guard = None;
                         Ok(None)

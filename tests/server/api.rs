@@ -18,6 +18,7 @@
 //! | `/_test/echo`, `/_test/echo-anon` | describe the request (the latter without auth) |
 //! | `/_test/chunked?n=N&ms=M[&abort=1]` | a chunked stream of N JSON lines |
 //! | `/_test/watchbench?n=N&size=S` | N pre-encoded Pod watch events (`watchbench.rs`) |
+//! | `GET /api/v1/namespaces/{ns}/pods?watch=1` | the same stream, sized by `PUT /_control/watchbench` |
 //! | `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` | a fixed ServiceAccount identity |
 //! | `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` | read-only RBAC: get/list/watch allowed |
 //! | `PUT /_control/selfsubjectreview` `false` | answer 404 to SelfSubjectReview (an old server) |
@@ -42,7 +43,7 @@ use crate::patch::{json_patch, merge_patch};
 use crate::select::Selectors;
 use crate::store::{ApiFailure, ApiResult, Key, Store, parse_object};
 use crate::watch::{Hub, query_bool};
-use crate::watchbench::watchbench;
+use crate::watchbench::{watchbench, watchbench_stream};
 
 /// The request log keeps at most this many records (the oldest go first), so a long
 /// benchmark cannot grow the server without bound.
@@ -95,6 +96,8 @@ pub struct State {
     counters: Mutex<HashMap<String, u64>>,
     /// The ConfigMap store with its change history and the watch settings.
     hub: Arc<Hub>,
+    /// (events, bytes per event) of Pod watches (the benchmark stream).
+    bench: Mutex<(u64, u64)>,
     /// Whether SelfSubjectReview exists (a control switch, to test the fallback).
     review_api: std::sync::atomic::AtomicBool,
     /// The pre-encoded `/version` answer (kept-alive and closing variants).
@@ -216,6 +219,7 @@ impl State {
             counters: Mutex::new(HashMap::new()),
             hub: Arc::new(Hub::new()),
             review_api: std::sync::atomic::AtomicBool::new(true),
+            bench: Mutex::new((1000, 4096)),
             version: preencode(&version),
         }
     }
@@ -328,6 +332,14 @@ impl State {
             ["_test", "echo"] | ["_test", "echo-anon"] => echo(req, auth).into(),
             ["_test", "chunked"] => chunked(req),
             ["_test", "watchbench"] => watchbench(req),
+            // Pod watches are the benchmark stream, sized by `PUT /_control/watchbench`, so the
+            // official client and lightkube can be measured through their typed calls.
+            ["api", "v1", "namespaces", _, "pods"]
+                if req.method == "GET" && query_bool(req, "watch") == Some(true) =>
+            {
+                let (n, size) = *lock(&self.bench);
+                watchbench_stream(n, size)
+            }
             ["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"]
                 if req.method == "POST"
                     && self.review_api.load(std::sync::atomic::Ordering::Relaxed) =>
@@ -346,6 +358,15 @@ impl State {
 
     fn control(&self, req: &Request) -> Response {
         match (req.method.as_str(), req.path.as_str()) {
+            ("PUT", "/_control/watchbench") => match serde_json::from_slice::<Value>(&req.body) {
+                Ok(v) => {
+                    let mut b = lock(&self.bench);
+                    b.0 = v["n"].as_u64().unwrap_or(b.0);
+                    b.1 = v["size"].as_u64().unwrap_or(b.1);
+                    ok_empty()
+                }
+                Err(_) => status_response(400, "body must be JSON", Some("BadRequest")),
+            },
             ("PUT", "/_control/selfsubjectreview") => {
                 match serde_json::from_slice::<bool>(&req.body) {
                     Ok(on) => {

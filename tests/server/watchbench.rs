@@ -195,8 +195,14 @@ pub fn watchbench(req: &Request) -> Reply {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .unwrap_or(default)
     };
-    let n = param("n", 1000).min(MAX_EVENTS);
-    let size = usize::try_from(param("size", 4096).min(MAX_SIZE)).unwrap_or(4096);
+    watchbench_stream(param("n", 1000), param("size", 4096))
+}
+
+/// The same stream for `n` events of `size` bytes (also served as a Pod watch, so clients that
+/// only know typed paths can be measured; see `PUT /_control/watchbench`).
+pub fn watchbench_stream(n: u64, size: u64) -> Reply {
+    let n = n.min(MAX_EVENTS);
+    let size = usize::try_from(size.min(MAX_SIZE)).unwrap_or(4096);
     let pod = pod(size);
     let templates = [
         Template::new("ADDED", &pod),

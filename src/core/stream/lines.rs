@@ -39,7 +39,7 @@ impl LineFramer {
     /// The next complete line, if one is buffered.
     pub fn next_line(&mut self) -> Result<Option<&[u8]>, LineTooLong> {
         let pending = &self.buf[self.start + self.scanned..];
-        match pending.iter().position(|&b| b == b'\n') {
+        match memchr::memchr(b'\n', pending) {
             Some(i) => {
                 let from = self.start;
                 let end = self.start + self.scanned + i;
@@ -59,6 +59,12 @@ impl LineFramer {
                 Ok(None)
             }
         }
+    }
+
+    /// The next complete line without consuming it, if one is buffered.
+    pub fn peek_line(&self) -> Option<&[u8]> {
+        let pending = &self.buf[self.start..];
+        memchr::memchr(b'\n', pending).map(|i| &pending[..i])
     }
 
     /// Room to read into: call [`LineFramer::filled`] with the count read.

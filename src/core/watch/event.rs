@@ -43,15 +43,91 @@ impl EventType {
     }
 }
 
-/// One event handed to the consumer.
+/// One event handed to the consumer; the object in the consumer's form (by default the raw
+/// JSON bytes the server sent).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
+pub struct Event<O = Vec<u8>> {
     /// The event type.
     pub kind: EventType,
-    /// The object, as the raw JSON bytes the server sent.
-    pub object: Vec<u8>,
+    /// The object.
+    pub object: O,
     /// `metadata.resourceVersion` of the object (for resync markers, of the list).
     pub resource_version: String,
+}
+
+/// The metadata the watch tracks, owned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tracked {
+    /// `metadata.resourceVersion`.
+    pub resource_version: String,
+    /// `metadata.namespace` and `metadata.name`, when the object has a name.
+    pub key: Option<Key>,
+    /// `metadata.uid`.
+    pub uid: String,
+}
+
+impl From<Meta<'_>> for Tracked {
+    fn from(m: Meta<'_>) -> Self {
+        Tracked {
+            resource_version: m.resource_version.as_deref().unwrap_or_default().to_owned(),
+            key: m.name.as_deref().map(|n| Key {
+                namespace: m.namespace.as_deref().unwrap_or_default().to_owned(),
+                name: n.to_owned(),
+            }),
+            uid: m.uid.as_deref().unwrap_or_default().to_owned(),
+        }
+    }
+}
+
+/// One decoded line.
+#[derive(Debug)]
+pub enum Decoded<O> {
+    /// ADDED / MODIFIED / DELETED / BOOKMARK.
+    Event(EventType, Tracked, O),
+    /// An ERROR event: the `Status` code, reason and raw JSON.
+    Error(u16, String, Vec<u8>),
+}
+
+/// How a front turns event lines into its own objects, in one pass over each line. The core
+/// does the framing, tracking, resuming and relisting; the decoder only decodes.
+pub trait Decoder {
+    /// The front's form of an object.
+    type Object;
+    /// Decode one event line. A malformed line is an [`Error::Decode`].
+    fn decode_line(&mut self, line: &[u8]) -> Result<Decoded<Self::Object>>;
+    /// The front's form of an object the watch made itself (a relisted object, a tombstone,
+    /// a resync marker), from its JSON.
+    fn decode_object(&mut self, json: Vec<u8>) -> Result<Self::Object>;
+}
+
+/// The default decoder: objects stay the raw JSON bytes the server sent.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RawDecoder;
+
+impl Decoder for RawDecoder {
+    type Object = Vec<u8>;
+
+    fn decode_line(&mut self, line: &[u8]) -> Result<Decoded<Vec<u8>>> {
+        Ok(match parse(line)? {
+            Parsed::Event(kind, raw, meta) => Decoded::Event(kind, meta.into(), raw.to_vec()),
+            Parsed::Error(code, reason, raw) => Decoded::Error(code, reason, raw.to_vec()),
+        })
+    }
+
+    fn decode_object(&mut self, json: Vec<u8>) -> Result<Vec<u8>> {
+        Ok(json)
+    }
+}
+
+/// The event type named on the wire (`ADDED`, ...), or `None` for ERROR and unknown names.
+pub fn event_type(name: &str) -> Option<EventType> {
+    Some(match name {
+        "ADDED" => EventType::Added,
+        "MODIFIED" => EventType::Modified,
+        "DELETED" => EventType::Deleted,
+        "BOOKMARK" => EventType::Bookmark,
+        _ => return None,
+    })
 }
 
 /// The identity of an object, as the watch tracks it for relisting.
@@ -88,12 +164,44 @@ pub struct Meta<'a> {
     pub resource_version: Option<Cow<'a, str>>,
 }
 
-/// An object's `metadata` (everything else skipped).
-#[derive(Deserialize)]
-pub struct Head<'a> {
-    /// The metadata, when present.
-    #[serde(borrow, default)]
-    pub metadata: Option<Meta<'a>>,
+/// Read `metadata` from an object, stopping right after it: Kubernetes puts `metadata` near the
+/// start (after `kind` and `apiVersion`), so the rest of a large object is not scanned again.
+pub fn read_meta(raw: &str) -> std::result::Result<Meta<'_>, serde_json::Error> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    /// The error a visit returns to stop early once `metadata` is read.
+    const STOP: &str = "incluster: metadata read";
+
+    struct Find<'a, 'de>(&'a mut Option<Meta<'de>>);
+
+    impl<'de> Visitor<'de> for Find<'_, 'de> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+            while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                if k == "metadata" {
+                    *self.0 = Some(map.next_value::<Meta<'de>>()?);
+                    return Err(serde::de::Error::custom(STOP));
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_str(raw);
+    match de.deserialize_map(Find(&mut found)) {
+        Ok(()) => Ok(found.unwrap_or_default()),
+        Err(e) if found.is_some() && e.to_string().starts_with(STOP) => {
+            Ok(found.unwrap_or_default())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A Kubernetes `Status` inside an ERROR event.
@@ -122,10 +230,6 @@ pub fn parse(line: &[u8]) -> Result<Parsed<'_>> {
     let l: Line<'_> = serde_json::from_slice(line).map_err(|e| bad(e.to_string()))?;
     let raw = l.object.get().as_bytes();
     let kind = match &*l.kind {
-        "ADDED" => EventType::Added,
-        "MODIFIED" => EventType::Modified,
-        "DELETED" => EventType::Deleted,
-        "BOOKMARK" => EventType::Bookmark,
         "ERROR" => {
             let s: StatusHead<'_> =
                 serde_json::from_str(l.object.get()).map_err(|e| bad(e.to_string()))?;
@@ -135,10 +239,10 @@ pub fn parse(line: &[u8]) -> Result<Parsed<'_>> {
                 raw,
             ));
         }
-        other => return Err(bad(format!("unknown event type {other:?}"))),
+        other => event_type(other).ok_or_else(|| bad(format!("unknown event type {other:?}")))?,
     };
-    let head: Head<'_> = serde_json::from_str(l.object.get()).map_err(|e| bad(e.to_string()))?;
-    Ok(Parsed::Event(kind, raw, head.metadata.unwrap_or_default()))
+    let meta = read_meta(l.object.get()).map_err(|e| bad(e.to_string()))?;
+    Ok(Parsed::Event(kind, raw, meta))
 }
 
 #[cfg(test)]
@@ -176,5 +280,25 @@ mod tests {
             assert!(matches!(e, Error::Decode(_)), "{e}");
             assert!(e.to_string().contains("malformed watch event"), "{e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod meta_tests {
+    use super::*;
+
+    #[test]
+    fn metadata_anywhere_or_nowhere() {
+        let m = read_meta(r#"{"kind":"Pod","metadata":{"name":"a","resourceVersion":"7"},"spec":{"x":[1,2,{"y":"z"}]}}"#).unwrap();
+        assert_eq!(
+            (m.name.as_deref(), m.resource_version.as_deref()),
+            (Some("a"), Some("7"))
+        );
+        let m = read_meta(r#"{"spec":{"a":1},"metadata":{"uid":"u"}}"#).unwrap();
+        assert_eq!(m.uid.as_deref(), Some("u"));
+        let m = read_meta(r#"{"kind":"X"}"#).unwrap();
+        assert!(m.name.is_none());
+        assert!(read_meta("[1]").is_err());
+        assert!(read_meta(r#"{"metadata":{"name":5}}"#).is_err());
     }
 }

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use crate::core::api::request::Request;
 use crate::core::client::Client;
 use crate::core::error::{Error, Result};
-use crate::core::watch::event::{Event, EventType, Head, Key};
+use crate::core::watch::event::{Event, EventType, Key, read_meta};
 use crate::core::watch::options::WatchOptions;
 
 /// What the watch remembers of an object it has handed out.
@@ -102,9 +102,8 @@ fn list_all(client: &Client, path: &str, opts: &WatchOptions) -> Result<(Vec<Lis
                 list_rv = page.metadata.resource_version.clone();
             }
             for item in page.items {
-                let head: Head<'_> = serde_json::from_str(item.get())
+                let m = read_meta(item.get())
                     .map_err(|e| Error::Decode(format!("a listed object: {e}")))?;
-                let m = head.metadata.unwrap_or_default();
                 let Some(name) = m.name else { continue };
                 items.push((
                     Key {

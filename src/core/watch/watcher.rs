@@ -12,13 +12,15 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::core::api::request::Request;
+use crate::core::api::request::Response;
+use crate::core::api::status::Status;
 use crate::core::api::url::check_path;
 use crate::core::cancel::CancelHandle;
 use crate::core::client::{BodyStream, Client, api_error};
 use crate::core::error::{ApiError, Error, ErrorKind, Result};
 use crate::core::stream::lines::LineFramer;
 use crate::core::watch::backoff::{Backoff, Jitter};
-use crate::core::watch::event::{Event, EventType, Key, Parsed, parse};
+use crate::core::watch::event::{Decoded, Decoder, Event, EventType, Key, RawDecoder};
 use crate::core::watch::options::{OnGone, WatchOptions};
 use crate::core::watch::resync::{Known, relist};
 
@@ -172,9 +174,9 @@ impl Watch {
         self.open()
     }
 
-    fn remember(&mut self, kind: EventType, rv: &str, key: Option<Key>, uid: &str) {
+    fn remember(&mut self, kind: EventType, rv: String, key: Option<Key>, uid: String) {
         if !rv.is_empty() {
-            self.rv = Some(rv.to_owned());
+            self.rv = Some(rv.clone());
         }
         if let (Some(known), Some(key)) = (self.known.as_mut(), key) {
             match kind {
@@ -185,8 +187,8 @@ impl Watch {
                     known.insert(
                         key,
                         Known {
-                            uid: uid.to_owned(),
-                            resource_version: rv.to_owned(),
+                            uid,
+                            resource_version: rv,
                         },
                     );
                 }
@@ -222,16 +224,45 @@ impl Watch {
         }
     }
 
-    /// The next event, blocking until one arrives. `Ok(None)` when the stream ended and
-    /// `resume` is off; [`Error::Cancelled`] after a cancel; other errors end the watch.
+    /// Whether the next event can be produced without any I/O: a relisted event is queued, or
+    /// a complete ordinary event line is buffered. (A front holding a lock that I/O must not
+    /// be done under, such as Python's GIL, can then skip releasing it.)
+    pub fn ready(&self) -> bool {
+        if !self.pending.is_empty() {
+            return true;
+        }
+        if self.done || self.cancel.is_cancelled() {
+            return false;
+        }
+        // An ERROR line may lead to a relist (I/O): only plain events count as ready. The type
+        // comes first in every line the API server writes.
+        self.framer.peek_line().is_some_and(|l| {
+            let head = &l[..l.len().min(24)];
+            !head.windows(7).any(|w| w == b"\"ERROR\"")
+        })
+    }
+
+    /// The next event, blocking until one arrives, with objects as raw JSON bytes. `Ok(None)`
+    /// when the stream ended and `resume` is off; [`Error::Cancelled`] after a cancel; other
+    /// errors end the watch.
     pub fn next_event(&mut self) -> Result<Option<Event>> {
+        self.next_with(&mut RawDecoder)
+    }
+
+    /// [`Watch::next_event`] with the objects decoded by `decoder` in the same pass over each
+    /// line (the Python front builds dicts this way).
+    pub fn next_with<D: Decoder>(&mut self, decoder: &mut D) -> Result<Option<Event<D::Object>>> {
         loop {
             if self.cancel.is_cancelled() {
                 self.done = true;
                 return Err(Error::Cancelled);
             }
             if let Some(e) = self.pending.pop_front() {
-                return Ok(Some(e));
+                return Ok(Some(Event {
+                    kind: e.kind,
+                    object: decoder.decode_object(e.object)?,
+                    resource_version: e.resource_version,
+                }));
             }
             if self.done {
                 return Ok(None);
@@ -256,16 +287,16 @@ impl Watch {
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                let parsed = match parse(line) {
-                    Ok(p) => p,
+                let decoded = match decoder.decode_line(line) {
+                    Ok(d) => d,
                     Err(e) => {
                         self.done = true;
                         self.stream = None;
                         return Err(e);
                     }
                 };
-                match parsed {
-                    Parsed::Error(410, reason, raw) => {
+                match decoded {
+                    Decoded::Error(410, reason, raw) => {
                         let e = ApiError {
                             status: 410,
                             reason: if reason.is_empty() {
@@ -274,46 +305,38 @@ impl Watch {
                                 reason
                             },
                             message: "the watch's resourceVersion is too old".into(),
-                            details: crate::core::api::status::Status::parse(raw),
+                            details: Status::parse(&raw),
                             request: format!("WATCH {}", self.path),
-                            body: raw.to_vec(),
+                            body: raw,
                         };
                         if let Err(e) = self.gone(e) {
                             self.done = true;
                             return Err(e);
                         }
                     }
-                    Parsed::Error(_, _, raw) => {
+                    Decoded::Error(_, _, raw) => {
                         self.done = true;
-                        let resp = crate::core::api::request::Response {
-                            status: crate::core::api::status::Status::parse(raw)
-                                .map_or(500, |s| s.code),
+                        let resp = Response {
+                            status: Status::parse(&raw).map_or(500, |s| s.code),
                             headers: Vec::new(),
-                            body: raw.to_vec(),
+                            body: raw,
                         };
-                        let req = Request::new("WATCH", &self.path);
-                        return Err(api_error(&req, resp));
+                        return Err(api_error(&Request::new("WATCH", &self.path), resp));
                     }
-                    Parsed::Event(kind, raw, meta) => {
-                        let rv = meta
-                            .resource_version
-                            .as_deref()
-                            .unwrap_or_default()
-                            .to_owned();
-                        let key = meta.name.as_deref().map(|n| Key {
-                            namespace: meta.namespace.as_deref().unwrap_or_default().to_owned(),
-                            name: n.to_owned(),
-                        });
-                        let uid = meta.uid.as_deref().unwrap_or_default().to_owned();
-                        let object = raw.to_vec();
-                        self.remember(kind, &rv, key, &uid);
+                    Decoded::Event(kind, tracked, object) => {
+                        self.remember(
+                            kind,
+                            tracked.resource_version.clone(),
+                            tracked.key,
+                            tracked.uid,
+                        );
                         if kind == EventType::Bookmark && !self.opts.deliver_bookmarks {
                             continue;
                         }
                         return Ok(Some(Event {
                             kind,
                             object,
-                            resource_version: rv,
+                            resource_version: tracked.resource_version,
                         }));
                     }
                 }
