@@ -37,8 +37,10 @@ step "Python: venv with maturin, pytest, mypy ($VENV)"
 "$VENV/bin/pip" install -q --disable-pip-version-check -r tests/python/requirements.txt
 
 step "Python: build and install the package (pip install ./python; release build)"
-PATH="$VENV/bin:$PATH" "$VENV/bin/pip" install -q --disable-pip-version-check --no-build-isolation \
-  --force-reinstall --no-deps ./python
+# Its own target dir: the `python` feature makes a different libincluster.so, which must not
+# replace the C library the C tests link.
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR-python" PATH="$VENV/bin:$PATH" "$VENV/bin/pip" install -q \
+  --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./python
 
 step "Python: stubs match the module (mypy stubtest) and the tests type-check (mypy --strict)"
 (cd /tmp && "$VENV/bin/python" -m mypy.stubtest incluster)

@@ -49,7 +49,7 @@ class WatchEvent:
         """RESYNC_START/RESYNC_END surround the differences found by a relist after a 410."""
     @property
     def object(self) -> dict[str, Any]:
-        """The object, decoded on first access (then kept)."""
+        """The object as a dict, built in Rust from the event line as it arrived."""
     @property
     def raw(self) -> bytes:
         """The object's JSON bytes as the server sent them."""

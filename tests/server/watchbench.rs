@@ -7,9 +7,10 @@
 //! copies a template into a 64 KiB buffer and patches the digits in place (no allocation,
 //! no JSON work per event).
 //!
-//! Event `i` (from 1) has name `bench-pod-DDDDDDDDDDDD`, uid `…-DDDDDDDDDDDD` and
-//! resourceVersion `1DDDDDDDDDDDD`, where `DDDDDDDDDDDD` is `i` in 12 zero-padded digits:
-//! names and uids are unique, resourceVersions increase and all have the same width.
+//! Event `i` (from 1) has resourceVersion `1DDDDDDDDDDDD`, where `DDDDDDDDDDDD` is `i` in 12
+//! zero-padded digits (increasing, all the same width), and name `bench-pod-PPPPPPPPPPPP` and
+//! uid `…-PPPPPPPPPPPP` with `P` = `i` modulo 1000: like a real stream, it keeps modifying the
+//! same objects, so per-object client state stays bounded.
 
 use serde_json::{Value, json};
 
@@ -22,25 +23,38 @@ const DIGITS: usize = 12;
 /// The placeholder for the counter (DIGITS long; a byte that JSON never escapes and that
 /// nothing else in the object contains).
 const MARK: &str = "@@@@@@@@@@@@";
+/// The placeholder for the object number (event number modulo the number of distinct pods).
+const MARK_ID: &str = "%%%%%%%%%%%%";
+/// Distinct pods the stream cycles through, as a real cluster's stream keeps modifying the
+/// same objects (so a client's per-object state is bounded, as it would be).
+const PODS: u64 = 1000;
 const MAX_EVENTS: u64 = 100_000_000_000;
 const MAX_SIZE: u64 = 4 * 1024 * 1024;
 
-/// One encoded event line and where the counter goes in it.
+/// One encoded event line and where the counters go in it.
 struct Template {
     line: Vec<u8>,
+    /// Where the event number goes (the resourceVersion).
     slots: Vec<usize>,
+    /// Where the object number goes (name, uid).
+    id_slots: Vec<usize>,
 }
 
 impl Template {
     fn new(kind: &str, pod: &Value) -> Template {
         let line = format!("{{\"type\":\"{kind}\",\"object\":{pod}}}\n").into_bytes();
-        let slots = line
-            .windows(DIGITS)
-            .enumerate()
-            .filter(|(_, w)| *w == MARK.as_bytes())
-            .map(|(i, _)| i)
-            .collect();
-        Template { line, slots }
+        let find = |mark: &str| {
+            line.windows(DIGITS)
+                .enumerate()
+                .filter(|(_, w)| *w == mark.as_bytes())
+                .map(|(i, _)| i)
+                .collect()
+        };
+        Template {
+            slots: find(MARK),
+            id_slots: find(MARK_ID),
+            line,
+        }
     }
 }
 
@@ -68,10 +82,10 @@ fn pod(size: usize) -> Value {
         "kind": "Pod",
         "apiVersion": "v1",
         "metadata": {
-            "name": format!("bench-pod-{MARK}"),
+            "name": format!("bench-pod-{MARK_ID}"),
             "generateName": "bench-pod-",
             "namespace": "bench",
-            "uid": format!("5f1e0c2a-9b7d-4e11-8a3c-{MARK}"),
+            "uid": format!("5f1e0c2a-9b7d-4e11-8a3c-{MARK_ID}"),
             "resourceVersion": format!("1{MARK}"),
             "creationTimestamp": "2026-11-29T03:00:00Z",
             "labels": {
@@ -176,6 +190,16 @@ fn pod(size: usize) -> Value {
     pod
 }
 
+/// `n` as DIGITS zero-padded decimal digits (no allocation).
+fn format_digits(mut n: u64) -> [u8; DIGITS] {
+    let mut d = [b'0'; DIGITS];
+    for slot in d.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    d
+}
+
 /// Add one to a zero-padded decimal counter in place.
 fn increment(digits: &mut [u8; DIGITS]) {
     for d in digits.iter_mut().rev() {
@@ -224,6 +248,12 @@ pub fn watchbench_stream(n: u64, size: u64) -> Reply {
                 for &at in &t.slots {
                     if let Some(slot) = buf.get_mut(start + at..start + at + DIGITS) {
                         slot.copy_from_slice(&counter);
+                    }
+                }
+                let id = format_digits((i + 1) % PODS);
+                for &at in &t.id_slots {
+                    if let Some(slot) = buf.get_mut(start + at..start + at + DIGITS) {
+                        slot.copy_from_slice(&id);
                     }
                 }
                 if buf.len() >= CHUNK {
