@@ -117,6 +117,9 @@ typedef struct incluster_config incluster_config;
 // between threads by the library; reading it from any one thread at a time is fine.
 typedef struct incluster_error incluster_error;
 
+// A running log read. Owned by one thread at a time, except `incluster_logs_cancel`.
+typedef struct incluster_logs_handle incluster_logs_handle;
+
 // A response: owned by the caller that received it; free with `incluster_response_free`.
 // Read it from one thread at a time.
 typedef struct incluster_response incluster_response;
@@ -125,6 +128,12 @@ typedef struct incluster_response incluster_response;
 // thread may call while the watch is alive. (Not named `incluster_watch`: C gives types and
 // functions one namespace, and `incluster_watch()` is the callback form.)
 typedef struct incluster_watch_handle incluster_watch_handle;
+
+// The callback of `incluster_logs` and `incluster_logs_run`: `line`/`len` is one log line
+// without its newline (not NUL-terminated; may hold any bytes), borrowed for the duration of
+// the call. Return `INCLUSTER_CONTINUE` (0) to go on, anything else to stop (the call then
+// returns `INCLUSTER_STOPPED`).
+typedef int (*incluster_logs_callback)(void *userdata, const uint8_t *line, size_t len);
 
 // A watch event, borrowed: valid during the callback, or until the next
 // `incluster_watch_next` / `incluster_watch_free` on the same watch.
@@ -409,6 +418,77 @@ int64_t incluster_error_retry_after_seconds(const struct incluster_error *err);
 // # Safety
 // `err` is NULL or a pointer received from an incluster call, freed at most once.
 void incluster_error_free(struct incluster_error *err);
+
+// Start reading the log of `pod` in `namespace` (NULL: the client's namespace). The first
+// request is made now: a missing pod (`INCLUSTER_ERR_NOT_FOUND`), a wrong container
+// (`INCLUSTER_ERR_API` 400, the message naming the pod's containers) or a 403 fails here.
+//
+// `options` is NULL or a NULL-terminated `{"key", "value", ..., NULL}` array: `container`,
+// `follow`, `previous`, `sinceSeconds`, `sinceTime`, `timestamps`, `tailLines`, `limitBytes`,
+// `insecureSkipTLSVerifyBackend`, and `incluster.resume` (resume a broken follow without
+// losing or repeating lines), `incluster.maxLineBytes` (longer lines are split; default
+// 1 MiB), `incluster.idleCheckMs`, `incluster.backoffInitialMs`, `incluster.backoffMaxMs`.
+//
+// # Safety
+// `client` is a live client; `namespace` NULL or NUL-terminated; `pod` NUL-terminated;
+// `options` NULL or as above; `out` writable; `err` NULL or writable.
+enum incluster_result incluster_logs_open(const struct incluster_client *client,
+                                          const char *namespace_,
+                                          const char *pod,
+                                          const char *const *options,
+                                          struct incluster_logs_handle **out,
+                                          struct incluster_error **err);
+
+// Wait for the next line; on `INCLUSTER_OK` writes a borrowed pointer (valid until the next
+// call on this stream or its free) and length to `*line`/`*len`. `INCLUSTER_END` when the log
+// ended; `INCLUSTER_ERR_CANCELLED` after `incluster_logs_cancel`; another code (with `*err`)
+// when it failed.
+//
+// # Safety
+// `logs` is a live stream used by no other call at the same time (except
+// `incluster_logs_cancel`); `line` and `len` writable; `err` NULL or writable.
+enum incluster_result incluster_logs_next(struct incluster_logs_handle *logs,
+                                          const uint8_t **line,
+                                          size_t *len,
+                                          struct incluster_error **err);
+
+// Call `callback(userdata, line, len)` for each line until it returns non-zero
+// (`INCLUSTER_STOPPED`), the log ends (`INCLUSTER_END`), it is cancelled
+// (`INCLUSTER_ERR_CANCELLED`) or fails. The callback may call any other incluster function
+// except `_next`/`_run` on this stream.
+//
+// # Safety
+// `logs` is a live stream used by no other call at the same time (except
+// `incluster_logs_cancel`); `callback` valid; `err` NULL or writable.
+enum incluster_result incluster_logs_run(struct incluster_logs_handle *logs,
+                                         incluster_logs_callback callback,
+                                         void *userdata,
+                                         struct incluster_error **err);
+
+// `incluster_logs_open` + `incluster_logs_run` + `incluster_logs_free`.
+//
+// # Safety
+// As for `incluster_logs_open` and `incluster_logs_run`.
+enum incluster_result incluster_logs(const struct incluster_client *client,
+                                     const char *namespace_,
+                                     const char *pod,
+                                     const char *const *options,
+                                     incluster_logs_callback callback,
+                                     void *userdata,
+                                     struct incluster_error **err);
+
+// Stop the log read from any thread: a blocked `_next`/`_run` returns
+// `INCLUSTER_ERR_CANCELLED` within about 100 ms. Idempotent; NULL is a no-op.
+//
+// # Safety
+// `logs` is NULL or a live stream (not being freed concurrently).
+void incluster_logs_cancel(const struct incluster_logs_handle *logs);
+
+// Close the stream and free it. NULL is a no-op.
+//
+// # Safety
+// `logs` is NULL or a stream from `incluster_logs_open`, freed once, with no call using it.
+void incluster_logs_free(struct incluster_logs_handle *logs);
 
 // Make any API request.
 //

@@ -11,6 +11,7 @@ use std::time::Duration;
 use incluster::core::api::access;
 use incluster::core::http::interrupt;
 use incluster::core::info;
+use incluster::core::logs::{LogOptions, LogStream};
 use incluster::core::watch::{Watch, WatchOptions};
 use incluster::{Client, Config, Error, ErrorKind, Request};
 use lexopt::prelude::*;
@@ -36,6 +37,8 @@ Usage:
   incluster whoami
   incluster can-i VERB RESOURCE [--name NAME] [--subresource S]
   incluster watch PATH [-l SELECTOR] [--field-selector S] [--since RV] [--bookmarks]
+  incluster logs POD [-c C] [-f] [--tail N] [--since 5m] [--since-time T] [--timestamps]
+                 [--previous] [--limit-bytes N] [-n NS]
   incluster --version
 
 Connection options (any verb):
@@ -120,6 +123,23 @@ cleanly (exit 0).
 Example:
   incluster watch /api/v1/namespaces/default/configmaps -l app=web";
 
+const HELP_LOGS: &str = "\
+incluster logs POD [-c CONTAINER] [-f] [--tail N] [--since DURATION] [--since-time TIME]
+               [--timestamps] [--previous] [--limit-bytes N] [--no-resume] [-n NS]
+
+Print a pod's log, like kubectl logs. With -f the log is followed, and a stream that ends or
+breaks while the container still runs is resumed from the last line's timestamp without
+losing or repeating a line (--no-resume: stop instead). The follow ends when the container
+terminates. Ctrl-C ends it cleanly (exit 0).
+  -c, --container C     the container (needed when the pod has several)
+  -f, --follow          keep printing new lines
+  --tail N              the last N lines
+  --since DURATION      only lines newer than this (5s, 2m, 3h)
+  --since-time TIME     only lines at or after this RFC 3339 time
+  --timestamps          prefix each line with its timestamp
+  --previous            the previous, terminated instance of the container
+  --limit-bytes N       stop after N bytes";
+
 /// Settings gathered from the command line.
 #[derive(Default)]
 struct Args {
@@ -143,6 +163,13 @@ struct Args {
     since: Option<String>,
     bookmarks: bool,
     no_resume: bool,
+    container: Option<String>,
+    follow: bool,
+    tail: Option<u64>,
+    since_time: Option<String>,
+    timestamps: bool,
+    previous: bool,
+    limit_bytes: Option<u64>,
 }
 
 enum Failure {
@@ -209,6 +236,13 @@ fn parse() -> Result<Args, Failure> {
                 a.field_selector = Some(text(p.value()?, "--field-selector")?)
             }
             Long("since") => a.since = Some(text(p.value()?, "--since")?),
+            Short('c') | Long("container") => a.container = Some(text(p.value()?, "--container")?),
+            Short('f') | Long("follow") => a.follow = true,
+            Long("tail") => a.tail = Some(p.value()?.parse()?),
+            Long("since-time") => a.since_time = Some(text(p.value()?, "--since-time")?),
+            Long("timestamps") => a.timestamps = true,
+            Long("previous") => a.previous = true,
+            Long("limit-bytes") => a.limit_bytes = Some(p.value()?.parse()?),
             Long("bookmarks") => a.bookmarks = true,
             Long("no-resume") => a.no_resume = true,
             Long("subresource") => a.subresource = Some(text(p.value()?, "--subresource")?),
@@ -306,6 +340,7 @@ fn run(a: Args) -> Result<(), Failure> {
             ("whoami", _) | ("help", Some("whoami")) => HELP_WHOAMI,
             ("can-i", _) | ("help", Some("can-i")) => HELP_CAN_I,
             ("watch", _) | ("help", Some("watch")) => HELP_WATCH,
+            ("logs", _) | ("help", Some("logs")) => HELP_LOGS,
             _ => HELP,
         };
         println!("{h}");
@@ -385,6 +420,10 @@ fn run(a: Args) -> Result<(), Failure> {
             expect_args(&a, 1, "incluster watch PATH [options]")?;
             watch(&a)
         }
+        "logs" => {
+            expect_args(&a, 1, "incluster logs POD [options]")?;
+            logs(&a)
+        }
         other => Err(Failure::Usage(format!(
             "unknown verb {other:?} (try `incluster --help`)"
         ))),
@@ -414,11 +453,7 @@ fn watch(a: &Args) -> Result<(), Failure> {
     }
     opts.deliver_bookmarks |= a.bookmarks;
     opts.resume &= !a.no_resume;
-    // SAFETY: installing a handler that only stores to an atomic is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
+    install_stop_handlers();
     let client = client(a)?;
     let stopped = || STOP.load(Ordering::SeqCst);
     let result = interrupt::with_check(stopped, || -> Result<(), Failure> {
@@ -437,6 +472,65 @@ fn watch(a: &Args) -> Result<(), Failure> {
             }
         }
         Ok(())
+    });
+    match result {
+        Err(Failure::Lib(Error::Cancelled)) if STOP.load(Ordering::SeqCst) => Ok(()),
+        r => r,
+    }
+}
+
+fn install_stop_handlers() {
+    // SAFETY: installing a handler that only stores to an atomic is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+}
+
+fn logs(a: &Args) -> Result<(), Failure> {
+    let since_seconds = match &a.since {
+        Some(d) => Some(
+            humantime::parse_duration(d)
+                .map_err(|e| Failure::Usage(format!("--since {d:?}: {e} (use 5s, 2m, 3h)")))?
+                .as_secs(),
+        ),
+        None => None,
+    };
+    let opts = LogOptions {
+        container: a.container.clone(),
+        follow: a.follow,
+        previous: a.previous,
+        since_seconds,
+        since_time: a.since_time.clone(),
+        timestamps: a.timestamps,
+        tail_lines: a.tail,
+        limit_bytes: a.limit_bytes,
+        resume: a.follow && !a.no_resume,
+        ..LogOptions::default()
+    };
+    install_stop_handlers();
+    let client = client(a)?;
+    let ns = client.namespace().to_owned();
+    let stopped = || STOP.load(Ordering::SeqCst);
+    let result = interrupt::with_check(stopped, || -> Result<(), Failure> {
+        let mut s = LogStream::open(&client, &ns, &a.positional[0], opts)?;
+        let mut out = std::io::stdout().lock();
+        let mut buf = Vec::with_capacity(64 * 1024);
+        loop {
+            let lines = s.next_lines(4096)?;
+            if lines.is_empty() {
+                return Ok(());
+            }
+            buf.clear();
+            for l in lines {
+                buf.extend_from_slice(&l);
+                buf.push(b'\n');
+            }
+            // Written as soon as they arrived: a follower sees each line at once.
+            if out.write_all(&buf).and_then(|_| out.flush()).is_err() {
+                return Ok(());
+            }
+        }
     });
     match result {
         Err(Failure::Lib(Error::Cancelled)) if STOP.load(Ordering::SeqCst) => Ok(()),

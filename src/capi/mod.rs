@@ -21,6 +21,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod guard;
+pub mod logs;
 pub mod request;
 pub mod response;
 pub mod result;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod filestamp;
 pub mod http;
 pub mod info;
+pub mod logs;
 pub mod stream;
 pub mod tls;
 pub mod watch;

@@ -19,6 +19,7 @@ use crate::core::error::Error;
 use crate::py::blocking::run;
 use crate::py::convert::{dumps, loads};
 use crate::py::errors::to_py;
+use crate::py::logs::{LogArgs, Logs, open as open_logs};
 use crate::py::watch::{Watch, WatchArgs, open as open_watch};
 
 /// A client for the Kubernetes API server. Thread-safe: share one between threads.
@@ -470,6 +471,59 @@ impl Client {
                 Ok(None)
             }
             None => Ok(Some(Py::new(py, w)?)),
+        }
+    }
+
+    /// Read a pod's log: an iterator of lines (str; bytes with `as_bytes=True`), or, with
+    /// `callback=`, call it for each line until it returns False or raises.
+    #[pyo3(signature = (pod, *, namespace=None, container=None, follow=false, previous=false,
+        since_seconds=None, since_time=None, timestamps=false, tail_lines=None, limit_bytes=None,
+        insecure_skip_tls_verify_backend=false, resume=None, max_line_bytes=None,
+        idle_check=None, backoff=None, as_bytes=false, callback=None))]
+    fn logs(
+        &self,
+        py: Python<'_>,
+        pod: &str,
+        namespace: Option<&str>,
+        container: Option<String>,
+        follow: bool,
+        previous: bool,
+        since_seconds: Option<u64>,
+        since_time: Option<String>,
+        timestamps: bool,
+        tail_lines: Option<u64>,
+        limit_bytes: Option<u64>,
+        insecure_skip_tls_verify_backend: bool,
+        resume: Option<bool>,
+        max_line_bytes: Option<usize>,
+        idle_check: Option<f64>,
+        backoff: Option<(f64, f64)>,
+        as_bytes: bool,
+        callback: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Py<Logs>>> {
+        let args = LogArgs {
+            container,
+            follow,
+            previous,
+            since_seconds,
+            since_time,
+            timestamps,
+            tail_lines,
+            limit_bytes,
+            insecure_skip_tls_verify_backend,
+            resume,
+            max_line_bytes,
+            idle_check,
+            backoff,
+        };
+        let ns = namespace.unwrap_or(self.inner.namespace()).to_owned();
+        let l = open_logs(py, &self.inner, &ns, pod, args, as_bytes)?;
+        match callback {
+            Some(cb) => {
+                l.run_callback(py, cb)?;
+                Ok(None)
+            }
+            None => Ok(Some(Py::new(py, l)?)),
         }
     }
 

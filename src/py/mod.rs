@@ -9,6 +9,7 @@ pub mod blocking;
 pub mod client;
 pub mod convert;
 pub mod errors;
+pub mod logs;
 pub mod watch;
 
 /// The native module behind `import incluster`.
@@ -17,6 +18,7 @@ pub mod watch;
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
     m.add_class::<client::Response>()?;
+    m.add_class::<logs::Logs>()?;
     m.add_class::<watch::Watch>()?;
     m.add_class::<watch::WatchEvent>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

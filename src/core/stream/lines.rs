@@ -86,6 +86,15 @@ impl LineFramer {
         self.buf.truncate(keep);
     }
 
+    /// Take the first `n` bytes of the buffered partial line (to split an overlong line).
+    pub fn take_prefix(&mut self, n: usize) -> Vec<u8> {
+        let end = (self.start + n).min(self.buf.len());
+        let piece = self.buf[self.start..end].to_vec();
+        self.start = end;
+        self.scanned = 0;
+        piece
+    }
+
     /// The unfinished last line (bytes after the last newline), if any; clears it.
     pub fn take_partial(&mut self) -> Option<Vec<u8>> {
         let rest = self.buf[self.start..].to_vec();

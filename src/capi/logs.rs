@@ -1,0 +1,278 @@
+//! Pod logs from C: a callback form, a pull form, and a thread-safe cancel.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::capi::client::incluster_client;
+use crate::capi::error::incluster_error;
+use crate::capi::guard::{Failure, give, guard, guard_value, req_out, req_str};
+use crate::capi::result::{incluster_callback_action, incluster_result};
+use crate::core::cancel::CancelHandle;
+use crate::core::error::{Error, Result};
+use crate::core::logs::{LogOptions, LogStream};
+
+/// The callback of `incluster_logs` and `incluster_logs_run`: `line`/`len` is one log line
+/// without its newline (not NUL-terminated; may hold any bytes), borrowed for the duration of
+/// the call. Return `INCLUSTER_CONTINUE` (0) to go on, anything else to stop (the call then
+/// returns `INCLUSTER_STOPPED`).
+pub type incluster_logs_callback =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, line: *const u8, len: usize) -> c_int>;
+
+/// A running log read. Owned by one thread at a time, except `incluster_logs_cancel`.
+pub struct incluster_logs_handle {
+    inner: LogStream,
+    cancel: CancelHandle,
+    busy: AtomicBool,
+    current: Vec<u8>,
+}
+
+/// Build options from a NULL-terminated `{"key", "value", ..., NULL}` array.
+///
+/// # Safety
+/// `options` is NULL or a NULL-terminated array of NUL-terminated strings.
+unsafe fn read_options(options: *const *const c_char) -> std::result::Result<LogOptions, Failure> {
+    let mut o = LogOptions::default();
+    if options.is_null() {
+        return Ok(o);
+    }
+    let mut i = 0;
+    loop {
+        // SAFETY: NULL-terminated per the contract.
+        let k = unsafe { *options.add(i) };
+        if k.is_null() {
+            return Ok(o);
+        }
+        // SAFETY: a key is never the terminator, so i + 1 is in bounds.
+        let v = unsafe { *options.add(i + 1) };
+        if v.is_null() {
+            return Err(Error::invalid(format!(
+                "options: key #{} has no value before the terminating NULL",
+                i / 2 + 1
+            ))
+            .into());
+        }
+        // SAFETY: NUL-terminated strings per the contract.
+        let (k, v) = unsafe { (req_str(k, "options key")?, req_str(v, "options value")?) };
+        o.set(k, v)?;
+        i += 2;
+    }
+}
+
+impl incluster_logs_handle {
+    fn exclusive<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> std::result::Result<T, Failure>,
+    ) -> std::result::Result<T, Failure> {
+        if self.busy.swap(true, Ordering::SeqCst) {
+            return Err(Error::invalid(
+                "the log stream is already in use (a callback may not call incluster_logs_next \
+                 or incluster_logs_run on its own stream)",
+            )
+            .into());
+        }
+        let r = f(self);
+        self.busy.store(false, Ordering::SeqCst);
+        r
+    }
+
+    fn advance(&mut self) -> Result<bool> {
+        match self.inner.next_line()? {
+            Some(l) => {
+                self.current = l;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// Start reading the log of `pod` in `namespace` (NULL: the client's namespace). The first
+/// request is made now: a missing pod (`INCLUSTER_ERR_NOT_FOUND`), a wrong container
+/// (`INCLUSTER_ERR_API` 400, the message naming the pod's containers) or a 403 fails here.
+///
+/// `options` is NULL or a NULL-terminated `{"key", "value", ..., NULL}` array: `container`,
+/// `follow`, `previous`, `sinceSeconds`, `sinceTime`, `timestamps`, `tailLines`, `limitBytes`,
+/// `insecureSkipTLSVerifyBackend`, and `incluster.resume` (resume a broken follow without
+/// losing or repeating lines), `incluster.maxLineBytes` (longer lines are split; default
+/// 1 MiB), `incluster.idleCheckMs`, `incluster.backoffInitialMs`, `incluster.backoffMaxMs`.
+///
+/// # Safety
+/// `client` is a live client; `namespace` NULL or NUL-terminated; `pod` NUL-terminated;
+/// `options` NULL or as above; `out` writable; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_logs_open(
+    client: *const incluster_client,
+    namespace: *const c_char,
+    pod: *const c_char,
+    options: *const *const c_char,
+    out: *mut *mut incluster_logs_handle,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    guard(err, || {
+        req_out(out, "out")?;
+        // SAFETY: caller contract for every pointer.
+        let (c, pod, opts) = unsafe {
+            (
+                client.as_ref().ok_or(Failure::Null("client"))?,
+                req_str(pod, "pod")?,
+                read_options(options)?,
+            )
+        };
+        // SAFETY: caller contract.
+        let ns = match unsafe { crate::capi::guard::opt_str(namespace, "namespace") }? {
+            Some(n) => n.to_owned(),
+            None => c.inner.namespace().to_owned(),
+        };
+        let inner = LogStream::open(&c.inner, &ns, pod, opts)?;
+        give(
+            out,
+            incluster_logs_handle {
+                cancel: inner.cancel_handle(),
+                inner,
+                busy: AtomicBool::new(false),
+                current: Vec::new(),
+            },
+        );
+        Ok(())
+    })
+}
+
+/// Wait for the next line; on `INCLUSTER_OK` writes a borrowed pointer (valid until the next
+/// call on this stream or its free) and length to `*line`/`*len`. `INCLUSTER_END` when the log
+/// ended; `INCLUSTER_ERR_CANCELLED` after `incluster_logs_cancel`; another code (with `*err`)
+/// when it failed.
+///
+/// # Safety
+/// `logs` is a live stream used by no other call at the same time (except
+/// `incluster_logs_cancel`); `line` and `len` writable; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_logs_next(
+    logs: *mut incluster_logs_handle,
+    line: *mut *const u8,
+    len: *mut usize,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    let mut end = false;
+    let rc = guard(err, || {
+        if line.is_null() || len.is_null() {
+            return Err(Failure::Null("line/len"));
+        }
+        // SAFETY: caller contract.
+        let l = unsafe { logs.as_mut() }.ok_or(Failure::Null("logs"))?;
+        l.exclusive(|l| {
+            if l.advance()? {
+                // SAFETY: checked non-NULL above.
+                unsafe {
+                    *line = l.current.as_ptr();
+                    *len = l.current.len();
+                }
+            } else {
+                end = true;
+            }
+            Ok(())
+        })
+    });
+    if rc == incluster_result::INCLUSTER_OK && end {
+        incluster_result::INCLUSTER_END
+    } else {
+        rc
+    }
+}
+
+/// Call `callback(userdata, line, len)` for each line until it returns non-zero
+/// (`INCLUSTER_STOPPED`), the log ends (`INCLUSTER_END`), it is cancelled
+/// (`INCLUSTER_ERR_CANCELLED`) or fails. The callback may call any other incluster function
+/// except `_next`/`_run` on this stream.
+///
+/// # Safety
+/// `logs` is a live stream used by no other call at the same time (except
+/// `incluster_logs_cancel`); `callback` valid; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_logs_run(
+    logs: *mut incluster_logs_handle,
+    callback: incluster_logs_callback,
+    userdata: *mut c_void,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    let mut code = incluster_result::INCLUSTER_OK;
+    let rc = guard(err, || {
+        let cb = callback.ok_or(Failure::Null("callback"))?;
+        // SAFETY: caller contract.
+        let l = unsafe { logs.as_mut() }.ok_or(Failure::Null("logs"))?;
+        code = l.exclusive(|l| {
+            while l.advance()? {
+                // SAFETY: the caller's callback, with a pointer valid for the call.
+                let rc = unsafe { cb(userdata, l.current.as_ptr(), l.current.len()) };
+                if rc != incluster_callback_action::INCLUSTER_CONTINUE as c_int {
+                    return Ok(incluster_result::INCLUSTER_STOPPED);
+                }
+            }
+            Ok(incluster_result::INCLUSTER_END)
+        })?;
+        Ok(())
+    });
+    if rc == incluster_result::INCLUSTER_OK {
+        code
+    } else {
+        rc
+    }
+}
+
+/// `incluster_logs_open` + `incluster_logs_run` + `incluster_logs_free`.
+///
+/// # Safety
+/// As for `incluster_logs_open` and `incluster_logs_run`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_logs(
+    client: *const incluster_client,
+    namespace: *const c_char,
+    pod: *const c_char,
+    options: *const *const c_char,
+    callback: incluster_logs_callback,
+    userdata: *mut c_void,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    if callback.is_none() {
+        return guard(err, || Err(Failure::Null("callback")));
+    }
+    let mut l: *mut incluster_logs_handle = std::ptr::null_mut();
+    // SAFETY: forwarded contract; `l` is a local out-pointer.
+    let rc = unsafe { incluster_logs_open(client, namespace, pod, options, &mut l, err) };
+    if rc != incluster_result::INCLUSTER_OK {
+        return rc;
+    }
+    // SAFETY: just opened; freed right after.
+    let rc = unsafe { incluster_logs_run(l, callback, userdata, err) };
+    // SAFETY: opened above, freed once.
+    unsafe { incluster_logs_free(l) };
+    rc
+}
+
+/// Stop the log read from any thread: a blocked `_next`/`_run` returns
+/// `INCLUSTER_ERR_CANCELLED` within about 100 ms. Idempotent; NULL is a no-op.
+///
+/// # Safety
+/// `logs` is NULL or a live stream (not being freed concurrently).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_logs_cancel(logs: *const incluster_logs_handle) {
+    guard_value((), || {
+        // SAFETY: caller contract; only the atomic flag is touched.
+        if let Some(l) = unsafe { logs.as_ref() } {
+            l.cancel.cancel();
+        }
+    })
+}
+
+/// Close the stream and free it. NULL is a no-op.
+///
+/// # Safety
+/// `logs` is NULL or a stream from `incluster_logs_open`, freed once, with no call using it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_logs_free(logs: *mut incluster_logs_handle) {
+    guard_value((), || {
+        if !logs.is_null() {
+            // SAFETY: created by `give`; freed once per the contract.
+            drop(unsafe { Box::from_raw(logs) });
+        }
+    })
+}

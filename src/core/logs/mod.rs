@@ -1,0 +1,7 @@
+//! Pod logs: every PodLogOptions field, line framing, follow, resume without loss.
+
+pub mod options;
+pub mod stream;
+
+pub use options::LogOptions;
+pub use stream::LogStream;

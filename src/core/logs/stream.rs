@@ -1,0 +1,408 @@
+//! Reading a pod's log line by line, following it, and resuming a broken follow without losing
+//! or repeating a line.
+//!
+//! Resuming: with `resume`, the log is requested with `timestamps=true` (the prefix is removed
+//! again unless the caller asked for it). When a follow ends or breaks while the container
+//! still runs, the log is requested again with `sinceTime` = the last timestamp seen; since
+//! `sinceTime` has one-second precision, the server sends some lines again, and the lines
+//! already delivered at the boundary (older than the last timestamp, or at it and already
+//! counted) are dropped.
+//!
+//! Dead connections: with `resume`, a stream silent for `idle_check` is checked: if the
+//! container has terminated the log ends; otherwise the log is requested again (the dedup
+//! above makes that free of repeats). A quiet container is never given up on. Without
+//! `resume` there is no idle limit; TCP keepalive notices a vanished peer.
+//!
+//! Lines longer than `max_line_bytes` are split into pieces of that size (each delivered as
+//! a line). The last line, if it has no trailing newline, is delivered when the stream ends.
+
+use std::time::{Instant, SystemTime};
+
+use serde_json::Value;
+
+use crate::core::api::request::Request;
+use crate::core::api::url::check_path;
+use crate::core::cancel::CancelHandle;
+use crate::core::client::{BodyStream, Client};
+use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::logs::options::LogOptions;
+use crate::core::stream::lines::LineFramer;
+use crate::core::watch::backoff::Backoff;
+
+/// A stream shorter than this counts as a failure for the backoff (a server that closes at
+/// once is not hammered).
+const HEALTHY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Split `ts content` (the kubelet's timestamped form) into the parsed time and the content.
+fn split_timestamp(line: &[u8]) -> Option<(SystemTime, &[u8])> {
+    let sp = memchr::memchr(b' ', line)?;
+    let ts = std::str::from_utf8(&line[..sp]).ok()?;
+    let t = humantime::parse_rfc3339(ts).ok()?;
+    Some((t, &line[sp + 1..]))
+}
+
+/// One step of reading.
+enum Step {
+    Line(Vec<u8>),
+    /// Nothing buffered (only when asked not to block).
+    NotReady,
+    End,
+}
+
+/// A running log read. Owned by one thread at a time; stop it with its [`CancelHandle`].
+pub struct LogStream {
+    client: Client,
+    path: String,
+    namespace: String,
+    pod: String,
+    opts: LogOptions,
+    cancel: CancelHandle,
+    stream: Option<BodyStream>,
+    framer: LineFramer,
+    /// The last timestamp delivered, and how many lines carried it.
+    last: Option<(SystemTime, usize)>,
+    /// After a resume: drop lines older than this, and this many at exactly it.
+    skip: Option<(SystemTime, usize)>,
+    /// Bytes handed out (for `limitBytes` across resumes).
+    delivered: u64,
+    backoff: Backoff,
+    opened_at: Instant,
+    first: bool,
+    done: bool,
+}
+
+impl std::fmt::Debug for LogStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogStream")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl LogStream {
+    /// Start reading the log of `pod` in `namespace`. The first request is made now, so a
+    /// missing pod (404), a wrong container (400, naming the pod's containers) or a 403 fails
+    /// here.
+    pub fn open(client: &Client, namespace: &str, pod: &str, opts: LogOptions) -> Result<Self> {
+        if namespace.is_empty() || pod.is_empty() || namespace.contains('/') || pod.contains('/') {
+            return Err(Error::invalid(format!(
+                "namespace {namespace:?} and pod {pod:?} must be non-empty names"
+            )));
+        }
+        if let Some(t) = &opts.since_time
+            && humantime::parse_rfc3339_weak(t).is_err()
+        {
+            return Err(Error::invalid(format!(
+                "sinceTime {t:?} is not an RFC 3339 time (2026-11-29T03:00:00Z)"
+            )));
+        }
+        let path = format!("/api/v1/namespaces/{namespace}/pods/{pod}/log");
+        check_path(&path)?;
+        let mut s = LogStream {
+            client: client.clone(),
+            path,
+            namespace: namespace.to_owned(),
+            pod: pod.to_owned(),
+            framer: LineFramer::new(opts.max_line_bytes),
+            backoff: Backoff::new(
+                opts.backoff_initial,
+                opts.backoff_max,
+                std::time::Duration::from_secs(120),
+            ),
+            opts,
+            cancel: CancelHandle::new(),
+            stream: None,
+            last: None,
+            skip: None,
+            delivered: 0,
+            opened_at: Instant::now(),
+            first: true,
+            done: false,
+        };
+        s.open_stream().map_err(|e| s.explain(e))?;
+        Ok(s)
+    }
+
+    /// A handle that stops this log read from any thread.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.clone()
+    }
+
+    fn resuming(&self) -> bool {
+        self.opts.resume && self.opts.follow && !self.opts.previous
+    }
+
+    fn open_stream(&mut self) -> Result<()> {
+        let o = &self.opts;
+        let mut req = Request::new("GET", &self.path);
+        if let Some(c) = &o.container {
+            req = req.with_param("container", c);
+        }
+        if o.follow {
+            req = req.with_param("follow", "true");
+        }
+        if o.previous {
+            req = req.with_param("previous", "true");
+        }
+        if o.timestamps || self.resuming() {
+            req = req.with_param("timestamps", "true");
+        }
+        if o.insecure_skip_tls_verify_backend {
+            req = req.with_param("insecureSkipTLSVerifyBackend", "true");
+        }
+        match (&self.last, self.first) {
+            // A resume: from the last timestamp seen (second precision; dedup drops repeats).
+            (Some((t, _)), false) => {
+                req = req.with_param(
+                    "sinceTime",
+                    &humantime::format_rfc3339_seconds(*t).to_string(),
+                );
+            }
+            _ => {
+                if let Some(s) = o.since_seconds {
+                    req = req.with_param("sinceSeconds", &s.to_string());
+                }
+                if let Some(t) = &o.since_time {
+                    req = req.with_param("sinceTime", t);
+                }
+                if let Some(n) = o.tail_lines {
+                    req = req.with_param("tailLines", &n.to_string());
+                }
+            }
+        }
+        if let Some(limit) = o.limit_bytes {
+            let left = limit.saturating_sub(self.delivered);
+            req = req.with_param("limitBytes", &left.to_string());
+        }
+        let idle = self.resuming().then_some(self.opts.idle_check);
+        let client = &self.client;
+        let stream = self.cancel.guard(|| client.open_stream(&req, idle))?;
+        self.stream = Some(stream);
+        self.framer.clear();
+        self.opened_at = Instant::now();
+        self.first = false;
+        Ok(())
+    }
+
+    /// A 400 about the container: add the pod's containers to the message.
+    fn explain(&self, e: Error) -> Error {
+        let Error::Api(mut api) = e else { return e };
+        if api.status != 400 || api.message.contains("choose one of") {
+            return Error::Api(api);
+        }
+        if let Ok(names) = self.containers() {
+            api.message = format!(
+                "{} (the pod's containers: {})",
+                api.message,
+                names.join(", ")
+            );
+        }
+        Error::Api(api)
+    }
+
+    fn pod_object(&self) -> Result<Value> {
+        let path = format!("/api/v1/namespaces/{}/pods/{}", self.namespace, self.pod);
+        let client = &self.client;
+        self.cancel.guard(|| client.get_json(&path))
+    }
+
+    fn containers(&self) -> Result<Vec<String>> {
+        let pod = self.pod_object()?;
+        let mut names = Vec::new();
+        for list in ["initContainers", "containers", "ephemeralContainers"] {
+            for c in pod["spec"][list].as_array().into_iter().flatten() {
+                if let Some(n) = c["name"].as_str() {
+                    names.push(n.to_owned());
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// Has the container we follow terminated (or the whole pod finished)?
+    fn container_terminated(&self) -> Result<bool> {
+        let pod = self.pod_object()?;
+        if matches!(
+            pod["status"]["phase"].as_str(),
+            Some("Succeeded" | "Failed")
+        ) {
+            return Ok(true);
+        }
+        let statuses = pod["status"]["containerStatuses"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let ours = match &self.opts.container {
+            Some(c) => statuses.iter().find(|s| s["name"] == c.as_str()),
+            None => statuses.first(),
+        };
+        Ok(ours.is_some_and(|s| s["state"].get("terminated").is_some()))
+    }
+
+    /// The stream ended or broke. Resume (returns true) or finish (false).
+    fn after_stream(&mut self, broke: bool) -> Result<bool> {
+        self.stream = None;
+        if !self.resuming() || self.limit_reached() {
+            return Ok(false);
+        }
+        loop {
+            match self.container_terminated() {
+                Ok(true) => return Ok(false),
+                Ok(false) => {}
+                Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {}
+                Err(e) => return Err(e),
+            }
+            if broke || self.opened_at.elapsed() < HEALTHY {
+                let d = self.backoff.next_delay();
+                self.cancel.sleep(d)?;
+            }
+            self.skip = self.last;
+            match self.open_stream() {
+                Ok(()) => return Ok(true),
+                Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => continue,
+                Err(e) if e.status() >= 500 => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn limit_reached(&self) -> bool {
+        self.opts.limit_bytes.is_some_and(|l| self.delivered >= l)
+    }
+
+    /// Turn a raw line into what the caller gets, or `None` when it was already delivered.
+    fn deliver(&mut self, raw: &[u8]) -> Option<Vec<u8>> {
+        if !self.resuming() {
+            return Some(raw.to_vec());
+        }
+        let Some((t, content)) = split_timestamp(raw) else {
+            // Not timestamped (a split continuation): pass it on as it is.
+            return Some(raw.to_vec());
+        };
+        if let Some((skip_t, n)) = self.skip {
+            if t < skip_t {
+                return None;
+            }
+            if t == skip_t && n > 0 {
+                self.skip = Some((skip_t, n - 1));
+                return None;
+            }
+            self.skip = None;
+        }
+        self.last = match self.last {
+            Some((lt, n)) if lt == t => Some((t, n + 1)),
+            _ => Some((t, 1)),
+        };
+        Some(if self.opts.timestamps {
+            raw.to_vec()
+        } else {
+            content.to_vec()
+        })
+    }
+
+    fn hand_out(&mut self, line: Vec<u8>) -> Vec<u8> {
+        self.delivered += line.len() as u64 + 1;
+        line
+    }
+
+    /// The next line (without its newline), blocking until one arrives. `Ok(None)` when the
+    /// log ended (not following, the container terminated, `limitBytes` reached);
+    /// [`Error::Cancelled`] after a cancel.
+    pub fn next_line(&mut self) -> Result<Option<Vec<u8>>> {
+        match self.step(true)? {
+            Step::Line(l) => Ok(Some(l)),
+            Step::End | Step::NotReady => Ok(None),
+        }
+    }
+
+    /// Up to `max` lines: blocks for the first, then takes only what is already buffered, so
+    /// a front can hand over lines in batches as they arrive (never waiting for a batch to
+    /// fill). An empty result means the log ended.
+    pub fn next_lines(&mut self, max: usize) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        if let Step::Line(l) = self.step(true)? {
+            out.push(l);
+            while out.len() < max.max(1) {
+                match self.step(false)? {
+                    Step::Line(l) => out.push(l),
+                    Step::End | Step::NotReady => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn step(&mut self, may_block: bool) -> Result<Step> {
+        loop {
+            if self.cancel.is_cancelled() {
+                self.done = true;
+                self.stream = None;
+                return Err(Error::Cancelled);
+            }
+            if self.done {
+                return Ok(Step::End);
+            }
+            let Some(stream) = self.stream.as_mut() else {
+                self.done = true;
+                return Ok(Step::End);
+            };
+            match self.framer.next_line() {
+                Ok(Some(line)) => {
+                    let line = line.to_vec();
+                    if let Some(l) = self.deliver(&line) {
+                        return Ok(Step::Line(self.hand_out(l)));
+                    }
+                    continue;
+                }
+                Ok(None) if !may_block => return Ok(Step::NotReady),
+                Ok(None) => {}
+                Err(_) => {
+                    // Longer than the limit: hand out a piece of it.
+                    let piece = self.framer.take_prefix(self.opts.max_line_bytes);
+                    return Ok(Step::Line(self.hand_out(piece)));
+                }
+            }
+            let cancel = &self.cancel;
+            let spare = self.framer.spare();
+            match cancel.guard(|| stream.read(spare)) {
+                Ok(0) => {
+                    self.framer.filled(0);
+                    let partial = self.framer.take_partial();
+                    let resumed = self.after_stream(false)?;
+                    if !resumed {
+                        self.done = true;
+                        // The last line without a newline, delivered once the log is over.
+                        if let Some(p) = partial
+                            && let Some(l) = self.deliver(&p)
+                        {
+                            return Ok(Step::Line(self.hand_out(l)));
+                        }
+                    }
+                }
+                Ok(n) => self.framer.filled(n),
+                Err(Error::Cancelled) => {
+                    self.framer.filled(0);
+                    self.done = true;
+                    self.stream = None;
+                    return Err(Error::Cancelled);
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
+                    self.framer.filled(0);
+                    // A cut line comes again after the resume; never deliver half of it.
+                    if !self.after_stream(true)? {
+                        self.done = true;
+                        if !self.resuming() {
+                            return Err(e);
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.framer.filled(0);
+                    self.done = true;
+                    self.stream = None;
+                    return Err(e);
+                }
+            }
+        }
+    }
+}

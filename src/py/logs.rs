@@ -1,0 +1,212 @@
+//! `Client.logs(...)`: an iterator of lines (str, or bytes), also a context manager, or a
+//! callback.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use pyo3::exceptions::{PyStopIteration, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+use crate::core::cancel::CancelHandle;
+use crate::core::error::Error;
+use crate::core::logs::{LogOptions, LogStream};
+use crate::py::blocking::run;
+
+/// Lines handed over per GIL round trip, at most.
+const BATCH: usize = 4096;
+
+/// A running log read: iterate it (lines as `str`, or `bytes`), or use it as a context
+/// manager. `cancel()` from any thread; iterate from one thread at a time.
+#[pyclass(frozen, module = "incluster._native")]
+pub struct Logs {
+    inner: Mutex<Option<LogStream>>,
+    cancel: CancelHandle,
+    as_bytes: bool,
+    /// Lines already turned into Python objects, waiting for `__next__`.
+    ready: Mutex<VecDeque<Py<PyAny>>>,
+}
+
+impl Logs {
+    /// Refill `ready` with the next batch (GIL released while waiting). False at the end.
+    fn refill(&self, py: Python<'_>) -> PyResult<bool> {
+        let inner = &self.inner;
+        let lines = run(py, || {
+            let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
+            match g.as_mut() {
+                None => Ok(Vec::new()),
+                Some(s) => match s.next_lines(BATCH) {
+                    Err(Error::Cancelled) if s.cancel_handle().is_cancelled() => {
+                        *g = None;
+                        Ok(Vec::new())
+                    }
+                    r => r,
+                },
+            }
+        });
+        let lines = match lines {
+            Ok(l) => l,
+            Err(e) => {
+                *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                return Err(e);
+            }
+        };
+        if lines.is_empty() {
+            return Ok(false);
+        }
+        let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+        for l in lines {
+            let o = if self.as_bytes {
+                PyBytes::new(py, &l).into_any()
+            } else {
+                // Text never fails: invalid UTF-8 becomes U+FFFD.
+                PyString::new(py, &String::from_utf8_lossy(&l)).into_any()
+            };
+            ready.push_back(o.unbind());
+        }
+        Ok(true)
+    }
+
+    fn next_line(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        loop {
+            if let Some(l) = self
+                .ready
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front()
+            {
+                return Ok(Some(l));
+            }
+            if !self.refill(py)? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Call `callback(line)` for each line until it returns False or raises.
+    pub fn run_callback(&self, py: Python<'_>, callback: &Bound<'_, PyAny>) -> PyResult<()> {
+        let stop = || {
+            self.cancel.cancel();
+            *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        };
+        while let Some(line) = self.next_line(py)? {
+            match callback.call1((line,)) {
+                Ok(r) if r.is(pyo3::types::PyBool::new(py, false)) => {
+                    stop();
+                    return Ok(());
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    stop();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl Logs {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.next_line(py)?
+            .ok_or_else(|| PyStopIteration::new_err(()))
+    }
+
+    /// Stop from any thread; a blocked iteration ends within about 100 ms.
+    fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Stop and close the connection.
+    fn close(&self) {
+        self.cancel.cancel();
+        if let Ok(mut g) = self.inner.try_lock() {
+            *g = None;
+        }
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close();
+        false
+    }
+}
+
+/// The keyword arguments of `Client.logs`.
+pub(crate) struct LogArgs {
+    pub(crate) container: Option<String>,
+    pub(crate) follow: bool,
+    pub(crate) previous: bool,
+    pub(crate) since_seconds: Option<u64>,
+    pub(crate) since_time: Option<String>,
+    pub(crate) timestamps: bool,
+    pub(crate) tail_lines: Option<u64>,
+    pub(crate) limit_bytes: Option<u64>,
+    pub(crate) insecure_skip_tls_verify_backend: bool,
+    pub(crate) resume: Option<bool>,
+    pub(crate) max_line_bytes: Option<usize>,
+    pub(crate) idle_check: Option<f64>,
+    pub(crate) backoff: Option<(f64, f64)>,
+}
+
+fn secs(v: f64, name: &str) -> PyResult<Duration> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        Err(PyValueError::new_err(format!(
+            "{name} must be seconds >= 0"
+        )))
+    }
+}
+
+/// Open a log read (the first request is made now; errors raise here).
+pub(crate) fn open(
+    py: Python<'_>,
+    client: &crate::core::client::Client,
+    namespace: &str,
+    pod: &str,
+    a: LogArgs,
+    as_bytes: bool,
+) -> PyResult<Logs> {
+    let mut o = LogOptions {
+        container: a.container,
+        follow: a.follow,
+        previous: a.previous,
+        since_seconds: a.since_seconds,
+        since_time: a.since_time,
+        timestamps: a.timestamps,
+        tail_lines: a.tail_lines,
+        limit_bytes: a.limit_bytes,
+        insecure_skip_tls_verify_backend: a.insecure_skip_tls_verify_backend,
+        // Resuming is what a follower wants; on by default with follow.
+        resume: a.resume.unwrap_or(a.follow),
+        ..LogOptions::default()
+    };
+    if let Some(m) = a.max_line_bytes {
+        o.max_line_bytes = m.max(1);
+    }
+    if let Some(t) = a.idle_check {
+        o.idle_check = secs(t, "idle_check")?;
+    }
+    if let Some((x, y)) = a.backoff {
+        o.backoff_initial = secs(x, "backoff")?;
+        o.backoff_max = secs(y, "backoff")?;
+    }
+    let s = run(py, || LogStream::open(client, namespace, pod, o))?;
+    Ok(Logs {
+        cancel: s.cancel_handle(),
+        inner: Mutex::new(Some(s)),
+        as_bytes,
+        ready: Mutex::new(VecDeque::new()),
+    })
+}
