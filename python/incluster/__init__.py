@@ -28,7 +28,7 @@ from ._errors import (
     TransportError,
     Unauthorized,
 )
-from ._native import Client, Response, Watch, WatchEvent, __version__
+from ._native import Client, Logs, Response, Watch, WatchEvent, __version__
 
 __all__ = [
     "ApiError",
@@ -41,6 +41,7 @@ __all__ = [
     "Forbidden",
     "Gone",
     "InvalidArgument",
+    "Logs",
     "NotFound",
     "Response",
     "TimeoutError",

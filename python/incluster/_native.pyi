@@ -14,7 +14,7 @@ from typing import (
     overload,
 )
 
-__all__ = ["Client", "Response", "Watch", "WatchEvent", "__version__"]
+__all__ = ["Client", "Logs", "Response", "Watch", "WatchEvent", "__version__"]
 
 __version__: str
 
@@ -73,6 +73,20 @@ class Watch:
     @property
     def resource_version(self) -> Optional[str]: ...
     def __enter__(self) -> "Watch": ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
+class Logs:
+    """A running log read: an iterator of lines (``str``, or ``bytes`` with ``as_bytes``), and
+    a context manager. Lines arrive as the server sends them, without their newline."""
+
+    def __iter__(self) -> "Logs": ...
+    def __next__(self) -> Any: ...
+    def cancel(self) -> None:
+        """Stop from any thread; a blocked iteration ends within ~100 ms."""
+    def close(self) -> None:
+        """Stop and close the connection."""
+    def __enter__(self) -> "Logs": ...
     def __exit__(self, *args: object) -> bool: ...
 
 @final
@@ -249,6 +263,61 @@ class Client:
 
         Raises:
             ApiError and its subclasses when the watch cannot start (401, 403, 404, ...).
+        """
+    @overload
+    def logs(
+        self,
+        pod: str,
+        *,
+        namespace: Optional[str] = None,
+        container: Optional[str] = None,
+        follow: bool = False,
+        previous: bool = False,
+        since_seconds: Optional[int] = None,
+        since_time: Optional[str] = None,
+        timestamps: bool = False,
+        tail_lines: Optional[int] = None,
+        limit_bytes: Optional[int] = None,
+        insecure_skip_tls_verify_backend: bool = False,
+        resume: Optional[bool] = None,
+        max_line_bytes: Optional[int] = None,
+        idle_check: Optional[float] = None,
+        backoff: Optional[Tuple[float, float]] = None,
+        as_bytes: bool = False,
+        callback: None = None,
+    ) -> Logs: ...
+    @overload
+    def logs(
+        self,
+        pod: str,
+        *,
+        namespace: Optional[str] = None,
+        container: Optional[str] = None,
+        follow: bool = False,
+        previous: bool = False,
+        since_seconds: Optional[int] = None,
+        since_time: Optional[str] = None,
+        timestamps: bool = False,
+        tail_lines: Optional[int] = None,
+        limit_bytes: Optional[int] = None,
+        insecure_skip_tls_verify_backend: bool = False,
+        resume: Optional[bool] = None,
+        max_line_bytes: Optional[int] = None,
+        idle_check: Optional[float] = None,
+        backoff: Optional[Tuple[float, float]] = None,
+        as_bytes: bool = False,
+        callback: Callable[[Any], Optional[bool]],
+    ) -> None:
+        """Read a pod's log (every PodLogOptions field).
+
+        With ``follow``, ``resume`` (default: on when following) resumes a stream that ends or
+        breaks while the container runs, from the last timestamp, without losing or repeating
+        a line; the follow ends when the container terminates. Lines longer than
+        ``max_line_bytes`` (1 MiB) are split. Text lines never fail on invalid UTF-8 (U+FFFD).
+
+        Raises:
+            NotFound (no such pod), ApiError 400 (wrong container; the message names the pod's
+            containers), Forbidden, ...
         """
     def close(self) -> None:
         """Refuse further requests."""
