@@ -227,6 +227,76 @@ impl TestServer {
         let body = serde_json::json!({"namespace": namespace, "count": count, "prefix": prefix});
         self.control("POST", "/_control/churn", Some(&body.to_string()))
     }
+
+    /// Create (or replace: new uid, empty logs) a pod whose containers are running; returns
+    /// the Pod object. See `tests/server/pods.rs` for init containers, labels and states.
+    pub fn create_pod(&self, namespace: &str, name: &str, containers: &[&str]) -> Value {
+        let body = serde_json::json!({
+            "namespace": namespace, "name": name, "containers": containers,
+        });
+        self.control("POST", "/_control/pods", Some(&body.to_string()))
+    }
+
+    /// Set a container's state: `"running"`, `"terminated"` (with `exit_code`) or
+    /// `"waiting"`. Terminating ends its follow streams cleanly; running again after a
+    /// termination is a restart (the log becomes the `previous=true` one). Returns the Pod.
+    pub fn set_container_state(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        state: &str,
+        exit_code: i32,
+    ) -> Value {
+        let body = serde_json::json!({
+            "container": container, "state": state, "exit_code": exit_code,
+        });
+        self.control(
+            "PUT",
+            &format!("/_control/pods/{namespace}/{pod}/state"),
+            Some(&body.to_string()),
+        )
+    }
+
+    /// Append lines (each with a newline and a fresh timestamp) to a container's log;
+    /// returns `{"appended", "timestamps": [RFC3339Nano, ..]}`.
+    pub fn append_logs(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        lines: &[&str],
+    ) -> Value {
+        let body = serde_json::json!({
+            "namespace": namespace, "pod": pod, "container": container, "lines": lines,
+        });
+        self.control("POST", "/_control/logs", Some(&body.to_string()))
+    }
+
+    /// Append `count` lines `gen seq=NNNNNNNNNN xxx…` of `size` bytes (newline included),
+    /// numbered on from the container's last generated line; returns
+    /// `{"count", "first_seq", "last_seq"}` once they are all in.
+    pub fn generate_logs(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        count: u64,
+        size: u64,
+    ) -> Value {
+        let body = serde_json::json!({
+            "namespace": namespace, "pod": pod, "container": container,
+            "count": count, "size": size,
+        });
+        self.control("POST", "/_control/logs/generate", Some(&body.to_string()))
+    }
+
+    /// Merge log stream fault settings (`PUT /_control/logs/faults`, e.g.
+    /// `json!({"drop_every": 4, "drop_mid_line": true})` or `{"chunk_split": true}`); returns
+    /// the settings now in force. They apply to log streams opened afterwards.
+    pub fn set_log_faults(&self, settings: &Value) -> Value {
+        self.control("PUT", "/_control/logs/faults", Some(&settings.to_string()))
+    }
 }
 
 impl Drop for TestServer {

@@ -19,6 +19,10 @@
 //! | `/_test/chunked?n=N&ms=M[&abort=1]` | a chunked stream of N JSON lines |
 //! | `/_test/watchbench?n=N&size=S` | N pre-encoded Pod watch events (`watchbench.rs`) |
 //! | `GET /api/v1/namespaces/{ns}/pods?watch=1` | the same stream, sized by `PUT /_control/watchbench` |
+//! | `GET /api/v1/namespaces/{ns}/pods[/{name}]`, `GET /api/v1/pods` | pods (`pods.rs`) |
+//! | `GET /api/v1/namespaces/{ns}/pods/{name}/log` | a container's log, with faults (`logs.rs`) |
+//! | `/_control/pods…`, `/_control/logs…`, `/_control/logbench` | pods and logs (no auth; `pods.rs`) |
+//! | `/_test/logbench?n=N&size=S` | N pre-encoded log lines (`logbench.rs`) |
 //! | `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` | a fixed ServiceAccount identity |
 //! | `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` | read-only RBAC: get/list/watch allowed |
 //! | `PUT /_control/selfsubjectreview` `false` | answer 404 to SelfSubjectReview (an old server) |
@@ -40,6 +44,7 @@ use serde_json::{Value, json};
 
 use crate::http::{Reply, Request, Response, Streaming, preencode};
 use crate::patch::{json_patch, merge_patch};
+use crate::pods::Pods;
 use crate::select::Selectors;
 use crate::store::{ApiFailure, ApiResult, Key, Store, parse_object};
 use crate::watch::{Hub, query_bool};
@@ -98,6 +103,8 @@ pub struct State {
     hub: Arc<Hub>,
     /// (events, bytes per event) of Pod watches (the benchmark stream).
     bench: Mutex<(u64, u64)>,
+    /// Pods and their logs.
+    pods: Arc<Pods>,
     /// Whether SelfSubjectReview exists (a control switch, to test the fallback).
     review_api: std::sync::atomic::AtomicBool,
     /// The pre-encoded `/version` answer (kept-alive and closing variants).
@@ -220,6 +227,7 @@ impl State {
             hub: Arc::new(Hub::new()),
             review_api: std::sync::atomic::AtomicBool::new(true),
             bench: Mutex::new((1000, 4096)),
+            pods: Arc::new(Pods::new()),
             version: preencode(&version),
         }
     }
@@ -332,6 +340,7 @@ impl State {
             ["_test", "echo"] | ["_test", "echo-anon"] => echo(req, auth).into(),
             ["_test", "chunked"] => chunked(req),
             ["_test", "watchbench"] => watchbench(req),
+            ["_test", "logbench"] => crate::logbench::logbench(req),
             // Pod watches are the benchmark stream, sized by `PUT /_control/watchbench`, so the
             // official client and lightkube can be measured through their typed calls.
             ["api", "v1", "namespaces", _, "pods"]
@@ -339,6 +348,20 @@ impl State {
             {
                 let (n, size) = *lock(&self.bench);
                 watchbench_stream(n, size)
+            }
+            ["api", "v1", "namespaces", ns, "pods"] if get => self.pods.list(req, Some(ns)).into(),
+            ["api", "v1", "pods"] if get && query_bool(req, "watch") != Some(true) => {
+                self.pods.list(req, None).into()
+            }
+            ["api", "v1", "namespaces", ns, "pods", name] if get => self.pods.get(ns, name).into(),
+            // GET only: a streamed body cannot answer a HEAD.
+            ["api", "v1", "namespaces", ns, "pods", name, "log"] if req.method == "GET" => {
+                crate::logs::log(&self.pods, req, ns, name)
+            }
+            ["api", "v1", "namespaces", _, "pods"]
+            | ["api", "v1", "namespaces", _, "pods", _]
+            | ["api", "v1", "namespaces", _, "pods", _, "log"] => {
+                method_not_allowed(&req.method).into()
             }
             ["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"]
                 if req.method == "POST"
@@ -357,6 +380,9 @@ impl State {
     }
 
     fn control(&self, req: &Request) -> Response {
+        if Pods::owns(&req.path) {
+            return self.pods.control(req);
+        }
         match (req.method.as_str(), req.path.as_str()) {
             ("PUT", "/_control/watchbench") => match serde_json::from_slice::<Value>(&req.body) {
                 Ok(v) => {

@@ -8,14 +8,19 @@
 //! It writes `DIR/ca.crt` (the CA that signed its certificate), `DIR/other-ca.crt` (an
 //! unrelated CA) and `DIR/server.json`, then prints one line `READY {json}` on stdout. It
 //! exits when its stdin reaches end of file, so a test harness that dies never leaves it
-//! behind. See `api.rs` for the routes, `watch.rs` for watches and their fault injection.
+//! behind. See `api.rs` for the routes, `watch.rs` for watches and their fault injection,
+//! `pods.rs` and `logs.rs` for pods and their logs.
 
 mod api;
 mod certs;
 mod http;
+mod logbench;
+mod logs;
 mod patch;
+mod pods;
 mod select;
 mod store;
+mod timefmt;
 mod watch;
 mod watchbench;
 
