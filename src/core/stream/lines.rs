@@ -43,13 +43,14 @@ impl LineFramer {
             Some(i) => {
                 let from = self.start;
                 let end = self.start + self.scanned + i;
-                self.start = end + 1;
-                self.scanned = 0;
-                let line = &self.buf[from..end];
-                if line.len() > self.max_line {
+                if end - from > self.max_line {
+                    // Left in place: the caller may take it in pieces (`take_prefix`).
+                    self.scanned = 0;
                     return Err(LineTooLong { max: self.max_line });
                 }
-                Ok(Some(line))
+                self.start = end + 1;
+                self.scanned = 0;
+                Ok(Some(&self.buf[from..end]))
             }
             None => {
                 self.scanned = self.buf.len() - self.start;
@@ -170,8 +171,12 @@ mod tests {
         feed(&mut f, b"123456789");
         assert_eq!(f.next_line(), Err(LineTooLong { max: 8 }));
         let mut f = LineFramer::new(8);
-        feed(&mut f, b"123456789\n");
+        feed(&mut f, b"123456789\nok\n");
         assert_eq!(f.next_line(), Err(LineTooLong { max: 8 }));
+        // Nothing was consumed: the long line can be taken in pieces, then framing goes on.
+        assert_eq!(f.take_prefix(8), b"12345678");
+        assert_eq!(f.next_line().unwrap().unwrap(), b"9");
+        assert_eq!(f.next_line().unwrap().unwrap(), b"ok");
     }
 
     #[test]
