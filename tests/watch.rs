@@ -188,17 +188,18 @@ fn quiet_watches_stay_alive_on_bookmarks() {
     s.set_watch(&json!({"bookmark_ms": 100}));
     let mut o = opts();
     o.deliver_bookmarks = true;
-    o.idle_timeout = Some(Duration::from_millis(600));
+    // Generous against a loaded machine: bookmarks every 100 ms, dead after 2 s of silence.
+    o.idle_timeout = Some(Duration::from_millis(2000));
     let mut w = Watch::new(&c, &path("quiet"), o).unwrap();
     watchdog(&w);
     let start = Instant::now();
     let mut bookmarks = 0;
-    while start.elapsed() < Duration::from_millis(1500) {
+    while start.elapsed() < Duration::from_millis(2500) {
         let e = w.next_event().unwrap().unwrap();
         assert_eq!(e.kind, EventType::Bookmark);
         bookmarks += 1;
     }
-    assert!(bookmarks >= 5, "{bookmarks}");
+    assert!(bookmarks >= 3, "{bookmarks}");
     // The bookmarks kept the connection healthy: one watch request, never a reconnect.
     let watches = s
         .requests()
