@@ -185,3 +185,8 @@ fn the_c_library_never_links_python() {
 fn c_watch_api() {
     run_c_test("test_watch");
 }
+
+#[test]
+fn c_logs_api() {
+    run_c_test("test_logs");
+}

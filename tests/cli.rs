@@ -181,7 +181,7 @@ fn exit_codes_by_failure_class() {
 
 #[test]
 fn help_and_version() {
-    for verb in ["get", "request", "info", "whoami", "can-i", "watch"] {
+    for verb in ["get", "request", "info", "whoami", "can-i", "watch", "logs"] {
         let o = run(None, &[verb, "--help"]);
         assert_exit(&o, 0);
         assert!(
@@ -482,4 +482,61 @@ fn options_of_other_verbs_are_refused() {
             text(&o).1
         );
     }
+}
+
+#[test]
+fn logs_like_kubectl() {
+    let p = pod();
+    p.server.create_pod("cli-ns", "web", &["app"]);
+    p.server
+        .append_logs("cli-ns", "web", "app", &["one", "two", "three"]);
+    let o = run(Some(&p), &["logs", "web"]);
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "one\ntwo\nthree\n");
+    let o = run(Some(&p), &["logs", "web", "--tail", "1", "--timestamps"]);
+    assert_exit(&o, 0);
+    assert!(text(&o).0.ends_with("Z three\n"), "{}", text(&o).0);
+    let o = run(Some(&p), &["logs", "web", "-c", "nope"]);
+    assert_exit(&o, 5);
+    assert!(
+        text(&o).1.contains("the pod's containers: app"),
+        "{}",
+        text(&o).1
+    );
+    assert_exit(&run(Some(&p), &["logs", "ghost"]), 5);
+    let o = run(Some(&p), &["logs", "web", "--since", "soon"]);
+    assert_exit(&o, 2);
+    assert!(text(&o).1.contains("--since \"soon\""), "{}", text(&o).1);
+    let o = run(Some(&p), &["logs", "web", "--since", "1h"]);
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "one\ntwo\nthree\n");
+    assert_exit(&run(Some(&p), &["get", "/version", "--tail", "3"]), 2);
+
+    // -f: new lines as they come, resumed across drops, ending with the container.
+    p.server.set_log_faults(&json!({"drop_every": 2}));
+    let mut child = cmd(Some(&p), &["logs", "web", "-f"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    p.server
+        .append_logs("cli-ns", "web", "app", &["four", "five", "six"]);
+    let mut out = String::new();
+    {
+        use std::io::BufRead;
+        let mut r = std::io::BufReader::new(child.stdout.as_mut().unwrap());
+        for _ in 0..6 {
+            r.read_line(&mut out).unwrap();
+        }
+    }
+    assert_eq!(out, "one\ntwo\nthree\nfour\nfive\nsix\n");
+    p.server
+        .set_container_state("cli-ns", "web", "app", "terminated", 0);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

@@ -148,7 +148,11 @@ fn fifty_drops_lose_and_repeat_no_line() {
         got.push(l.next_line().unwrap().unwrap());
     }
     let seqs: Vec<u64> = got.iter().map(|l| seq(l)).collect();
-    assert_eq!(seqs, (1..=500).collect::<Vec<_>>(), "a line was lost or repeated");
+    assert_eq!(
+        seqs,
+        (1..=500).collect::<Vec<_>>(),
+        "a line was lost or repeated"
+    );
     // The caller did not ask for timestamps: none leaked in from the resume machinery.
     assert!(got.iter().all(|l| l.starts_with(b"gen seq=")));
     s.set_container_state(NS, "p", "app", "terminated", 0);

@@ -360,15 +360,26 @@ fn run(a: Args) -> Result<(), Failure> {
             "{verb} does not take --name or --subresource"
         )));
     }
-    let watch_flags = a.selector.is_some()
-        || a.field_selector.is_some()
-        || a.since.is_some()
-        || a.bookmarks
-        || a.no_resume;
+    let watch_flags = a.selector.is_some() || a.field_selector.is_some() || a.bookmarks;
     if verb != "watch" && watch_flags {
         return Err(Failure::Usage(format!(
             "{verb} does not take watch options"
         )));
+    }
+    if !matches!(verb, "watch" | "logs") && (a.since.is_some() || a.no_resume) {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take --since or --no-resume"
+        )));
+    }
+    let log_flags = a.container.is_some()
+        || a.follow
+        || a.tail.is_some()
+        || a.since_time.is_some()
+        || a.timestamps
+        || a.previous
+        || a.limit_bytes.is_some();
+    if verb != "logs" && log_flags {
+        return Err(Failure::Usage(format!("{verb} does not take log options")));
     }
     match verb {
         "get" => {

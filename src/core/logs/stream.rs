@@ -68,6 +68,9 @@ pub struct LogStream {
     delivered: u64,
     backoff: Backoff,
     opened_at: Instant,
+    /// A line was delivered since the stream was opened: a break after progress is resumed
+    /// at once; only streams that bring nothing back off.
+    progressed: bool,
     first: bool,
     done: bool,
 }
@@ -117,6 +120,7 @@ impl LogStream {
             skip: None,
             delivered: 0,
             opened_at: Instant::now(),
+            progressed: false,
             first: true,
             done: false,
         };
@@ -183,6 +187,7 @@ impl LogStream {
         self.stream = Some(stream);
         self.framer.clear();
         self.opened_at = Instant::now();
+        self.progressed = false;
         self.first = false;
         Ok(())
     }
@@ -255,7 +260,8 @@ impl LogStream {
                 Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {}
                 Err(e) => return Err(e),
             }
-            if broke || self.opened_at.elapsed() < HEALTHY {
+            let stalled = !self.progressed && (broke || self.opened_at.elapsed() < HEALTHY);
+            if stalled {
                 let d = self.backoff.next_delay();
                 self.cancel.sleep(d)?;
             }
@@ -305,6 +311,7 @@ impl LogStream {
 
     fn hand_out(&mut self, line: Vec<u8>) -> Vec<u8> {
         self.delivered += line.len() as u64 + 1;
+        self.progressed = true;
         line
     }
 
