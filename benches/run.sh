@@ -26,3 +26,7 @@ echo "==> watch throughput (incluster, kubernetes, lightkube, json.loads; C API 
 "$BVENV/bin/python" benches/watch_bench.py \
   --server-binary "$CARGO_TARGET_DIR/release/examples/testserver" \
   --lib-dir "$CARGO_TARGET_DIR/release"
+
+echo "==> log throughput (incluster, curl, kubernetes, lightkube) and line latency"
+"$BVENV/bin/python" benches/logs_bench.py \
+  --server-binary "$CARGO_TARGET_DIR/release/examples/testserver"

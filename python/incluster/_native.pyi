@@ -4,6 +4,7 @@ from os import PathLike
 from typing import (
     Any,
     Callable,
+    Iterator,
     Literal,
     Mapping,
     Optional,
@@ -14,7 +15,7 @@ from typing import (
     overload,
 )
 
-__all__ = ["Client", "Logs", "Response", "Watch", "WatchEvent", "__version__"]
+__all__ = ["Client", "LogBatches", "Logs", "Response", "Watch", "WatchEvent", "__version__"]
 
 __version__: str
 
@@ -76,11 +77,19 @@ class Watch:
     def __exit__(self, *args: object) -> bool: ...
 
 @final
+class LogBatches:
+    """The lists of lines in which a log arrived (what ``iter(Logs)`` chains)."""
+
+    def __iter__(self) -> "LogBatches": ...
+    def __next__(self) -> list[Any]: ...
+
+@final
 class Logs:
     """A running log read: an iterator of lines (``str``, or ``bytes`` with ``as_bytes``), and
     a context manager. Lines arrive as the server sends them, without their newline."""
 
-    def __iter__(self) -> "Logs": ...
+    def __iter__(self) -> Iterator[Any]:
+        """The lines (chained from the batches in which they arrived)."""
     def __next__(self) -> Any: ...
     def cancel(self) -> None:
         """Stop from any thread; a blocked iteration ends within ~100 ms."""

@@ -28,9 +28,42 @@ pub struct Logs {
     ready: Mutex<VecDeque<Py<PyAny>>>,
 }
 
+/// The batches of a `Logs`: each `__next__` is a list of the lines that arrived together.
+/// `Logs.__iter__` chains them with `itertools.chain.from_iterable`, so iterating lines costs
+/// C-level iteration per line rather than a call into the extension per line.
+#[pyclass(frozen, module = "incluster._native")]
+pub struct LogBatches {
+    logs: Py<Logs>,
+}
+
+#[pymethods]
+impl LogBatches {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+        let logs = self.logs.get();
+        // Lines a plain `next()` buffered come first.
+        let early: Vec<Py<PyAny>> = logs
+            .ready
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .collect();
+        if !early.is_empty() {
+            return pyo3::types::PyList::new(py, early);
+        }
+        match logs.batch(py)? {
+            Some(lines) => Ok(lines),
+            None => Err(PyStopIteration::new_err(())),
+        }
+    }
+}
+
 impl Logs {
-    /// Refill `ready` with the next batch (GIL released while waiting). False at the end.
-    fn refill(&self, py: Python<'_>) -> PyResult<bool> {
+    /// The next batch of lines as a list (GIL released while waiting); `None` at the end.
+    fn batch<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, pyo3::types::PyList>>> {
         let inner = &self.inner;
         let lines = run(py, || {
             let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -53,17 +86,27 @@ impl Logs {
             }
         };
         if lines.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
-        let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
-        for l in lines {
-            let o = if self.as_bytes {
-                PyBytes::new(py, &l).into_any()
+        let objects = lines.iter().map(|l| {
+            if self.as_bytes {
+                PyBytes::new(py, l).into_any()
             } else {
                 // Text never fails: invalid UTF-8 becomes U+FFFD.
-                PyString::new(py, &String::from_utf8_lossy(&l)).into_any()
-            };
-            ready.push_back(o.unbind());
+                PyString::new(py, &String::from_utf8_lossy(l)).into_any()
+            }
+        });
+        Ok(Some(pyo3::types::PyList::new(py, objects)?))
+    }
+
+    /// Refill `ready` with the next batch (GIL released while waiting). False at the end.
+    fn refill(&self, py: Python<'_>) -> PyResult<bool> {
+        let Some(list) = self.batch(py)? else {
+            return Ok(false);
+        };
+        let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+        for item in list.iter() {
+            ready.push_back(item.unbind());
         }
         Ok(true)
     }
@@ -109,8 +152,13 @@ impl Logs {
 
 #[pymethods]
 impl Logs {
-    fn __iter__(slf: Py<Self>) -> Py<Self> {
-        slf
+    fn __iter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let batches = Py::new(py, LogBatches { logs: slf })?;
+        let chain = py
+            .import("itertools")?
+            .getattr("chain")?
+            .getattr("from_iterable")?;
+        Ok(chain.call1((batches,))?.unbind())
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {

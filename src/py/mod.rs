@@ -19,6 +19,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
     m.add_class::<client::Response>()?;
     m.add_class::<logs::Logs>()?;
+    m.add_class::<logs::LogBatches>()?;
     m.add_class::<watch::Watch>()?;
     m.add_class::<watch::WatchEvent>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

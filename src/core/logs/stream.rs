@@ -34,12 +34,13 @@ use crate::core::watch::backoff::Backoff;
 /// once is not hammered).
 const HEALTHY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Split `ts content` (the kubelet's timestamped form) into the parsed time and the content.
-fn split_timestamp(line: &[u8]) -> Option<(SystemTime, &[u8])> {
+/// Split `ts content` (the kubelet's timestamped form): the parsed time and where the
+/// content starts.
+fn split_timestamp(line: &[u8]) -> Option<(SystemTime, usize)> {
     let sp = memchr::memchr(b' ', line)?;
     let ts = std::str::from_utf8(&line[..sp]).ok()?;
     let t = humantime::parse_rfc3339(ts).ok()?;
-    Some((t, &line[sp + 1..]))
+    Some((t, sp + 1))
 }
 
 /// One step of reading.
@@ -279,14 +280,15 @@ impl LogStream {
         self.opts.limit_bytes.is_some_and(|l| self.delivered >= l)
     }
 
-    /// Turn a raw line into what the caller gets, or `None` when it was already delivered.
-    fn deliver(&mut self, raw: &[u8]) -> Option<Vec<u8>> {
+    /// Turn a raw line into what the caller gets (in place, no copy), or `None` when it was
+    /// already delivered.
+    fn deliver(&mut self, mut raw: Vec<u8>) -> Option<Vec<u8>> {
         if !self.resuming() {
-            return Some(raw.to_vec());
+            return Some(raw);
         }
-        let Some((t, content)) = split_timestamp(raw) else {
+        let Some((t, content_at)) = split_timestamp(&raw) else {
             // Not timestamped (a split continuation): pass it on as it is.
-            return Some(raw.to_vec());
+            return Some(raw);
         };
         if let Some((skip_t, n)) = self.skip {
             if t < skip_t {
@@ -302,11 +304,10 @@ impl LogStream {
             Some((lt, n)) if lt == t => Some((t, n + 1)),
             _ => Some((t, 1)),
         };
-        Some(if self.opts.timestamps {
-            raw.to_vec()
-        } else {
-            content.to_vec()
-        })
+        if !self.opts.timestamps {
+            raw.drain(..content_at);
+        }
+        Some(raw)
     }
 
     fn hand_out(&mut self, line: Vec<u8>) -> Vec<u8> {
@@ -359,7 +360,7 @@ impl LogStream {
             match self.framer.next_line() {
                 Ok(Some(line)) => {
                     let line = line.to_vec();
-                    if let Some(l) = self.deliver(&line) {
+                    if let Some(l) = self.deliver(line) {
                         return Ok(Step::Line(self.hand_out(l)));
                     }
                     continue;
@@ -383,7 +384,7 @@ impl LogStream {
                         self.done = true;
                         // The last line without a newline, delivered once the log is over.
                         if let Some(p) = partial
-                            && let Some(l) = self.deliver(&p)
+                            && let Some(l) = self.deliver(p)
                         {
                             return Ok(Step::Line(self.hand_out(l)));
                         }
