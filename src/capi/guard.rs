@@ -132,6 +132,42 @@ pub(crate) unsafe fn bytes<'a>(
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
+/// Read a NULL-terminated `{"key", "value", ..., NULL}` array of string pairs (query
+/// parameters, watch and log options). `what` names the argument in errors.
+///
+/// # Safety
+/// `pairs` is NULL (no pairs) or a NULL-terminated array of NUL-terminated strings that
+/// outlive `'a`.
+pub(crate) unsafe fn read_pairs<'a>(
+    pairs: *const *const c_char,
+    what: &'static str,
+) -> Result<Vec<(&'a str, &'a str)>, Failure> {
+    let mut out = Vec::new();
+    if pairs.is_null() {
+        return Ok(out);
+    }
+    let mut i = 0;
+    loop {
+        // SAFETY: NULL-terminated per the contract, so index i is readable.
+        let k = unsafe { *pairs.add(i) };
+        if k.is_null() {
+            return Ok(out);
+        }
+        // SAFETY: a key is never the terminator, so i + 1 is in bounds.
+        let v = unsafe { *pairs.add(i + 1) };
+        if v.is_null() {
+            return Err(Error::invalid(format!(
+                "{what}: key #{} has no value before the terminating NULL",
+                i / 2 + 1
+            ))
+            .into());
+        }
+        // SAFETY: NUL-terminated strings per the contract.
+        out.push(unsafe { (req_str(k, what)?, req_str(v, what)?) });
+        i += 2;
+    }
+}
+
 /// A C string from Rust text; an interior NUL (never expected) is replaced by U+FFFD.
 pub(crate) fn cstring_lossy(s: &str) -> CString {
     CString::new(s)

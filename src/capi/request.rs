@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int};
 
 use crate::capi::client::incluster_client;
 use crate::capi::error::incluster_error;
-use crate::capi::guard::{Failure, bytes, give, guard, opt_str, req_out, req_str};
+use crate::capi::guard::{Failure, bytes, give, guard, opt_str, read_pairs, req_out, req_str};
 use crate::capi::response::incluster_response;
 use crate::capi::result::incluster_result;
 use crate::core::api::patch::PatchType;
@@ -31,31 +31,11 @@ pub enum incluster_patch_type {
 /// # Safety
 /// `params` is NULL or a NULL-terminated array of NUL-terminated strings.
 unsafe fn read_params(params: *const *const c_char) -> Result<Vec<(String, String)>, Failure> {
-    let mut out = Vec::new();
-    if params.is_null() {
-        return Ok(out);
-    }
-    let mut i = 0;
-    loop {
-        // SAFETY: the array is NULL-terminated per the contract, so index i is readable.
-        let k = unsafe { *params.add(i) };
-        if k.is_null() {
-            return Ok(out);
-        }
-        // SAFETY: as above; a key is never the terminator, so i + 1 is in bounds.
-        let v = unsafe { *params.add(i + 1) };
-        if v.is_null() {
-            return Err(Error::invalid(format!(
-                "params: key #{} has no value before the terminating NULL",
-                i / 2 + 1
-            ))
-            .into());
-        }
-        // SAFETY: NUL-terminated strings per the contract.
-        let (k, v) = unsafe { (req_str(k, "params key")?, req_str(v, "params value")?) };
-        out.push((k.to_owned(), v.to_owned()));
-        i += 2;
-    }
+    // SAFETY: forwarded contract.
+    Ok(unsafe { read_pairs(params, "params") }?
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
 }
 
 fn run(

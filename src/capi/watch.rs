@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::capi::client::incluster_client;
 use crate::capi::error::incluster_error;
-use crate::capi::guard::{Failure, cstring_lossy, give, guard, guard_value, req_out, req_str};
+use crate::capi::guard::{
+    Failure, cstring_lossy, give, guard, guard_value, read_pairs, req_out, req_str,
+};
 use crate::capi::result::{incluster_callback_action, incluster_result};
 use crate::core::cancel::CancelHandle;
 use crate::core::error::{Error, Result};
@@ -56,30 +58,11 @@ unsafe fn read_options(
     options: *const *const c_char,
 ) -> std::result::Result<WatchOptions, Failure> {
     let mut o = WatchOptions::default();
-    if options.is_null() {
-        return Ok(o);
-    }
-    let mut i = 0;
-    loop {
-        // SAFETY: NULL-terminated per the contract.
-        let k = unsafe { *options.add(i) };
-        if k.is_null() {
-            return Ok(o);
-        }
-        // SAFETY: a key is never the terminator, so i + 1 is in bounds.
-        let v = unsafe { *options.add(i + 1) };
-        if v.is_null() {
-            return Err(Error::invalid(format!(
-                "options: key #{} has no value before the terminating NULL",
-                i / 2 + 1
-            ))
-            .into());
-        }
-        // SAFETY: NUL-terminated strings per the contract.
-        let (k, v) = unsafe { (req_str(k, "options key")?, req_str(v, "options value")?) };
+    // SAFETY: forwarded contract.
+    for (k, v) in unsafe { read_pairs(options, "options") }? {
         o.set(k, v)?;
-        i += 2;
     }
+    Ok(o)
 }
 
 fn empty_view() -> incluster_watch_event {
