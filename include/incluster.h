@@ -79,6 +79,8 @@ typedef enum incluster_result {
   INCLUSTER_STOPPED = 602,
   // Not an error: the stream ended (resuming was off, or a log follow finished).
   INCLUSTER_END = 603,
+  // Not an error: the JSON has no value at that pointer.
+  INCLUSTER_ABSENT = 604,
   // A bug in incluster: a panic was caught at the boundary.
   INCLUSTER_ERR_PANIC = 900,
 } incluster_result;
@@ -418,6 +420,68 @@ int64_t incluster_error_retry_after_seconds(const struct incluster_error *err);
 // # Safety
 // `err` is NULL or a pointer received from an incluster call, freed at most once.
 void incluster_error_free(struct incluster_error *err);
+
+// The value at the RFC 6901 `pointer` (`/metadata/name`, `/items/0/status/phase`) in a JSON
+// buffer, as text: a string as it is, any other value as compact JSON. On `INCLUSTER_OK`
+// writes an owned NUL-terminated string to `*out` (free with `incluster_string_free`).
+// `INCLUSTER_ABSENT` when there is no such value (not an error; `*out` untouched);
+// `INCLUSTER_ERR_DECODE` when the buffer is not JSON; `INCLUSTER_ERR_INVALID_ARGUMENT` for a
+// malformed pointer (the message names the position). Thread-safe.
+//
+// # Safety
+// `json` points to `len` readable bytes; `pointer` is NUL-terminated; `out` writable; `err`
+// NULL or writable.
+enum incluster_result incluster_json_get_string(const uint8_t *json,
+                                                size_t len,
+                                                const char *pointer,
+                                                char **out,
+                                                struct incluster_error **err);
+
+// The integer at `pointer`. `INCLUSTER_ABSENT` when absent; `INCLUSTER_ERR_DECODE` when the
+// value is not an integer that fits in 64 bits (the message says what it is). Thread-safe.
+//
+// # Safety
+// As for `incluster_json_get_string`, with `out` pointing to an `int64_t`.
+enum incluster_result incluster_json_get_int(const uint8_t *json,
+                                             size_t len,
+                                             const char *pointer,
+                                             int64_t *out,
+                                             struct incluster_error **err);
+
+// The boolean at `pointer`. `INCLUSTER_ABSENT` when absent; `INCLUSTER_ERR_DECODE` when it is
+// not a boolean. Thread-safe.
+//
+// # Safety
+// As for `incluster_json_get_string`, with `out` pointing to a `bool`.
+enum incluster_result incluster_json_get_bool(const uint8_t *json,
+                                              size_t len,
+                                              const char *pointer,
+                                              bool *out,
+                                              struct incluster_error **err);
+
+// Render a kubectl-style JSONPath template (`{.metadata.name}`,
+// `{range .items[*]}{.metadata.name}{"\n"}{end}`) over a JSON buffer into an owned string
+// (free with `incluster_string_free`). Missing fields render as nothing, as in kubectl.
+// `INCLUSTER_ERR_INVALID_ARGUMENT` for a malformed template (the message names the
+// position). Thread-safe.
+//
+// # Safety
+// `json` points to `len` readable bytes; `template_` is NUL-terminated; `out` writable; `err`
+// NULL or writable.
+enum incluster_result incluster_jsonpath(const uint8_t *json,
+                                         size_t len,
+                                         const char *template_,
+                                         char **out,
+                                         struct incluster_error **err);
+
+// `incluster_json_get_string` on a response's body.
+//
+// # Safety
+// `resp` is a live response; the rest as for `incluster_json_get_string`.
+enum incluster_result incluster_response_get_string(const struct incluster_response *resp,
+                                                    const char *pointer,
+                                                    char **out,
+                                                    struct incluster_error **err);
 
 // Start reading the log of `pod` in `namespace` (NULL: the client's namespace). The first
 // request is made now: a missing pod (`INCLUSTER_ERR_NOT_FOUND`), a wrong container

@@ -190,3 +190,8 @@ fn c_watch_api() {
 fn c_logs_api() {
     run_c_test("test_logs");
 }
+
+#[test]
+fn c_extract_api() {
+    run_c_test("test_extract");
+}

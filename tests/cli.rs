@@ -540,3 +540,63 @@ fn logs_like_kubectl() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn field_extraction_without_jq() {
+    let p = pod();
+    let coll = "/api/v1/namespaces/cli-ns/configmaps";
+    for (n, v) in [("a", "1"), ("b", "2")] {
+        let body = format!(r#"{{"metadata":{{"name":"{n}"}},"data":{{"k":"{v}"}}}}"#);
+        assert_exit(
+            &run(Some(&p), &["request", "POST", coll, "--data", &body]),
+            0,
+        );
+    }
+    let item = format!("{coll}/a");
+    let o = run(Some(&p), &["get", &item, "-o", "jsonpath={.data.k}"]);
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "1");
+    let o = run(
+        Some(&p),
+        &[
+            "get",
+            coll,
+            "-o",
+            r#"jsonpath={range .items[*]}{.metadata.name}{"\t"}{.data.k}{"\n"}{end}"#,
+        ],
+    );
+    assert_eq!(text(&o).0, "a\t1\nb\t2\n");
+    let o = run(Some(&p), &["get", &item, "--pointer", "/metadata/name"]);
+    assert_eq!(text(&o).0, "a\n");
+    let o = run(Some(&p), &["get", coll, "-o", "name"]);
+    assert_eq!(text(&o).0, "configmap/a\nconfigmap/b\n");
+    let o = run(Some(&p), &["get", &item, "--pointer", "/data/missing"]);
+    assert_exit(&o, 1);
+    assert!(text(&o).1.contains("no value at /data/missing"));
+    let o = run(Some(&p), &["get", &item, "-o", "jsonpath={.data[}"]);
+    assert_exit(&o, 2);
+    assert!(text(&o).1.contains("position"), "{}", text(&o).1);
+    let o = run(Some(&p), &["get", &item, "--pointer", "data"]);
+    assert_exit(&o, 2);
+    assert_exit(&run(Some(&p), &["info", "-o", "name"]), 2);
+
+    // Per event on a watch.
+    let mut child = cmd(
+        Some(&p),
+        &["watch", coll, "-o", "jsonpath={.metadata.name}={.data.k}"],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut out = String::new();
+    {
+        use std::io::BufRead;
+        let mut r = std::io::BufReader::new(child.stdout.as_mut().unwrap());
+        for _ in 0..2 {
+            r.read_line(&mut out).unwrap();
+        }
+    }
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(out, "a=1\nb=2\n");
+}

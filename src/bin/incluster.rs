@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use incluster::core::api::access;
+use incluster::core::extract;
+use incluster::core::extract::jsonpath::Template;
 use incluster::core::http::interrupt;
 use incluster::core::info;
 use incluster::core::logs::{LogOptions, LogStream};
@@ -52,7 +54,11 @@ Connection options (any verb):
   --timeout SECONDS            whole-request timeout (default 60)
   --insecure-skip-tls-verify   DANGER: do not check the server's certificate
 
-Output: the response body on stdout; errors on stderr.
+Output (get, request, watch): the response body on stdout (-o json, the default), or
+  -o jsonpath=TEMPLATE   kubectl-style JSONPath ({.status.phase}, {range .items[*]}...{end})
+  -o name                kind/name of the object (or of each item of a list)
+  --pointer /a/b         one value by JSON Pointer (strings as they are; exit 1 if absent)
+Errors on stderr.
 Exit codes: 0 ok, 1 other error (and can-i's no), 2 usage, 3 configuration,
             4 TLS/transport/timeout, 5 HTTP 4xx, 6 HTTP 5xx.
 Run `incluster VERB --help` for a verb's details.";
@@ -170,11 +176,15 @@ struct Args {
     timestamps: bool,
     previous: bool,
     limit_bytes: Option<u64>,
+    output: Option<String>,
+    pointer: Option<String>,
 }
 
 enum Failure {
     Usage(String),
     Lib(Error),
+    /// `--pointer` found no value (exit 1).
+    Absent(String),
     /// `can-i` answered no (exit 1, as `kubectl auth can-i`).
     No,
 }
@@ -243,6 +253,8 @@ fn parse() -> Result<Args, Failure> {
             Long("timestamps") => a.timestamps = true,
             Long("previous") => a.previous = true,
             Long("limit-bytes") => a.limit_bytes = Some(p.value()?.parse()?),
+            Short('o') | Long("output") => a.output = Some(text(p.value()?, "--output")?),
+            Long("pointer") => a.pointer = Some(text(p.value()?, "--pointer")?),
             Long("bookmarks") => a.bookmarks = true,
             Long("no-resume") => a.no_resume = true,
             Long("subresource") => a.subresource = Some(text(p.value()?, "--subresource")?),
@@ -322,6 +334,87 @@ fn print_body(body: &[u8]) -> Result<(), Failure> {
     }
 }
 
+/// How a JSON answer is printed: as is, through JSONPath, as kind/name, or one pointer.
+enum Output {
+    Json,
+    JsonPath(Template),
+    Name,
+    Pointer(String),
+}
+
+impl Output {
+    fn new(a: &Args) -> Result<Output, Failure> {
+        if let Some(p) = &a.pointer {
+            extract::pointer::parse(p)?;
+            return Ok(Output::Pointer(p.clone()));
+        }
+        match a.output.as_deref() {
+            None | Some("json") => Ok(Output::Json),
+            Some("name") => Ok(Output::Name),
+            Some(o) => match o.strip_prefix("jsonpath=") {
+                Some(t) => Ok(Output::JsonPath(Template::parse(t)?)),
+                None => Err(Failure::Usage(format!(
+                    "-o {o:?}: expected json, name or jsonpath=TEMPLATE"
+                ))),
+            },
+        }
+    }
+
+    fn is_plain(&self) -> bool {
+        matches!(self, Output::Json)
+    }
+
+    fn render(&self, body: &[u8]) -> Result<Vec<u8>, Failure> {
+        let doc = || -> Result<serde_json::Value, Failure> {
+            serde_json::from_slice(body)
+                .map_err(|e| Failure::Lib(Error::Decode(format!("the answer is not JSON: {e}"))))
+        };
+        Ok(match self {
+            Output::Json => {
+                let mut b = body.to_vec();
+                if !b.ends_with(b"\n") {
+                    b.push(b'\n');
+                }
+                b
+            }
+            Output::JsonPath(t) => t.render(&doc()?).into_bytes(),
+            Output::Pointer(p) => match extract::pointer::lookup(&doc()?, p)? {
+                Some(v) => format!("{}\n", extract::pointer::to_text(v)).into_bytes(),
+                None => return Err(Failure::Absent(p.clone())),
+            },
+            Output::Name => {
+                let d = doc()?;
+                let name_of = |o: &serde_json::Value, kind: &str| {
+                    let k = o["kind"].as_str().unwrap_or(kind).to_ascii_lowercase();
+                    format!(
+                        "{k}/{}\n",
+                        o["metadata"]["name"].as_str().unwrap_or_default()
+                    )
+                };
+                match d["items"].as_array() {
+                    Some(items) => {
+                        let kind = d["kind"].as_str().unwrap_or_default();
+                        let kind = kind.strip_suffix("List").unwrap_or(kind);
+                        items.iter().map(|i| name_of(i, kind)).collect::<String>()
+                    }
+                    None => name_of(&d, ""),
+                }
+                .into_bytes()
+            }
+        })
+    }
+}
+
+fn print_raw(bytes: &[u8]) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::Usage(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn print_json(v: &serde_json::Value) -> Result<(), Failure> {
     print_body(
         serde_json::to_string_pretty(v)
@@ -371,6 +464,14 @@ fn run(a: Args) -> Result<(), Failure> {
             "{verb} does not take --since or --no-resume"
         )));
     }
+    if !matches!(verb, "get" | "request" | "watch") && (a.output.is_some() || a.pointer.is_some()) {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take -o or --pointer"
+        )));
+    }
+    if a.output.is_some() && a.pointer.is_some() {
+        return Err(Failure::Usage("give -o or --pointer, not both".into()));
+    }
     let log_flags = a.container.is_some()
         || a.follow
         || a.tail.is_some()
@@ -386,7 +487,8 @@ fn run(a: Args) -> Result<(), Failure> {
             expect_args(&a, 1, "incluster get PATH [--param KEY=VALUE]...")?;
             let mut req = Request::new("GET", &a.positional[0]);
             req.query = a.params.clone();
-            print_body(&client(&a)?.request(&req)?.body)
+            let out = Output::new(&a)?;
+            print_raw(&out.render(&client(&a)?.request(&req)?.body)?)
         }
         "request" => {
             expect_args(&a, 2, "incluster request METHOD PATH [options]")?;
@@ -397,7 +499,8 @@ fn run(a: Args) -> Result<(), Failure> {
             } else if a.content_type.is_some() {
                 return Err(Failure::Usage("--content-type needs --data".into()));
             }
-            print_body(&client(&a)?.request(&req)?.body)
+            let out = Output::new(&a)?;
+            print_raw(&out.render(&client(&a)?.request(&req)?.body)?)
         }
         "info" => {
             expect_args(&a, 0, "incluster info")?;
@@ -464,6 +567,7 @@ fn watch(a: &Args) -> Result<(), Failure> {
     }
     opts.deliver_bookmarks |= a.bookmarks;
     opts.resume &= !a.no_resume;
+    let render = Output::new(a)?;
     install_stop_handlers();
     let client = client(a)?;
     let stopped = || STOP.load(Ordering::SeqCst);
@@ -472,11 +576,25 @@ fn watch(a: &Args) -> Result<(), Failure> {
         let mut out = std::io::stdout().lock();
         while let Some(ev) = w.next_event()? {
             let mut line = Vec::with_capacity(ev.object.len() + 32);
-            line.extend_from_slice(b"{\"type\":\"");
-            line.extend_from_slice(ev.kind.as_str().as_bytes());
-            line.extend_from_slice(b"\",\"object\":");
-            line.extend_from_slice(&ev.object);
-            line.extend_from_slice(b"}\n");
+            if render.is_plain() {
+                line.extend_from_slice(b"{\"type\":\"");
+                line.extend_from_slice(ev.kind.as_str().as_bytes());
+                line.extend_from_slice(b"\",\"object\":");
+                line.extend_from_slice(&ev.object);
+                line.extend_from_slice(b"}\n");
+            } else {
+                // -o / --pointer apply to each event's object, one line per event.
+                match render.render(&ev.object) {
+                    Ok(mut r) => {
+                        if !r.ends_with(b"\n") {
+                            r.push(b'\n');
+                        }
+                        line = r;
+                    }
+                    Err(Failure::Absent(_)) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
             // Each event is flushed at once, so a pipe (`| while read`) sees it as it happens.
             if out.write_all(&line).and_then(|_| out.flush()).is_err() {
                 return Ok(()); // the reader went away (`| head`)
@@ -573,5 +691,9 @@ fn main() -> ExitCode {
             exit_code(&e)
         }
         Err(Failure::No) => exit::OTHER,
+        Err(Failure::Absent(p)) => {
+            eprintln!("incluster: no value at {p}");
+            exit::OTHER
+        }
     })
 }

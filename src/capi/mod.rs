@@ -20,6 +20,7 @@ pub mod access;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod extract;
 pub mod guard;
 pub mod logs;
 pub mod request;

@@ -50,6 +50,8 @@ pub enum incluster_result {
     INCLUSTER_STOPPED = 602,
     /// Not an error: the stream ended (resuming was off, or a log follow finished).
     INCLUSTER_END = 603,
+    /// Not an error: the JSON has no value at that pointer.
+    INCLUSTER_ABSENT = 604,
     /// A bug in incluster: a panic was caught at the boundary.
     INCLUSTER_ERR_PANIC = 900,
 }
@@ -82,7 +84,7 @@ impl incluster_result {
     }
 
     /// All codes, for mapping an `int` from C back to the enum without undefined behaviour.
-    const ALL: [incluster_result; 22] = [
+    const ALL: [incluster_result; 23] = [
         R::INCLUSTER_OK,
         R::INCLUSTER_ERR_NULL_ARGUMENT,
         R::INCLUSTER_ERR_INVALID_ARGUMENT,
@@ -104,6 +106,7 @@ impl incluster_result {
         R::INCLUSTER_ERR_CANCELLED,
         R::INCLUSTER_STOPPED,
         R::INCLUSTER_END,
+        R::INCLUSTER_ABSENT,
         R::INCLUSTER_ERR_PANIC,
     ];
 
@@ -130,6 +133,7 @@ impl incluster_result {
             R::INCLUSTER_ERR_CANCELLED => c"INCLUSTER_ERR_CANCELLED",
             R::INCLUSTER_STOPPED => c"INCLUSTER_STOPPED",
             R::INCLUSTER_END => c"INCLUSTER_END",
+            R::INCLUSTER_ABSENT => c"INCLUSTER_ABSENT",
             R::INCLUSTER_ERR_PANIC => c"INCLUSTER_ERR_PANIC",
         }
     }

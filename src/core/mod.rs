@@ -6,6 +6,7 @@ pub mod cancel;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod extract;
 pub mod filestamp;
 pub mod http;
 pub mod info;
