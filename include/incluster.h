@@ -131,12 +131,6 @@ typedef struct incluster_response incluster_response;
 // functions one namespace, and `incluster_watch()` is the callback form.)
 typedef struct incluster_watch_handle incluster_watch_handle;
 
-// The callback of `incluster_logs` and `incluster_logs_run`: `line`/`len` is one log line
-// without its newline (not NUL-terminated; may hold any bytes), borrowed for the duration of
-// the call. Return `INCLUSTER_CONTINUE` (0) to go on, anything else to stop (the call then
-// returns `INCLUSTER_STOPPED`).
-typedef int (*incluster_logs_callback)(void *userdata, const uint8_t *line, size_t len);
-
 // A watch event, borrowed: valid during the callback, or until the next
 // `incluster_watch_next` / `incluster_watch_free` on the same watch.
 typedef struct incluster_watch_event {
@@ -151,6 +145,12 @@ typedef struct incluster_watch_event {
   // `metadata.resourceVersion` (NUL-terminated).
   const char *resource_version;
 } incluster_watch_event;
+
+// The callback of `incluster_logs` and `incluster_logs_run`: `line`/`len` is one log line
+// without its newline (not NUL-terminated; may hold any bytes), borrowed for the duration of
+// the call. Return `INCLUSTER_CONTINUE` (0) to go on, anything else to stop (the call then
+// returns `INCLUSTER_STOPPED`).
+typedef int (*incluster_logs_callback)(void *userdata, const uint8_t *line, size_t len);
 
 // The callback of `incluster_watch_handle` and `incluster_watch_run`: return
 // `INCLUSTER_CONTINUE` (0) to go on, anything else (`INCLUSTER_STOP`) to stop (the call then
@@ -482,6 +482,16 @@ enum incluster_result incluster_response_get_string(const struct incluster_respo
                                                     const char *pointer,
                                                     char **out,
                                                     struct incluster_error **err);
+
+// `incluster_json_get_string` on a watch event's object.
+//
+// # Safety
+// `event` is a live event (inside its callback, or before the next `_next` / `_free`); the
+// rest as for `incluster_json_get_string`.
+enum incluster_result incluster_watch_event_get_string(const struct incluster_watch_event *event,
+                                                       const char *pointer,
+                                                       char **out,
+                                                       struct incluster_error **err);
 
 // Start reading the log of `pod` in `namespace` (NULL: the client's namespace). The first
 // request is made now: a missing pod (`INCLUSTER_ERR_NOT_FOUND`), a wrong container

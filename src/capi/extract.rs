@@ -196,3 +196,23 @@ pub unsafe extern "C" fn incluster_response_get_string(
     // SAFETY: the body pointer and length come from the live response.
     unsafe { incluster_json_get_string(body, len, pointer, out, err) }
 }
+
+/// `incluster_json_get_string` on a watch event's object.
+///
+/// # Safety
+/// `event` is a live event (inside its callback, or before the next `_next` / `_free`); the
+/// rest as for `incluster_json_get_string`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn incluster_watch_event_get_string(
+    event: *const crate::capi::watch::incluster_watch_event,
+    pointer: *const c_char,
+    out: *mut *mut c_char,
+    err: *mut *mut incluster_error,
+) -> incluster_result {
+    // SAFETY: caller contract.
+    let Some(ev) = (unsafe { event.as_ref() }) else {
+        return guard(err, || Err(Failure::Null("event")));
+    };
+    // SAFETY: the event's object pointer and length are valid while the event is.
+    unsafe { incluster_json_get_string(ev.object, ev.object_len, pointer, out, err) }
+}

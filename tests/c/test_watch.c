@@ -71,6 +71,14 @@ static int on_event(void *userdata, const incluster_watch_event *ev) {
         return INCLUSTER_STOP;
     }
     if (ev->object_len == 0 || ev->object[0] != '{') return INCLUSTER_STOP;
+    char *name = NULL;
+    if (incluster_watch_event_get_string(ev, "/metadata/name", &name, NULL) != INCLUSTER_OK ||
+        (strncmp(name, "a-", 2) != 0 && strncmp(name, "b-", 2) != 0 &&
+         strncmp(name, "c-", 2) != 0)) {
+        incluster_string_free(name);
+        return INCLUSTER_STOP;
+    }
+    incluster_string_free(name);
     snprintf(c->last_rv, sizeof c->last_rv, "%s", ev->resource_version);
     if (c->self) {
         /* Calling back into the same watch from its callback is refused, not a crash. */
