@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds incluster, starts the project's loopback test API server (HTTPS, its own CA), lays out
-# a ServiceAccount directory exactly as the kubelet does, and runs the CLI and a C program in
-# that simulated pod.
+# a ServiceAccount directory exactly as the kubelet does, and runs the CLI, a C program and a
+# Python program in that simulated pod.
 #
 #   bash examples/run-in-pod.sh
 set -euo pipefail
@@ -67,4 +67,16 @@ cc -std=c11 -Wall -Wextra -Werror -Iinclude examples/hello.c -L"$BIN" -Wl,-rpath
   -lincluster -o "$WORK/hello"
 "$WORK/hello"
 
-say "done: the CLI and the C API worked in a simulated pod"
+say "a field, without jq"
+"$BIN/incluster" get /api/v1/namespaces/demo/configmaps/hello -o jsonpath='{.data.greeting}'
+echo
+
+say "the Python example (examples/hello.py): building the package into a venv (first time: ~1 min)"
+VENV="${INCLUSTER_CACHE:-$HOME/.cache/incluster}/demo-venv"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q --disable-pip-version-check maturin==1.16.0
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR-python" PATH="$VENV/bin:$PATH" "$VENV/bin/pip" install -q \
+  --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./python
+"$VENV/bin/python" examples/hello.py
+
+say "done: the CLI, the C API and Python worked in a simulated pod"
