@@ -180,6 +180,50 @@ pub(crate) fn give<T>(out: *mut *mut T, value: T) {
     unsafe { *out = Box::into_raw(Box::new(value)) };
 }
 
+/// State of a stream handle that one call at a time may use: a re-entrant call (a callback
+/// calling `_next` on its own stream) is refused instead of aliasing the state. Calls reach
+/// the handle through a shared reference, and the state only through this cell, so no second
+/// `&mut` to it can ever exist.
+pub(crate) struct Exclusive<T> {
+    busy: std::sync::atomic::AtomicBool,
+    value: std::cell::UnsafeCell<T>,
+}
+
+impl<T> Exclusive<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Exclusive {
+            busy: std::sync::atomic::AtomicBool::new(false),
+            value: std::cell::UnsafeCell::new(value),
+        }
+    }
+
+    /// Run `f` with the state, or fail if another call is using it.
+    pub(crate) fn with<R>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&mut T) -> Result<R, Failure>,
+    ) -> Result<R, Failure> {
+        use std::sync::atomic::Ordering;
+        if self.busy.swap(true, Ordering::Acquire) {
+            return Err(Error::invalid(format!(
+                "the {what} is already in use (a callback may not call _next or _run on its \
+                 own {what})"
+            ))
+            .into());
+        }
+        /// Clears the flag however `f` ends (a panic is caught at the boundary).
+        struct Release<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, std::sync::atomic::Ordering::Release);
+            }
+        }
+        let _release = Release(&self.busy);
+        // SAFETY: the flag above guarantees this is the only live reference to the value.
+        f(unsafe { &mut *self.value.get() })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,14 +1,15 @@
 //! Pod logs from C: a callback form, a pull form, and a thread-safe cancel.
 
 use std::ffi::{c_char, c_int, c_void};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::capi::client::incluster_client;
 use crate::capi::error::incluster_error;
-use crate::capi::guard::{Failure, give, guard, guard_value, read_pairs, req_out, req_str};
+use crate::capi::guard::{
+    Exclusive, Failure, give, guard, guard_value, read_pairs, req_out, req_str,
+};
 use crate::capi::result::{incluster_callback_action, incluster_result};
 use crate::core::cancel::CancelHandle;
-use crate::core::error::{Error, Result};
+use crate::core::error::Result;
 use crate::core::logs::{LogOptions, LogStream};
 
 /// The callback of `incluster_logs` and `incluster_logs_run`: `line`/`len` is one log line
@@ -20,9 +21,14 @@ pub type incluster_logs_callback =
 
 /// A running log read. Owned by one thread at a time, except `incluster_logs_cancel`.
 pub struct incluster_logs_handle {
-    inner: LogStream,
     cancel: CancelHandle,
-    busy: AtomicBool,
+    state: Exclusive<LogsState>,
+}
+
+/// What one call at a time works on.
+struct LogsState {
+    inner: LogStream,
+    /// Storage behind the last line handed out.
     current: Vec<u8>,
 }
 
@@ -39,23 +45,7 @@ unsafe fn read_options(options: *const *const c_char) -> std::result::Result<Log
     Ok(o)
 }
 
-impl incluster_logs_handle {
-    fn exclusive<T>(
-        &mut self,
-        f: impl FnOnce(&mut Self) -> std::result::Result<T, Failure>,
-    ) -> std::result::Result<T, Failure> {
-        if self.busy.swap(true, Ordering::SeqCst) {
-            return Err(Error::invalid(
-                "the log stream is already in use (a callback may not call incluster_logs_next \
-                 or incluster_logs_run on its own stream)",
-            )
-            .into());
-        }
-        let r = f(self);
-        self.busy.store(false, Ordering::SeqCst);
-        r
-    }
-
+impl LogsState {
     fn advance(&mut self) -> Result<bool> {
         match self.inner.next_line()? {
             Some(l) => {
@@ -109,9 +99,10 @@ pub unsafe extern "C" fn incluster_logs_open(
             out,
             incluster_logs_handle {
                 cancel: inner.cancel_handle(),
-                inner,
-                busy: AtomicBool::new(false),
-                current: Vec::new(),
+                state: Exclusive::new(LogsState {
+                    inner,
+                    current: Vec::new(),
+                }),
             },
         );
         Ok(())
@@ -138,9 +129,9 @@ pub unsafe extern "C" fn incluster_logs_next(
         if line.is_null() || len.is_null() {
             return Err(Failure::Null("line/len"));
         }
-        // SAFETY: caller contract.
-        let l = unsafe { logs.as_mut() }.ok_or(Failure::Null("logs"))?;
-        l.exclusive(|l| {
+        // SAFETY: caller contract; shared access only (see `Exclusive`).
+        let l = unsafe { logs.as_ref() }.ok_or(Failure::Null("logs"))?;
+        l.state.with("log stream", |l| {
             if l.advance()? {
                 // SAFETY: checked non-NULL above.
                 unsafe {
@@ -178,9 +169,9 @@ pub unsafe extern "C" fn incluster_logs_run(
     let mut code = incluster_result::INCLUSTER_OK;
     let rc = guard(err, || {
         let cb = callback.ok_or(Failure::Null("callback"))?;
-        // SAFETY: caller contract.
-        let l = unsafe { logs.as_mut() }.ok_or(Failure::Null("logs"))?;
-        code = l.exclusive(|l| {
+        // SAFETY: caller contract; shared access only (see `Exclusive`).
+        let l = unsafe { logs.as_ref() }.ok_or(Failure::Null("logs"))?;
+        code = l.state.with("log stream", |l| {
             while l.advance()? {
                 // SAFETY: the caller's callback, with a pointer valid for the call.
                 let rc = unsafe { cb(userdata, l.current.as_ptr(), l.current.len()) };

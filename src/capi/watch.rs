@@ -1,16 +1,15 @@
 //! Watches from C: a callback form, a pull form, and a thread-safe cancel.
 
 use std::ffi::{CString, c_char, c_int, c_void};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::capi::client::incluster_client;
 use crate::capi::error::incluster_error;
 use crate::capi::guard::{
-    Failure, cstring_lossy, give, guard, guard_value, read_pairs, req_out, req_str,
+    Exclusive, Failure, cstring_lossy, give, guard, guard_value, read_pairs, req_out, req_str,
 };
 use crate::capi::result::{incluster_callback_action, incluster_result};
 use crate::core::cancel::CancelHandle;
-use crate::core::error::{Error, Result};
+use crate::core::error::Result;
 use crate::core::watch::{Event, Watch, WatchOptions};
 
 /// A watch event, borrowed: valid during the callback, or until the next
@@ -40,11 +39,13 @@ pub type incluster_watch_callback = Option<
 /// thread may call while the watch is alive. (Not named `incluster_watch`: C gives types and
 /// functions one namespace, and `incluster_watch()` is the callback form.)
 pub struct incluster_watch_handle {
-    inner: Watch,
     cancel: CancelHandle,
-    /// Set while a call is using the watch, so a re-entrant call (from its own callback) is
-    /// refused instead of aliasing it.
-    busy: AtomicBool,
+    state: Exclusive<WatchState>,
+}
+
+/// What one call at a time works on.
+struct WatchState {
+    inner: Watch,
     /// Storage behind the last event handed out.
     current: Option<(Event, CString)>,
     view: incluster_watch_event,
@@ -87,7 +88,7 @@ fn type_name(e: &Event) -> *const c_char {
     .as_ptr()
 }
 
-impl incluster_watch_handle {
+impl WatchState {
     /// Fetch the next event into `current`/`view`. `Ok(false)` when the watch ended.
     fn advance(&mut self) -> Result<bool> {
         self.current = None;
@@ -109,30 +110,14 @@ impl incluster_watch_handle {
         }
     }
 
-    /// Mark the watch busy for the duration of `f`, refusing re-entrant use.
-    fn exclusive<T>(
-        &mut self,
-        f: impl FnOnce(&mut Self) -> std::result::Result<T, Failure>,
-    ) -> std::result::Result<T, Failure> {
-        if self.busy.swap(true, Ordering::SeqCst) {
-            return Err(Error::invalid(
-                "the watch is already in use (a callback may not call incluster_watch_next or \
-                 incluster_watch_run on its own watch)",
-            )
-            .into());
-        }
-        let r = f(self);
-        self.busy.store(false, Ordering::SeqCst);
-        r
-    }
-
     fn run(
         &mut self,
         callback: incluster_watch_callback,
         userdata: *mut c_void,
     ) -> std::result::Result<incluster_result, Failure> {
         let cb = callback.ok_or(Failure::Null("callback"))?;
-        self.exclusive(|w| {
+        let w = self;
+        {
             while w.advance()? {
                 // SAFETY: the caller's callback, given a pointer valid for this call.
                 let rc = unsafe { cb(userdata, &w.view) };
@@ -141,7 +126,7 @@ impl incluster_watch_handle {
                 }
             }
             Ok(incluster_result::INCLUSTER_END)
-        })
+        }
     }
 }
 
@@ -189,10 +174,11 @@ pub unsafe extern "C" fn incluster_watch_open(
             out,
             incluster_watch_handle {
                 cancel: inner.cancel_handle(),
-                inner,
-                busy: AtomicBool::new(false),
-                current: None,
-                view: empty_view(),
+                state: Exclusive::new(WatchState {
+                    inner,
+                    current: None,
+                    view: empty_view(),
+                }),
             },
         );
         Ok(())
@@ -218,9 +204,9 @@ pub unsafe extern "C" fn incluster_watch_next(
         if event.is_null() {
             return Err(Failure::Null("event"));
         }
-        // SAFETY: caller contract.
-        let w = unsafe { watch.as_mut() }.ok_or(Failure::Null("watch"))?;
-        w.exclusive(|w| {
+        // SAFETY: caller contract; shared access only (see `Exclusive`).
+        let w = unsafe { watch.as_ref() }.ok_or(Failure::Null("watch"))?;
+        w.state.with("watch", |w| {
             if w.advance()? {
                 // SAFETY: checked non-NULL above.
                 unsafe { *event = &w.view };
@@ -255,9 +241,9 @@ pub unsafe extern "C" fn incluster_watch_run(
 ) -> incluster_result {
     let mut code = incluster_result::INCLUSTER_OK;
     let rc = guard(err, || {
-        // SAFETY: caller contract.
-        let w = unsafe { watch.as_mut() }.ok_or(Failure::Null("watch"))?;
-        code = w.run(callback, userdata)?;
+        // SAFETY: caller contract; shared access only (see `Exclusive`).
+        let w = unsafe { watch.as_ref() }.ok_or(Failure::Null("watch"))?;
+        code = w.state.with("watch", |s| s.run(callback, userdata))?;
         Ok(())
     });
     if rc == incluster_result::INCLUSTER_OK {
@@ -324,9 +310,14 @@ pub unsafe extern "C" fn incluster_watch_resource_version(
 ) -> *mut c_char {
     guard_value(std::ptr::null_mut(), || {
         // SAFETY: caller contract.
-        unsafe { watch.as_ref() }.map_or(std::ptr::null_mut(), |w| {
-            cstring_lossy(w.inner.resource_version().unwrap_or_default()).into_raw()
-        })
+        let Some(w) = (unsafe { watch.as_ref() }) else {
+            return std::ptr::null_mut();
+        };
+        w.state
+            .with("watch", |s| {
+                Ok(cstring_lossy(s.inner.resource_version().unwrap_or_default()).into_raw())
+            })
+            .unwrap_or(std::ptr::null_mut())
     })
 }
 
