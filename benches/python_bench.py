@@ -127,6 +127,24 @@ def keepalive_us(name: str, env: dict[str, str], n: int) -> tuple[float, float]:
     return float(p50), float(p99)
 
 
+def threads_rps(name: str, env: dict[str, str], threads: int, per_thread: int) -> float:
+    """Requests per second with `threads` threads sharing one client."""
+    code = (
+        GET_VERSION[name]
+        + "import threading, time\n"
+        + f"for _ in range(100):\n    {REPEAT[name]}\n"
+        + "def work():\n"
+        + f"    for _ in range({per_thread}):\n"
+        + f"        {REPEAT[name]}\n"
+        + "        assert v['gitVersion'] == 'v1.37.2-incluster-test'\n"
+        + f"ts = [threading.Thread(target=work) for _ in range({threads})]\n"
+        + "t = time.perf_counter()\n"
+        + "[x.start() for x in ts]; [x.join() for x in ts]\n"
+        + f"print({threads * per_thread} / (time.perf_counter() - t))\n"
+    )
+    return float(run_py(code, env))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--server-binary", required=True)
@@ -175,6 +193,10 @@ def main() -> None:
         rows.append(("keep-alive GET /version p50 (µs)", {k: v[0] for k, v in ka.items()},
                      "≤ 120 µs"))
         rows.append(("keep-alive GET /version p99 (µs)", {k: v[1] for k, v in ka.items()}, ""))
+        # Threads share one client; the GIL is released while a request waits.
+        for n in (1, 4):
+            rows.append((f"GET /version/s, {n} thread{'s' if n > 1 else ''}, one client",
+                         {k: threads_rps(k, env, n, 1000) for k in REPEAT}, ""))
     finally:
         assert server.stdin is not None
         server.stdin.close()
