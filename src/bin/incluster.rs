@@ -651,8 +651,8 @@ fn logs(a: &Args) -> Result<(), Failure> {
                 return Ok(());
             }
             buf.clear();
-            for l in lines {
-                buf.extend_from_slice(&l);
+            for l in lines.lines() {
+                buf.extend_from_slice(l);
                 buf.push(b'\n');
             }
             // Written as soon as they arrived: a follower sees each line at once.

@@ -7,12 +7,26 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyStopIteration, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::PyBytes;
 
 use crate::core::cancel::CancelHandle;
 use crate::core::error::Error;
+use crate::core::logs::stream::Batch;
 use crate::core::logs::{LogOptions, LogStream};
 use crate::py::blocking::run;
+
+/// A line as `str`, decoded in one pass by CPython; invalid UTF-8 becomes U+FFFD, so text never
+/// fails.
+fn text<'py>(py: Python<'py>, line: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let len = pyo3::ffi::Py_ssize_t::try_from(line.len())
+        .map_err(|_| PyValueError::new_err("a log line is too long"))?;
+    // SAFETY: a valid pointer/length pair and a static NUL-terminated error handler name;
+    // the result is a new reference or NULL with a Python error set.
+    unsafe {
+        let o = pyo3::ffi::PyUnicode_DecodeUTF8(line.as_ptr().cast(), len, c"replace".as_ptr());
+        Bound::from_owned_ptr_or_err(py, o)
+    }
+}
 
 /// Lines handed over per GIL round trip, at most.
 const BATCH: usize = 4096;
@@ -68,11 +82,11 @@ impl Logs {
         let lines = run(py, || {
             let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
             match g.as_mut() {
-                None => Ok(Vec::new()),
+                None => Ok(Batch::default()),
                 Some(s) => match s.next_lines(BATCH) {
                     Err(Error::Cancelled) if s.cancel_handle().is_cancelled() => {
                         *g = None;
-                        Ok(Vec::new())
+                        Ok(Batch::default())
                     }
                     r => r,
                 },
@@ -88,14 +102,14 @@ impl Logs {
         if lines.is_empty() {
             return Ok(None);
         }
-        let objects = lines.iter().map(|l| {
-            if self.as_bytes {
+        let mut objects = Vec::with_capacity(lines.ends.len());
+        for l in lines.lines() {
+            objects.push(if self.as_bytes {
                 PyBytes::new(py, l).into_any()
             } else {
-                // Text never fails: invalid UTF-8 becomes U+FFFD.
-                PyString::new(py, &String::from_utf8_lossy(l)).into_any()
-            }
-        });
+                text(py, l)?
+            });
+        }
         Ok(Some(pyo3::types::PyList::new(py, objects)?))
     }
 

@@ -45,10 +45,74 @@ fn split_timestamp(line: &[u8]) -> Option<(SystemTime, usize)> {
 
 /// One step of reading.
 enum Step {
-    Line(Vec<u8>),
+    /// A line was appended to the output buffer.
+    Line,
     /// Nothing buffered (only when asked not to block).
     NotReady,
     End,
+}
+
+/// Lines handed over together: `data[ends[i-1]..ends[i]]` is line `i` (no newlines).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// The lines' bytes, one after the other.
+    pub data: Vec<u8>,
+    /// Where each line ends in `data`.
+    pub ends: Vec<usize>,
+}
+
+impl Batch {
+    /// The lines, in order.
+    pub fn lines(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&e| {
+            let l = &self.data[start..e];
+            start = e;
+            l
+        })
+    }
+
+    /// True when there is no line (the log ended).
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+/// What a resuming follow remembers to drop lines it already delivered.
+#[derive(Debug, Default, Clone, Copy)]
+struct Dedup {
+    /// The last timestamp delivered, and how many lines carried it.
+    last: Option<(SystemTime, usize)>,
+    /// After a resume: drop lines older than this, and this many at exactly it.
+    skip: Option<(SystemTime, usize)>,
+}
+
+impl Dedup {
+    /// Where the part of `raw` to hand out starts, or `None` when it was already delivered.
+    fn keep(&mut self, raw: &[u8], resuming: bool, timestamps: bool) -> Option<usize> {
+        if !resuming {
+            return Some(0);
+        }
+        let Some((t, content_at)) = split_timestamp(raw) else {
+            // Not timestamped (a split continuation): pass it on as it is.
+            return Some(0);
+        };
+        if let Some((skip_t, n)) = self.skip {
+            if t < skip_t {
+                return None;
+            }
+            if t == skip_t && n > 0 {
+                self.skip = Some((skip_t, n - 1));
+                return None;
+            }
+            self.skip = None;
+        }
+        self.last = match self.last {
+            Some((lt, n)) if lt == t => Some((t, n + 1)),
+            _ => Some((t, 1)),
+        };
+        Some(if timestamps { 0 } else { content_at })
+    }
 }
 
 /// A running log read. Owned by one thread at a time; stop it with its [`CancelHandle`].
@@ -61,10 +125,7 @@ pub struct LogStream {
     cancel: CancelHandle,
     stream: Option<BodyStream>,
     framer: LineFramer,
-    /// The last timestamp delivered, and how many lines carried it.
-    last: Option<(SystemTime, usize)>,
-    /// After a resume: drop lines older than this, and this many at exactly it.
-    skip: Option<(SystemTime, usize)>,
+    dedup: Dedup,
     /// Bytes handed out (for `limitBytes` across resumes).
     delivered: u64,
     backoff: Backoff,
@@ -117,8 +178,7 @@ impl LogStream {
             opts,
             cancel: CancelHandle::new(),
             stream: None,
-            last: None,
-            skip: None,
+            dedup: Dedup::default(),
             delivered: 0,
             opened_at: Instant::now(),
             progressed: false,
@@ -156,7 +216,7 @@ impl LogStream {
         if o.insecure_skip_tls_verify_backend {
             req = req.with_param("insecureSkipTLSVerifyBackend", "true");
         }
-        match (&self.last, self.first) {
+        match (&self.dedup.last, self.first) {
             // A resume: from the last timestamp seen. The API server passes sinceTime on to the
             // kubelet with one-second precision, so lines of that second come again; `deliver`
             // drops the ones already handed out.
@@ -266,7 +326,7 @@ impl LogStream {
                 let d = self.backoff.next_delay();
                 self.cancel.sleep(d)?;
             }
-            self.skip = self.last;
+            self.dedup.skip = self.dedup.last;
             match self.open_stream() {
                 Ok(()) => return Ok(true),
                 Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => continue,
@@ -280,70 +340,45 @@ impl LogStream {
         self.opts.limit_bytes.is_some_and(|l| self.delivered >= l)
     }
 
-    /// Turn a raw line into what the caller gets (in place, no copy), or `None` when it was
-    /// already delivered.
-    fn deliver(&mut self, mut raw: Vec<u8>) -> Option<Vec<u8>> {
-        if !self.resuming() {
-            return Some(raw);
-        }
-        let Some((t, content_at)) = split_timestamp(&raw) else {
-            // Not timestamped (a split continuation): pass it on as it is.
-            return Some(raw);
-        };
-        if let Some((skip_t, n)) = self.skip {
-            if t < skip_t {
-                return None;
-            }
-            if t == skip_t && n > 0 {
-                self.skip = Some((skip_t, n - 1));
-                return None;
-            }
-            self.skip = None;
-        }
-        self.last = match self.last {
-            Some((lt, n)) if lt == t => Some((t, n + 1)),
-            _ => Some((t, 1)),
-        };
-        if !self.opts.timestamps {
-            raw.drain(..content_at);
-        }
-        Some(raw)
-    }
-
-    fn hand_out(&mut self, line: Vec<u8>) -> Vec<u8> {
-        self.delivered += line.len() as u64 + 1;
+    /// Count a line of `n` bytes as handed out.
+    fn handed_out(&mut self, n: usize) {
+        self.delivered += n as u64 + 1;
         self.progressed = true;
-        line
     }
 
     /// The next line (without its newline), blocking until one arrives. `Ok(None)` when the
     /// log ended (not following, the container terminated, `limitBytes` reached);
     /// [`Error::Cancelled`] after a cancel.
     pub fn next_line(&mut self) -> Result<Option<Vec<u8>>> {
-        match self.step(true)? {
-            Step::Line(l) => Ok(Some(l)),
+        let mut out = Vec::new();
+        match self.step(true, &mut out)? {
+            Step::Line => Ok(Some(out)),
             Step::End | Step::NotReady => Ok(None),
         }
     }
 
     /// Up to `max` lines: blocks for the first, then takes only what is already buffered, so
     /// a front can hand over lines in batches as they arrive (never waiting for a batch to
-    /// fill). An empty result means the log ended.
-    pub fn next_lines(&mut self, max: usize) -> Result<Vec<Vec<u8>>> {
-        let mut out = Vec::new();
-        if let Step::Line(l) = self.step(true)? {
-            out.push(l);
-            while out.len() < max.max(1) {
-                match self.step(false)? {
-                    Step::Line(l) => out.push(l),
-                    Step::End | Step::NotReady => break,
-                }
+    /// fill), in one buffer. An empty batch means the log ended.
+    pub fn next_lines(&mut self, max: usize) -> Result<Batch> {
+        let mut b = Batch {
+            // Room for a read's worth of lines, so the buffer rarely grows mid-batch.
+            data: Vec::with_capacity(2 * crate::core::stream::lines::READ_SIZE),
+            ends: Vec::with_capacity(max.min(4096)),
+        };
+        let mut may_block = true;
+        while b.ends.len() < max.max(1) {
+            match self.step(may_block, &mut b.data)? {
+                Step::Line => b.ends.push(b.data.len()),
+                Step::End | Step::NotReady => break,
             }
+            may_block = false;
         }
-        Ok(out)
+        Ok(b)
     }
 
-    fn step(&mut self, may_block: bool) -> Result<Step> {
+    fn step(&mut self, may_block: bool, out: &mut Vec<u8>) -> Result<Step> {
+        let (resuming, timestamps) = (self.resuming(), self.opts.timestamps);
         loop {
             if self.cancel.is_cancelled() {
                 self.done = true;
@@ -359,9 +394,11 @@ impl LogStream {
             };
             match self.framer.next_line() {
                 Ok(Some(line)) => {
-                    let line = line.to_vec();
-                    if let Some(l) = self.deliver(line) {
-                        return Ok(Step::Line(self.hand_out(l)));
+                    if let Some(at) = self.dedup.keep(line, resuming, timestamps) {
+                        let n = line.len() - at;
+                        out.extend_from_slice(&line[at..]);
+                        self.handed_out(n);
+                        return Ok(Step::Line);
                     }
                     continue;
                 }
@@ -370,7 +407,9 @@ impl LogStream {
                 Err(_) => {
                     // Longer than the limit: hand out a piece of it.
                     let piece = self.framer.take_prefix(self.opts.max_line_bytes);
-                    return Ok(Step::Line(self.hand_out(piece)));
+                    out.extend_from_slice(&piece);
+                    self.handed_out(piece.len());
+                    return Ok(Step::Line);
                 }
             }
             let cancel = &self.cancel;
@@ -384,9 +423,11 @@ impl LogStream {
                         self.done = true;
                         // The last line without a newline, delivered once the log is over.
                         if let Some(p) = partial
-                            && let Some(l) = self.deliver(p)
+                            && let Some(at) = self.dedup.keep(&p, resuming, timestamps)
                         {
-                            return Ok(Step::Line(self.hand_out(l)));
+                            out.extend_from_slice(&p[at..]);
+                            self.handed_out(p.len() - at);
+                            return Ok(Step::Line);
                         }
                     }
                 }

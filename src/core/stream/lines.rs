@@ -7,9 +7,12 @@
 /// Splits a byte stream into lines (without their `\n`).
 #[derive(Debug)]
 pub struct LineFramer {
+    /// Zeroed once as it grows, then reused: reads go into it without clearing it again.
     buf: Vec<u8>,
     /// Start of the first unconsumed byte.
     start: usize,
+    /// End of the bytes read.
+    end: usize,
     /// Bytes already scanned for a newline (from `start`), so a long line is not rescanned.
     scanned: usize,
     max_line: usize,
@@ -29,8 +32,9 @@ impl LineFramer {
     /// A framer refusing lines longer than `max_line` bytes.
     pub fn new(max_line: usize) -> Self {
         LineFramer {
-            buf: Vec::with_capacity(READ_SIZE),
+            buf: Vec::new(),
             start: 0,
+            end: 0,
             scanned: 0,
             max_line: max_line.max(1),
         }
@@ -38,7 +42,7 @@ impl LineFramer {
 
     /// The next complete line, if one is buffered.
     pub fn next_line(&mut self) -> Result<Option<&[u8]>, LineTooLong> {
-        let pending = &self.buf[self.start + self.scanned..];
+        let pending = &self.buf[self.start + self.scanned..self.end];
         match memchr::memchr(b'\n', pending) {
             Some(i) => {
                 let from = self.start;
@@ -53,7 +57,7 @@ impl LineFramer {
                 Ok(Some(&self.buf[from..end]))
             }
             None => {
-                self.scanned = self.buf.len() - self.start;
+                self.scanned = self.end - self.start;
                 if self.scanned > self.max_line {
                     return Err(LineTooLong { max: self.max_line });
                 }
@@ -64,32 +68,32 @@ impl LineFramer {
 
     /// The next complete line without consuming it, if one is buffered.
     pub fn peek_line(&self) -> Option<&[u8]> {
-        let pending = &self.buf[self.start..];
+        let pending = &self.buf[self.start..self.end];
         memchr::memchr(b'\n', pending).map(|i| &pending[..i])
     }
 
     /// Room to read into: call [`LineFramer::filled`] with the count read.
     pub fn spare(&mut self) -> &mut [u8] {
-        if self.start > 0 && (self.start == self.buf.len() || self.start >= self.buf.capacity() / 2)
-        {
-            // Drop consumed bytes so the buffer does not grow with the stream.
-            self.buf.drain(..self.start);
+        if self.start > 0 && (self.start == self.end || self.start >= self.buf.len() / 2) {
+            // Move the unconsumed tail to the front so the buffer does not grow with the stream.
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
-        let len = self.buf.len();
-        self.buf.resize(len + READ_SIZE, 0);
-        &mut self.buf[len..]
+        if self.buf.len() < self.end + READ_SIZE {
+            self.buf.resize(self.end + READ_SIZE, 0);
+        }
+        &mut self.buf[self.end..]
     }
 
     /// Record that `n` bytes were read into [`LineFramer::spare`].
     pub fn filled(&mut self, n: usize) {
-        let keep = self.buf.len() - READ_SIZE + n;
-        self.buf.truncate(keep);
+        self.end = (self.end + n).min(self.buf.len());
     }
 
     /// Take the first `n` bytes of the buffered partial line (to split an overlong line).
     pub fn take_prefix(&mut self, n: usize) -> Vec<u8> {
-        let end = (self.start + n).min(self.buf.len());
+        let end = (self.start + n).min(self.end);
         let piece = self.buf[self.start..end].to_vec();
         self.start = end;
         self.scanned = 0;
@@ -98,21 +102,21 @@ impl LineFramer {
 
     /// The unfinished last line (bytes after the last newline), if any; clears it.
     pub fn take_partial(&mut self) -> Option<Vec<u8>> {
-        let rest = self.buf[self.start..].to_vec();
+        let rest = self.buf[self.start..self.end].to_vec();
         self.clear();
         (!rest.is_empty()).then_some(rest)
     }
 
     /// Forget everything buffered (a new connection starts clean).
     pub fn clear(&mut self) {
-        self.buf.clear();
         self.start = 0;
+        self.end = 0;
         self.scanned = 0;
     }
 
     /// Whether a partial line is buffered.
     pub fn has_partial(&self) -> bool {
-        self.start < self.buf.len()
+        self.start < self.end
     }
 }
 
@@ -186,6 +190,6 @@ mod tests {
             feed(&mut f, b"0123456789\n");
             assert_eq!(drain(&mut f).len(), 1);
         }
-        assert!(f.buf.capacity() <= 4 * READ_SIZE, "{}", f.buf.capacity());
+        assert!(f.buf.len() <= 2 * READ_SIZE, "{}", f.buf.len());
     }
 }
