@@ -644,19 +644,17 @@ fn logs(a: &Args) -> Result<(), Failure> {
     let result = interrupt::with_check(stopped, || -> Result<(), Failure> {
         let mut s = LogStream::open(&client, &ns, &a.positional[0], opts)?;
         let mut out = std::io::stdout().lock();
-        let mut buf = Vec::with_capacity(64 * 1024);
         loop {
             let lines = s.next_lines(4096)?;
             if lines.is_empty() {
                 return Ok(());
             }
-            buf.clear();
-            for l in lines.lines() {
-                buf.extend_from_slice(l);
-                buf.push(b'\n');
-            }
             // Written as soon as they arrived: a follower sees each line at once.
-            if out.write_all(&buf).and_then(|_| out.flush()).is_err() {
+            if out
+                .write_all(&lines.data)
+                .and_then(|_| out.flush())
+                .is_err()
+            {
                 return Ok(());
             }
         }

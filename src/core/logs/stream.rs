@@ -52,22 +52,23 @@ enum Step {
     End,
 }
 
-/// Lines handed over together: `data[ends[i-1]..ends[i]]` is line `i` (no newlines).
+/// Lines handed over together: each line followed by `\n` in `data`, and `ends[i]` the
+/// position of line `i`'s newline (so a front can also take the whole buffer at once).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Batch {
-    /// The lines' bytes, one after the other.
+    /// The lines' bytes, each followed by a newline.
     pub data: Vec<u8>,
-    /// Where each line ends in `data`.
+    /// Where each line ends (its newline) in `data`.
     pub ends: Vec<usize>,
 }
 
 impl Batch {
-    /// The lines, in order.
+    /// The lines, in order, without their newlines.
     pub fn lines(&self) -> impl Iterator<Item = &[u8]> {
         let mut start = 0;
         self.ends.iter().map(move |&e| {
             let l = &self.data[start..e];
-            start = e;
+            start = e + 1;
             l
         })
     }
@@ -369,7 +370,10 @@ impl LogStream {
         let mut may_block = true;
         while b.ends.len() < max.max(1) {
             match self.step(may_block, &mut b.data)? {
-                Step::Line => b.ends.push(b.data.len()),
+                Step::Line => {
+                    b.ends.push(b.data.len());
+                    b.data.push(b'\n');
+                }
                 Step::End | Step::NotReady => break,
             }
             may_block = false;
