@@ -8,6 +8,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::TestServer;
+use common::raw::{header, read_head};
 use serde_json::{Value, json};
 
 const NS: &str = "w";
@@ -33,35 +34,6 @@ fn connect(server: &TestServer, method: &str, path: &str, body: Option<&Value>) 
     )
     .unwrap();
     s
-}
-
-/// Read a response head: the status and the (lower-cased) headers.
-fn read_head(r: &mut BufReader<TcpStream>) -> (u16, Vec<(String, String)>) {
-    let mut line = String::new();
-    r.read_line(&mut line).unwrap();
-    let status = line
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {line:?}"));
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        r.read_line(&mut line).unwrap();
-        let l = line.trim_end();
-        if l.is_empty() {
-            return (status, headers);
-        }
-        let (k, v) = l.split_once(':').expect("header line");
-        headers.push((k.to_ascii_lowercase(), v.trim().to_owned()));
-    }
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
 }
 
 /// A request with a sized answer: the status and the JSON body.
