@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
-TOKEN = "bench-token"
+from benchpod import TOKEN, BenchPod
+
 N = 200_000
 SIZE = 100
 
@@ -106,34 +104,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--server-binary", required=True)
     args = ap.parse_args()
-    pin = (os.cpu_count() or 1) >= 2
-    tmp = Path(tempfile.mkdtemp(prefix="incluster-logbench-"))
-    server = subprocess.Popen(
-        [args.server_binary, "--dir", str(tmp / "server"), "--token", TOKEN],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if pin else None,
-    )
-    assert server.stdout is not None
-    ready = json.loads(server.stdout.readline().decode()[len("READY "):])
-    if pin:
-        os.sched_setaffinity(0, {1})
-    sa = tmp / "sa"
-    sa.mkdir()
-    (sa / "token").write_text(TOKEN)
-    (sa / "namespace").write_text("bench")
-    (sa / "ca.crt").write_bytes((tmp / "server" / "ca.crt").read_bytes())
-    env = dict(os.environ)
-    env.update(KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(ready["port"]),
-               INCLUSTER_SERVICEACCOUNT_DIR=str(sa))
-    url = f"{ready['url']}/api/v1/namespaces/bench/pods/logbench/log"
+    pod = BenchPod(args.server_binary, "bench", "logbench")
+    env, sa = pod.env, pod.sa
+    url = f"{pod.url}/api/v1/namespaces/bench/pods/logbench/log"
 
     def control(method: str, path: str, body: object) -> None:
         subprocess.run(["curl", "-sS", "--fail", "--cacert", str(sa / "ca.crt"), "-X", method,
-                        "-d", json.dumps(body), ready["url"] + path], check=True,
+                        "-d", json.dumps(body), pod.url + path], check=True,
                        capture_output=True)
 
-    print(f"Log benchmark: {N} lines of {SIZE} B on {ready['url']}"
-          + ("; server on core 0, clients on core 1" if pin else ""))
+    print(f"Log benchmark: {N} lines of {SIZE} B on {pod.url}"
+          + ("; server on core 0, clients on core 1" if pod.pinned else ""))
     try:
         control("PUT", "/_control/logbench", {"n": N, "size": SIZE})
         control("POST", "/_control/pods", {"namespace": "bench", "name": "logbench",
@@ -165,9 +146,7 @@ def main() -> None:
             raise RuntimeError(lat.stderr[-2000:])
         p50, worst = (float(x) for x in lat.stdout.split())
     finally:
-        assert server.stdin is not None
-        server.stdin.close()
-        server.wait()
+        pod.stop()
     inc = rates["incluster"]
     print()
     print(f"| {'consumer':<22} | {'lines/s':>12} | {'MB/s':>8} | {'incluster / it':>14} |")

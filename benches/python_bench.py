@@ -10,16 +10,14 @@ Prints one table with the ratio of each peer to incluster; every run checks its 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-TOKEN = "bench-token"
+from benchpod import BenchPod
+
 
 GET_VERSION = {
     "incluster": (
@@ -152,33 +150,10 @@ def main() -> None:
     ap.add_argument("--keepalive", type=int, default=3000)
     args = ap.parse_args()
 
-    cores = os.cpu_count() or 1
-    pin = cores >= 2
-    tmp = Path(tempfile.mkdtemp(prefix="incluster-pybench-"))
-    server = subprocess.Popen(
-        [args.server_binary, "--dir", str(tmp / "server"), "--token", TOKEN],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if pin else None,
-    )
-    assert server.stdout is not None
-    ready = json.loads(server.stdout.readline().decode()[len("READY ") :])
-    if pin:
-        os.sched_setaffinity(0, {1})  # this script and every client it starts
-    sa = tmp / "sa"
-    sa.mkdir()
-    (sa / "token").write_text(TOKEN)
-    (sa / "namespace").write_text("default")
-    (sa / "ca.crt").write_bytes((tmp / "server" / "ca.crt").read_bytes())
-    env = dict(os.environ)
-    env.update(
-        KUBERNETES_SERVICE_HOST="127.0.0.1",
-        KUBERNETES_SERVICE_PORT=str(ready["port"]),
-        INCLUSTER_SERVICEACCOUNT_DIR=str(sa),
-    )
+    pod = BenchPod(args.server_binary, "default", "pybench")
+    env = pod.env
     print(
-        f"Python clients benchmark: test server {ready['url']}, {cores} cores"
-        + ("; server on core 0, clients on core 1" if pin else "")
+        f"Python clients benchmark: test server {pod.where()}, {os.cpu_count()} cores"
     )
     try:
         bare = median_of(15, lambda: _timed(lambda: run_py("pass", env)))
@@ -198,9 +173,7 @@ def main() -> None:
             rows.append((f"GET /version/s, {n} thread{'s' if n > 1 else ''}, one client",
                          {k: threads_rps(k, env, n, 1000) for k in REPEAT}, ""))
     finally:
-        assert server.stdin is not None
-        server.stdin.close()
-        server.wait()
+        pod.stop()
 
     names = list(IMPORT)
     print()

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-TOKEN = "bench-token"
+from benchpod import BenchPod
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Each consumer: a program that reads N events from the Pod watch (or the raw stream) of the
@@ -101,44 +100,26 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=4096)
     args = ap.parse_args()
 
-    pin = (os.cpu_count() or 1) >= 2
-    tmp = Path(tempfile.mkdtemp(prefix="incluster-watchbench-"))
-    server = subprocess.Popen(
-        [args.server_binary, "--dir", str(tmp / "server"), "--token", TOKEN],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if pin else None,
-    )
-    assert server.stdout is not None
-    ready = json.loads(server.stdout.readline().decode()[len("READY "):])
-    if pin:
-        os.sched_setaffinity(0, {1})
-    sa = tmp / "sa"
-    sa.mkdir()
-    (sa / "token").write_text(TOKEN)
-    (sa / "namespace").write_text("bench")
-    (sa / "ca.crt").write_bytes((tmp / "server" / "ca.crt").read_bytes())
-    env = dict(os.environ)
-    env.update(KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(ready["port"]),
-               INCLUSTER_SERVICEACCOUNT_DIR=str(sa))
+    pod = BenchPod(args.server_binary, "bench", "watchbench")
+    env, sa = pod.env, pod.sa
 
     def size_stream(n: int) -> None:
         import http.client
         import ssl
         ctx = ssl.create_default_context(cafile=str(sa / "ca.crt"))
-        conn = http.client.HTTPSConnection("127.0.0.1", ready["port"], context=ctx)
+        conn = http.client.HTTPSConnection("127.0.0.1", pod.port, context=ctx)
         conn.request("PUT", "/_control/watchbench", body=json.dumps({"n": n, "size": args.size}))
         assert conn.getresponse().status == 200
         conn.close()
 
-    print(f"Watch benchmark: {args.events} Pod events of {args.size} B on {ready['url']}"
-          + ("; server on core 0, consumers on core 1" if pin else ""))
+    print(f"Watch benchmark: {args.events} Pod events of {args.size} B on {pod.url}"
+          + ("; server on core 0, consumers on core 1" if pod.pinned else ""))
     try:
         size_stream(args.events)
         rates = {k: run_consumer(code, args.events, env) for k, code in CONSUMERS.items()}
         size_stream(100_000)
         big = run_consumer(CONSUMERS["incluster"], 100_000, env)
-        exe = tmp / "watch_mbps"
+        exe = pod.sa.parent / "watch_mbps"
         subprocess.run(["cc", "-O2", "-std=c11", "-I", str(ROOT / "include"),
                         str(ROOT / "benches/c/watch_mbps.c"), "-L", args.lib_dir,
                         f"-Wl,-rpath,{args.lib_dir}", "-lincluster", "-o", str(exe)], check=True)
@@ -146,9 +127,7 @@ def main() -> None:
                                capture_output=True, text=True, check=True)
         c_api = json.loads(c_out.stdout)
     finally:
-        assert server.stdin is not None
-        server.stdin.close()
-        server.wait()
+        pod.stop()
 
     inc = rates["incluster"][0]
     print()
