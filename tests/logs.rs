@@ -130,6 +130,24 @@ fn follow_sees_lines_as_they_come_and_ends_when_the_container_terminates() {
     assert!(l.next_line().unwrap().is_none());
 }
 
+/// A stream that breaks after the container terminated has not necessarily delivered
+/// everything (the real API server even ends its response cleanly then): a last request
+/// without `follow` collects the rest.
+#[test]
+fn a_drop_after_the_container_terminated_loses_no_line() {
+    let (s, c) = setup();
+    s.create_pod(NS, "p", &["app"]);
+    s.generate_logs(NS, "p", "app", 50, 60);
+    s.set_container_state(NS, "p", "app", "terminated", 0);
+    // Follow streams break after 10 lines; the container is already over, so there is no
+    // follow to resume: only the final request brings lines 11..50.
+    s.set_log_faults(&json!({"drop_every": 10, "drop_mid_line": true}));
+    let mut l = LogStream::open(&c, NS, "p", follow()).unwrap();
+    watchdog(&l);
+    let seqs: Vec<u64> = all(&mut l).iter().map(|l| seq(l)).collect();
+    assert_eq!(seqs, (1..=50).collect::<Vec<_>>());
+}
+
 #[test]
 fn fifty_drops_lose_and_repeat_no_line() {
     let (s, c) = setup();

@@ -11,6 +11,7 @@ pub mod filestamp;
 pub mod http;
 pub mod info;
 pub mod logs;
+pub mod resume;
 pub mod stream;
 pub mod tls;
 pub mod watch;

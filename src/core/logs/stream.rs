@@ -9,6 +9,11 @@
 //! at it and already counted) are dropped. (A connection that breaks again before it gets
 //! past that second's lines makes no progress: drops that frequent are not a real cluster's.)
 //!
+//! The end: when a follow ends or breaks and the pod's status says the container has
+//! terminated, one last request without `follow` (from the last timestamp, deduplicated as
+//! above) collects what the stream may have missed, because the API server ends its response
+//! cleanly, even mid-line, when its connection to the kubelet breaks. Then the log ends.
+//!
 //! Dead connections: with `resume`, a stream silent for `idle_check` is checked: if the
 //! container has terminated the log ends; otherwise the log is requested again (the dedup
 //! above makes that free of repeats). A quiet container is never given up on. Without
@@ -27,6 +32,7 @@ use crate::core::cancel::CancelHandle;
 use crate::core::client::{BodyStream, Client};
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::logs::options::LogOptions;
+use crate::core::resume::ResumeErrors;
 use crate::core::stream::lines::LineFramer;
 use crate::core::watch::backoff::Backoff;
 
@@ -135,6 +141,9 @@ pub struct LogStream {
     /// at once; only streams that bring nothing back off.
     progressed: bool,
     first: bool,
+    /// The container has terminated: one last request without `follow` collects what the
+    /// broken stream did not deliver, then the log ends.
+    draining: bool,
     done: bool,
 }
 
@@ -184,6 +193,7 @@ impl LogStream {
             opened_at: Instant::now(),
             progressed: false,
             first: true,
+            draining: false,
             done: false,
         };
         s.open_stream().map_err(|e| s.explain(e))?;
@@ -205,7 +215,7 @@ impl LogStream {
         if let Some(c) = &o.container {
             req = req.with_param("container", c);
         }
-        if o.follow {
+        if o.follow && !self.draining {
             req = req.with_param("follow", "true");
         }
         if o.previous {
@@ -315,23 +325,47 @@ impl LogStream {
         if !self.resuming() || self.limit_reached() {
             return Ok(false);
         }
+        // Failed reconnects (and pod status checks) are waited out as `core::resume` says.
+        let mut errors = ResumeErrors::default();
+        let mut failed = false;
+        let mut just_terminated = false;
         loop {
-            match self.container_terminated() {
-                Ok(true) => return Ok(false),
-                Ok(false) => {}
-                Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {}
-                Err(e) => return Err(e),
+            if failed {
+                let d = self.backoff.next_delay();
+                self.cancel.sleep(d)?;
+            }
+            if self.draining {
+                // The last request ended: complete, unless it broke (then it is made again).
+                if !broke && !failed {
+                    return Ok(false);
+                }
+            } else {
+                match self.container_terminated() {
+                    // The stream may have ended early (a drop: the API server ends its
+                    // response cleanly when the kubelet's connection breaks, even mid-line),
+                    // so collect the rest once more without `follow`; the dedup drops what
+                    // was already delivered.
+                    Ok(true) => {
+                        self.draining = true;
+                        just_terminated = true;
+                    }
+                    Ok(false) => {}
+                    Err(e) if errors.retry(&e, &[]) => {
+                        failed = true;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             let stalled = !self.progressed && (broke || self.opened_at.elapsed() < HEALTHY);
-            if stalled {
+            if stalled && !failed && !just_terminated {
                 let d = self.backoff.next_delay();
                 self.cancel.sleep(d)?;
             }
             self.dedup.skip = self.dedup.last;
             match self.open_stream() {
                 Ok(()) => return Ok(true),
-                Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => continue,
-                Err(e) if e.status() >= 500 => continue,
+                Err(e) if errors.retry(&e, &[]) => failed = true,
                 Err(e) => return Err(e),
             }
         }

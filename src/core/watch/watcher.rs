@@ -18,6 +18,7 @@ use crate::core::api::url::check_path;
 use crate::core::cancel::CancelHandle;
 use crate::core::client::{BodyStream, Client, api_error};
 use crate::core::error::{ApiError, Error, ErrorKind, Result};
+use crate::core::resume::ResumeErrors;
 use crate::core::stream::lines::LineFramer;
 use crate::core::watch::backoff::{Backoff, Jitter};
 use crate::core::watch::event::{Decoded, Decoder, Event, EventType, Key, RawDecoder};
@@ -205,20 +206,18 @@ impl Watch {
             self.done = true;
             return Ok(());
         }
+        let mut errors = ResumeErrors::default();
+        let mut failed = false;
         loop {
-            if broke || self.opened_at.elapsed() < HEALTHY {
+            if failed || broke || self.opened_at.elapsed() < HEALTHY {
                 let d = self.backoff.next_delay();
                 self.cancel.sleep(d)?;
             }
             match self.connect_or_relist() {
                 Ok(()) => return Ok(()),
-                // The server is unreachable or overloaded: keep trying until cancelled.
-                Err(e)
-                    if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout)
-                        || e.status() >= 500 =>
-                {
-                    continue;
-                }
+                // Unreachable, overloaded or just restarted (401/403/404 while its caches
+                // sync): keep trying, see `core::resume`.
+                Err(e) if errors.retry(&e, &[404]) => failed = true,
                 Err(e) => return Err(e),
             }
         }
