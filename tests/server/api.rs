@@ -23,6 +23,7 @@
 //! | `GET /api/v1/namespaces/{ns}/pods/{name}/log` | a container's log, with faults (`logs.rs`) |
 //! | `/_control/pods…`, `/_control/logs…`, `/_control/logbench` | pods and logs (no auth; `pods.rs`) |
 //! | `/_test/logbench?n=N&size=S` | N pre-encoded log lines (`logbench.rs`) |
+//! | `GET /containerLogs/{ns}/{pod}/{container}` | the kubelet's log route (no auth; `logs.rs`) |
 //! | `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` | a fixed ServiceAccount identity |
 //! | `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` | read-only RBAC: get/list/watch allowed |
 //! | `PUT /_control/selfsubjectreview` `false` | answer 404 to SelfSubjectReview (an old server) |
@@ -302,7 +303,12 @@ impl State {
         }
         // `/_test/delay?auth_after=1` authenticates after its delay instead (below).
         let auth_after = req.path == "/_test/delay" && req.param("auth_after") == Some("1");
-        let anonymous_ok = self.plain || req.path == "/_test/echo-anon" || auth_after;
+        // The kubelet route is anonymous: a real kubelet would check the API server's client
+        // certificate, which the fake kubelet of the end-to-end tests does not ask for.
+        let anonymous_ok = self.plain
+            || req.path == "/_test/echo-anon"
+            || req.path.starts_with("/containerLogs/")
+            || auth_after;
         if !anonymous_ok && auth != AuthClass::Valid {
             return status_response(401, "Unauthorized", Some("Unauthorized")).into();
         }
@@ -356,7 +362,12 @@ impl State {
             ["api", "v1", "namespaces", ns, "pods", name] if get => self.pods.get(ns, name).into(),
             // GET only: a streamed body cannot answer a HEAD.
             ["api", "v1", "namespaces", ns, "pods", name, "log"] if req.method == "GET" => {
-                crate::logs::log(&self.pods, req, ns, name)
+                crate::logs::log(&self.pods, req, ns, name, None)
+            }
+            // The kubelet's route, for the end-to-end tests' fake kubelet (the API server
+            // relays pod logs from it, with the same query parameters).
+            ["containerLogs", ns, name, container] if req.method == "GET" => {
+                crate::logs::log(&self.pods, req, ns, name, Some(container))
             }
             ["api", "v1", "namespaces", _, "pods"]
             | ["api", "v1", "namespaces", _, "pods", _]

@@ -23,6 +23,9 @@
 //! validation (422 `PodLogOptions "P" is invalid: ...`), a missing pod (404), a missing or
 //! unknown container (400), a waiting container or no previous instance (400).
 //!
+//! The same handler serves the kubelet's `GET /containerLogs/{ns}/{pod}/{container}`, which is
+//! how the end-to-end tests use this server as a fake kubelet behind a real API server.
+//!
 //! The pod name `logbench` is special: its log is the benchmark stream of `logbench.rs`,
 //! sized by `PUT /_control/logbench`, whatever the pods and options.
 //!
@@ -548,16 +551,26 @@ fn stream(
     }
 }
 
-/// The route.
-pub fn log(pods: &Arc<Pods>, req: &Request, ns: &str, name: &str) -> Reply {
+/// The route. `container` comes from the path on the kubelet's route
+/// (`/containerLogs/{ns}/{pod}/{container}`) and overrides the query parameter.
+pub fn log(
+    pods: &Arc<Pods>,
+    req: &Request,
+    ns: &str,
+    name: &str,
+    container: Option<&str>,
+) -> Reply {
     if name == "logbench" {
         let (n, size) = pods.bench();
         return crate::logbench::logbench_stream(n, size);
     }
-    let opts = match LogOptions::parse(req) {
+    let mut opts = match LogOptions::parse(req) {
         Ok(o) => o,
         Err(resp) => return resp.into(),
     };
+    if let Some(c) = container {
+        opts.container = Some(c.to_owned());
+    }
     let errs = opts.validate();
     if !errs.is_empty() {
         return invalid(name, &errs).into();
