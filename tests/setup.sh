@@ -5,6 +5,8 @@ set -euo pipefail
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+# The end-to-end control plane (tests/e2e) generates its PKI with openssl.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
@@ -15,3 +17,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 echo "cc: $(cc --version | head -n1)"
 echo "valgrind: $(valgrind --version)"
+echo "openssl: $(openssl version)"
+# kube-apiserver and etcd are built from source (tests/e2e/build.sh); Debian's Go is too old
+# for Kubernetes 1.36, so a Go toolchain >= the one kubernetes' go.mod names must be installed.
+if command -v go >/dev/null 2>&1; then
+  echo "go: $(go version)"
+else
+  echo "go: not found (needed to build kube-apiserver and etcd for tests/e2e; https://go.dev/dl)" >&2
+  exit 1
+fi
