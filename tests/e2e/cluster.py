@@ -51,6 +51,15 @@ def say(msg: str) -> None:
     print(f"[e2e {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGKILL when the harness dies, even by SIGKILL, so no
+    etcd or kube-apiserver outlives it (Linux's PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -175,7 +184,8 @@ class Cluster:
         with open(self.dir / f"{name}.log", "ab") as log:
             # The child keeps its own copy of the descriptor.
             p = subprocess.Popen(args, stdin=stdin, stdout=log if stdout is None else stdout,
-                                 stderr=log, start_new_session=True)
+                                 stderr=log, start_new_session=True,
+                                 preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         self.procs[name] = p
         return p
 
