@@ -4,7 +4,7 @@
 //! `bool`/`None` as the parser goes, so no intermediate `serde_json::Value` tree is built.
 //! Encoding walks the Python object with a `Serialize` impl straight into the output buffer.
 
-use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -41,30 +41,40 @@ fn fnv1a(b: &[u8]) -> usize {
     h as usize
 }
 
-/// The Python string for a dict key, from the cache when it was seen recently.
-fn key<'py>(py: Python<'py>, k: &str) -> Bound<'py, PyString> {
-    if k.len() > MAX_CACHED_KEY {
-        return PyString::new(py, k);
-    }
-    let slot = fnv1a(k.as_bytes()) % KEY_SLOTS;
-    KEYS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        match &cache.slots[slot] {
+impl KeyCache {
+    /// The Python string for a dict key, from the cache when it was seen recently.
+    fn get<'py>(&mut self, py: Python<'py>, k: &str) -> Bound<'py, PyString> {
+        if k.len() > MAX_CACHED_KEY {
+            return PyString::new(py, k);
+        }
+        let slot = &mut self.slots[fnv1a(k.as_bytes()) % KEY_SLOTS];
+        match slot {
             Some((bytes, s)) if **bytes == *k.as_bytes() => s.bind(py).clone(),
             _ => {
                 let s = PyString::new(py, k);
                 // Computing the hash now stores it in the string for every later insert.
                 let _ = s.hash();
-                cache.slots[slot] = Some((k.as_bytes().into(), s.clone().unbind()));
+                *slot = Some((k.as_bytes().into(), s.clone().unbind()));
                 s
             }
         }
-    })
+    }
 }
 
 /// Builds one Python value from the deserializer (usable as a seed inside other visitors).
+/// It carries the thread's key cache, borrowed once per document rather than once per key.
 #[derive(Clone, Copy)]
-pub struct Seed<'py>(pub Python<'py>);
+pub struct Seed<'py, 'k> {
+    py: Python<'py>,
+    keys: &'k RefCell<KeyCache>,
+}
+
+impl<'py> Seed<'py, '_> {
+    /// Run `f` with a seed for this thread.
+    pub fn with<R>(py: Python<'py>, f: impl for<'k> FnOnce(Seed<'py, 'k>) -> R) -> R {
+        KEYS.with(|keys| f(Seed { py, keys }))
+    }
+}
 
 use Seed as PySeed;
 
@@ -72,7 +82,7 @@ fn py_err<E: de::Error>(e: PyErr) -> E {
     E::custom(e)
 }
 
-impl<'de, 'py> DeserializeSeed<'de> for PySeed<'py> {
+impl<'de, 'py> DeserializeSeed<'de> for PySeed<'py, '_> {
     type Value = Bound<'py, PyAny>;
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -80,7 +90,31 @@ impl<'de, 'py> DeserializeSeed<'de> for PySeed<'py> {
     }
 }
 
-impl<'de, 'py> Visitor<'de> for PySeed<'py> {
+/// A dict key straight from the parser's `&str` (borrowed from the input, or from its scratch
+/// buffer when the key has escapes) to the cached Python string: no Rust `String` per key.
+struct KeySeed<'py, 'k>(Seed<'py, 'k>);
+
+impl<'de, 'py> DeserializeSeed<'de> for KeySeed<'py, '_> {
+    type Value = Bound<'py, PyString>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, 'py> Visitor<'de> for KeySeed<'py, '_> {
+    type Value = Bound<'py, PyString>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_str<E: de::Error>(self, k: &str) -> Result<Self::Value, E> {
+        Ok(self.0.keys.borrow_mut().get(self.0.py, k))
+    }
+}
+
+impl<'de, 'py> Visitor<'de> for PySeed<'py, '_> {
     type Value = Bound<'py, PyAny>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -88,29 +122,29 @@ impl<'de, 'py> Visitor<'de> for PySeed<'py> {
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(PyBool::new(self.0, v).to_owned().into_any())
+        Ok(PyBool::new(self.py, v).to_owned().into_any())
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        let Ok(i) = v.into_pyobject(self.0);
+        let Ok(i) = v.into_pyobject(self.py);
         Ok(i.into_any())
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        let Ok(i) = v.into_pyobject(self.0);
+        let Ok(i) = v.into_pyobject(self.py);
         Ok(i.into_any())
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(PyFloat::new(self.0, v).into_any())
+        Ok(PyFloat::new(self.py, v).into_any())
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(PyString::new(self.0, v).into_any())
+        Ok(PyString::new(self.py, v).into_any())
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(self.0.None().into_bound(self.0))
+        Ok(self.py.None().into_bound(self.py))
     }
 
     fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -118,7 +152,7 @@ impl<'de, 'py> Visitor<'de> for PySeed<'py> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let list = PyList::empty(self.0);
+        let list = PyList::empty(self.py);
         while let Some(v) = seq.next_element_seed(self)? {
             list.append(v).map_err(py_err)?;
         }
@@ -126,10 +160,10 @@ impl<'de, 'py> Visitor<'de> for PySeed<'py> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let dict = PyDict::new(self.0);
-        while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+        let dict = PyDict::new(self.py);
+        while let Some(k) = map.next_key_seed(KeySeed(self))? {
             let v = map.next_value_seed(self)?;
-            dict.set_item(key(self.0, &k), v).map_err(py_err)?;
+            dict.set_item(k, v).map_err(py_err)?;
         }
         Ok(dict.into_any())
     }
@@ -141,14 +175,14 @@ pub fn loads<'py>(py: Python<'py>, bytes: &[u8]) -> Result<Bound<'py, PyAny>, se
     match std::str::from_utf8(bytes) {
         Ok(text) => {
             let mut de = serde_json::Deserializer::from_str(text);
-            let v = PySeed(py).deserialize(&mut de)?;
+            let v = PySeed::with(py, |seed| seed.deserialize(&mut de))?;
             de.end()?;
             Ok(v)
         }
         Err(_) => {
             // Let serde_json find and report the bad byte's position.
             let mut de = serde_json::Deserializer::from_slice(bytes);
-            let v = PySeed(py).deserialize(&mut de)?;
+            let v = PySeed::with(py, |seed| seed.deserialize(&mut de))?;
             de.end()?;
             Ok(v)
         }

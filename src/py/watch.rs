@@ -46,9 +46,9 @@ fn decode_err(e: impl std::fmt::Display) -> Error {
 }
 
 /// `{"type": ..., "object": ...}` with the object built as Python objects.
-struct LineSeed<'py>(Python<'py>);
+struct LineSeed<'py, 'k>(crate::py::convert::Seed<'py, 'k>);
 
-impl<'de, 'py> serde::de::Visitor<'de> for LineSeed<'py> {
+impl<'de, 'py> serde::de::Visitor<'de> for LineSeed<'py, '_> {
     type Value = (
         Option<std::borrow::Cow<'de, str>>,
         Option<Bound<'py, PyAny>>,
@@ -63,7 +63,7 @@ impl<'de, 'py> serde::de::Visitor<'de> for LineSeed<'py> {
         while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match &*k {
                 "type" => kind = Some(map.next_value()?),
-                "object" => object = Some(map.next_value_seed(crate::py::convert::Seed(self.0))?),
+                "object" => object = Some(map.next_value_seed(self.0)?),
                 _ => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
@@ -88,7 +88,9 @@ impl Decoder for PyDecoder {
         Python::attach(|py| {
             let text_line = std::str::from_utf8(line).map_err(decode_err)?;
             let mut de = serde_json::Deserializer::from_str(text_line);
-            let (kind, object) = de.deserialize_map(LineSeed(py)).map_err(decode_err)?;
+            let (kind, object) =
+                crate::py::convert::Seed::with(py, |seed| de.deserialize_map(LineSeed(seed)))
+                    .map_err(decode_err)?;
             de.end().map_err(decode_err)?;
             let kind = kind.ok_or_else(|| decode_err("no \"type\""))?;
             let object = object.ok_or_else(|| decode_err("no \"object\""))?;

@@ -54,7 +54,9 @@ def test_parsed_results_and_encoding(server: Server) -> None:
     c = explicit(server)
     obj: dict[str, Any] = {
         "metadata": {"name": "types"},
-        "data": {"s": "héllo ✓", "esc": "a\"b\\c\n"},
+        # Keys too: escaped ones reach the parser through its scratch buffer, long ones bypass
+        # the key cache, and repeated ones come from it.
+        "data": {"s": "héllo ✓", "esc": "a\"b\\c\n", "k\"e\ny": "1", "ключ": "2", "k" * 80: "3"},
         "binaryData": {},
         "extra": [1, -2, 2**63 - 1, 2**64 - 1, 1.5, True, False, None, [], {}],
     }
