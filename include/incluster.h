@@ -570,8 +570,9 @@ void incluster_logs_free(struct incluster_logs_handle *logs);
 // - `path`: the API path, starting with `/` (a `?query` in it is sent as given).
 // - `params`: NULL, or a NULL-terminated array `{"key", "value", ..., NULL}` of query
 //   parameters; keys and values are percent-encoded.
-// - `body`/`body_len`: the request body; NULL sends none (a non-NULL pointer with length 0
-//   sends an empty body).
+// - `body`/`body_len`: the request body; NULL with length 0 sends none (a non-NULL pointer
+//   with length 0 sends an empty body); NULL with a length is refused
+//   (`INCLUSTER_ERR_NULL_ARGUMENT`), since it is a caller's mistake, not a wish for no body.
 // - `content_type`: NULL for `application/json`.
 //
 // On a 2xx answer writes the response to `*out` (free with `incluster_response_free`).
@@ -738,10 +739,12 @@ enum incluster_result incluster_watch(const struct incluster_client *client,
 void incluster_watch_cancel(const struct incluster_watch_handle *watch);
 
 // The resourceVersion the watch would resume from (`""` if none yet). Owned by the caller:
-// free with `incluster_string_free`. NULL `watch` gives NULL.
+// free with `incluster_string_free`. NULL `watch` gives NULL, and so does a watch that
+// another call is using at the moment (such as `_run` of this watch, asked from its own
+// callback: keep the event's `resource_version` there instead).
 //
 // # Safety
-// `watch` is NULL or a live watch not used by another call at the same time.
+// `watch` is NULL or a live watch.
 char *incluster_watch_resource_version(const struct incluster_watch_handle *watch);
 
 // Close the watch's connection and free it. NULL is a no-op.

@@ -22,6 +22,23 @@ fn target_dir() -> PathBuf {
 }
 
 fn compile(src: &Path, out: &Path) {
+    compile_with(
+        src,
+        out,
+        &std::env::var("CC").unwrap_or_else(|_| "cc".into()),
+        &[],
+    );
+}
+
+/// The C compiler for the sanitizer builds: clang from Debian (`tests/setup.sh` installs it).
+const SANITIZER_CC: &str = "clang";
+const SANITIZER_FLAGS: &[&str] = &[
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-fno-omit-frame-pointer",
+];
+
+fn compile_with(src: &Path, out: &Path, cc: &str, extra: &[&str]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lib = target_dir();
     assert!(
@@ -29,7 +46,8 @@ fn compile(src: &Path, out: &Path) {
         "{} is missing: build the library first (cargo build)",
         lib.join("libincluster.so").display()
     );
-    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+    let status = Command::new(cc)
+        .args(extra)
         .args([
             "-std=c11",
             "-Wall",
@@ -49,7 +67,7 @@ fn compile(src: &Path, out: &Path) {
         .arg(format!("-Wl,-rpath,{}", lib.display()))
         .args(["-lincluster", "-lpthread"])
         .output()
-        .expect("run the C compiler");
+        .unwrap_or_else(|e| panic!("run the C compiler {cc}: {e} (tests/setup.sh installs it)"));
     assert!(
         status.status.success(),
         "compiling {} failed:\n{}",
@@ -144,6 +162,37 @@ fn run_c_test(name: &str) {
     std::fs::remove_dir_all(&s.dir).ok();
     drop(s);
 
+    // The same program built with AddressSanitizer + UndefinedBehaviorSanitizer (and
+    // LeakSanitizer, which ASan runs at exit): any finding aborts it with a report.
+    let asan = exe_dir.join(format!("{name}-asan"));
+    compile_with(
+        &root.join("tests/c").join(format!("{name}.c")),
+        &asan,
+        SANITIZER_CC,
+        SANITIZER_FLAGS,
+    );
+    let s = setup();
+    let mut cmd = command(&s, &asan, false);
+    cmd.env(
+        "ASAN_OPTIONS",
+        "detect_leaks=1:abort_on_error=0:exitcode=98",
+    )
+    .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    let out = run_bounded(cmd, Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains(" passed, 0 failed"),
+        "{name} built with ASan + UBSan: exit {:?}\n{stdout}\n{stderr}",
+        out.status.code(),
+    );
+    assert!(
+        !stderr.contains("Sanitizer"),
+        "{name}: a sanitizer report:\n{stderr}"
+    );
+    std::fs::remove_dir_all(&s.dir).ok();
+    drop(s);
+
     if std::env::var("INCLUSTER_SKIP_VALGRIND").is_ok_and(|v| v == "1") {
         eprintln!("valgrind run of {name} SKIPPED (INCLUSTER_SKIP_VALGRIND=1)");
     } else {
@@ -189,6 +238,11 @@ fn c_watch_api() {
 #[test]
 fn c_logs_api() {
     run_c_test("test_logs");
+}
+
+#[test]
+fn c_api_misuse() {
+    run_c_test("test_misuse");
 }
 
 #[test]

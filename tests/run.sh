@@ -16,7 +16,7 @@ mkdir -p "$CACHE"
 
 step() { printf '\n==> [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
-step "tools: checking for cc, valgrind, openssl and go"
+step "tools: checking for cc, clang, valgrind, openssl and go"
 bash tests/setup.sh
 
 step "cargo fmt --check"

@@ -56,8 +56,9 @@ fn run(
 /// - `path`: the API path, starting with `/` (a `?query` in it is sent as given).
 /// - `params`: NULL, or a NULL-terminated array `{"key", "value", ..., NULL}` of query
 ///   parameters; keys and values are percent-encoded.
-/// - `body`/`body_len`: the request body; NULL sends none (a non-NULL pointer with length 0
-///   sends an empty body).
+/// - `body`/`body_len`: the request body; NULL with length 0 sends none (a non-NULL pointer
+///   with length 0 sends an empty body); NULL with a length is refused
+///   (`INCLUSTER_ERR_NULL_ARGUMENT`), since it is a caller's mistake, not a wish for no body.
 /// - `content_type`: NULL for `application/json`.
 ///
 /// On a 2xx answer writes the response to `*out` (free with `incluster_response_free`).
@@ -91,8 +92,9 @@ pub unsafe extern "C" fn incluster_request(
                 req_str(method, "method")?,
                 req_str(path, "path")?,
                 read_params(params)?,
-                // A body is sent when the pointer is not NULL (so an empty body is possible).
-                (!body.is_null())
+                // A body is sent when the pointer is not NULL (so an empty body is possible);
+                // `bytes` refuses NULL with a length.
+                (!body.is_null() || body_len > 0)
                     .then(|| bytes(body, body_len, "body"))
                     .transpose()?,
                 opt_str(content_type, "content_type")?,

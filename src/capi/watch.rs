@@ -300,10 +300,12 @@ pub unsafe extern "C" fn incluster_watch_cancel(watch: *const incluster_watch_ha
 }
 
 /// The resourceVersion the watch would resume from (`""` if none yet). Owned by the caller:
-/// free with `incluster_string_free`. NULL `watch` gives NULL.
+/// free with `incluster_string_free`. NULL `watch` gives NULL, and so does a watch that
+/// another call is using at the moment (such as `_run` of this watch, asked from its own
+/// callback: keep the event's `resource_version` there instead).
 ///
 /// # Safety
-/// `watch` is NULL or a live watch not used by another call at the same time.
+/// `watch` is NULL or a live watch.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_watch_resource_version(
     watch: *const incluster_watch_handle,
