@@ -56,7 +56,11 @@ pub struct Config {
     pub max_attempts: u32,
     /// The longest wait between two attempts, whatever `Retry-After` says.
     pub max_retry_delay: Duration,
-    /// The largest response body read into memory.
+    /// The largest response body read into memory (default 1 GiB), so a server that sends an
+    /// endless body cannot exhaust memory: a larger body fails with [`ErrorKind::Decode`]
+    /// naming the limit. Streams (watches, logs) have their own per-line limits instead.
+    ///
+    /// [`ErrorKind::Decode`]: crate::core::error::ErrorKind::Decode
     pub max_body_bytes: u64,
     /// Optional client-side rate limit (off by default).
     pub rate_limit: Option<RateLimit>,

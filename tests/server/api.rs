@@ -17,6 +17,7 @@
 //! | `/_test/redirect?to=T` | 302 to T |
 //! | `/_test/echo`, `/_test/echo-anon` | describe the request (the latter without auth) |
 //! | `/_test/chunked?n=N&ms=M[&abort=1]` | a chunked stream of N JSON lines |
+//! | `/_test/trickle`, `/_test/endless`, `/_test/gzip-bomb` | hostile answers (`hostile.rs`) |
 //! | `/_test/watchbench?n=N&size=S` | N pre-encoded Pod watch events (`watchbench.rs`) |
 //! | `GET /api/v1/namespaces/{ns}/pods?watch=1` | the same stream, sized by `PUT /_control/watchbench` |
 //! | `GET /api/v1/namespaces/{ns}/pods[/{name}]`, `GET /api/v1/pods` | pods (`pods.rs`) |
@@ -345,6 +346,9 @@ impl State {
             ["_test", "redirect"] => redirect(req).into(),
             ["_test", "echo"] | ["_test", "echo-anon"] => echo(req, auth).into(),
             ["_test", "chunked"] => chunked(req),
+            ["_test", "trickle"] => crate::hostile::trickle(req),
+            ["_test", "endless"] => crate::hostile::endless(req),
+            ["_test", "gzip-bomb"] => crate::hostile::gzip_bomb(req),
             ["_test", "watchbench"] => watchbench(req),
             ["_test", "logbench"] => crate::logbench::logbench(req),
             // Pod watches are the benchmark stream, sized by `PUT /_control/watchbench`, so the

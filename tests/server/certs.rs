@@ -1,6 +1,7 @@
 //! Throw-away PKI: a CA, a server certificate it signs, and an unrelated CA that signs nothing.
 //!
-//! Everything is generated at start-up, so no key material is ever checked in.
+//! Everything is generated at start-up, so no key material is ever checked in. The server
+//! certificate is a good one unless `--cert` asks for a broken one ([`Leaf`]).
 
 use std::sync::Arc;
 
@@ -22,6 +23,38 @@ pub struct Pki {
     /// The server's private key (PKCS#8 DER).
     pub key: PrivatePkcs8KeyDer<'static>,
 }
+
+/// Which server certificate to serve (`testserver --cert KIND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaf {
+    /// Valid 2020–2099 for [`SERVER_SANS`].
+    Good,
+    /// Expired: valid only during 2020 (the CA itself stays valid).
+    Expired,
+    /// Not valid yet: valid from 2098 on.
+    NotYetValid,
+    /// Valid in time, but its SANs name neither loopback address nor `localhost`
+    /// ([`WRONG_SANS`]).
+    WrongSan,
+}
+
+impl Leaf {
+    /// Parse a `--cert` value.
+    pub fn parse(s: &str) -> Result<Leaf, String> {
+        match s {
+            "good" => Ok(Leaf::Good),
+            "expired" => Ok(Leaf::Expired),
+            "not-yet-valid" => Ok(Leaf::NotYetValid),
+            "wrong-san" => Ok(Leaf::WrongSan),
+            _ => Err(format!(
+                "--cert {s:?}: expected good, expired, not-yet-valid or wrong-san"
+            )),
+        }
+    }
+}
+
+/// The SANs of [`Leaf::WrongSan`]: a plausible API server certificate, for another address.
+pub const WRONG_SANS: [&str; 2] = ["kubernetes.default.svc", "10.96.0.1"];
 
 /// Names the server certificate is valid for: every way a test or a pod may address it.
 const SERVER_SANS: [&str; 5] = [
@@ -50,8 +83,8 @@ fn ca_params(common_name: &str) -> CertificateParams {
     p
 }
 
-/// Generate the CA, the server certificate and the unrelated CA.
-pub fn generate() -> Result<Pki, String> {
+/// Generate the CA, the server certificate (of the given kind) and the unrelated CA.
+pub fn generate(leaf: Leaf) -> Result<Pki, String> {
     fn err(what: &'static str) -> impl Fn(rcgen::Error) -> String {
         move |e| format!("cannot generate {what}: {e}")
     }
@@ -68,7 +101,12 @@ pub fn generate() -> Result<Pki, String> {
     dn.push(DnType::CommonName, "kube-apiserver");
     dn.push(DnType::OrganizationName, "incluster");
     sp.distinguished_name = dn;
-    sp.subject_alt_names = SERVER_SANS
+    let sans: &[&str] = if leaf == Leaf::WrongSan {
+        &WRONG_SANS
+    } else {
+        &SERVER_SANS
+    };
+    sp.subject_alt_names = sans
         .iter()
         .map(|s| match s.parse() {
             Ok(ip) => Ok(SanType::IpAddress(ip)),
@@ -85,8 +123,11 @@ pub fn generate() -> Result<Pki, String> {
     ];
     sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     sp.use_authority_key_identifier_extension = true;
-    sp.not_before = date_time_ymd(2020, 1, 1);
-    sp.not_after = date_time_ymd(2099, 1, 1);
+    (sp.not_before, sp.not_after) = match leaf {
+        Leaf::Expired => (date_time_ymd(2020, 1, 1), date_time_ymd(2021, 1, 1)),
+        Leaf::NotYetValid => (date_time_ymd(2098, 1, 1), date_time_ymd(2099, 1, 1)),
+        Leaf::Good | Leaf::WrongSan => (date_time_ymd(2020, 1, 1), date_time_ymd(2099, 1, 1)),
+    };
     let server_key = KeyPair::generate().map_err(err("the server key"))?;
     let server_cert = sp
         .signed_by(&server_key, &issuer)

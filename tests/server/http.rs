@@ -127,7 +127,15 @@ pub enum Reply {
     Stream(Streaming),
     /// Close the connection at once without sending a single byte.
     Drop,
+    /// Write whatever bytes the function writes — status line and headers included — and
+    /// close the connection: for servers that break HTTP (a head trickled byte by byte, an
+    /// endless header line). The function gets the connection and its socket (see
+    /// [`ChunkedWriter::peer_gone`]); it should stop when a write fails.
+    Raw(RawBody),
 }
+
+/// The producer of a [`Reply::Raw`] answer.
+pub type RawBody = Box<dyn FnOnce(&mut dyn Write, Option<&TcpStream>) -> io::Result<()> + Send>;
 
 impl From<Response> for Reply {
     fn from(r: Response) -> Self {
@@ -348,6 +356,11 @@ pub fn serve<S: Read + Write>(
             } => write_flush(conn.get_mut(), if close { closing } else { keep_alive }),
             Reply::Stream(s) => write_stream(conn.get_mut(), peer.as_ref(), &mut out, s, close),
             Reply::Drop => return,
+            Reply::Raw(body) => {
+                let s = conn.get_mut();
+                let _ = body(s, peer.as_ref()).and_then(|()| s.flush());
+                return;
+            }
         };
         if written.is_err() || close {
             return;

@@ -3,7 +3,11 @@
 //!
 //! ```text
 //! testserver --dir DIR [--listen ADDR]... [--plain] [--token TOKEN]...
+//!            [--cert good|expired|not-yet-valid|wrong-san]
 //! ```
+//!
+//! `--cert` picks a broken server certificate for TLS failure tests (see `certs.rs`); the CA
+//! in `ca.crt` is valid either way.
 //!
 //! It writes `DIR/ca.crt` (the CA that signed its certificate), `DIR/other-ca.crt` (an
 //! unrelated CA) and `DIR/server.json`, then prints one line `READY {json}` on stdout. It
@@ -13,6 +17,7 @@
 
 mod api;
 mod certs;
+mod hostile;
 mod http;
 mod logbench;
 mod logs;
@@ -35,13 +40,15 @@ use serde_json::json;
 
 use crate::api::State;
 
-const USAGE: &str = "usage: testserver --dir DIR [--listen ADDR]... [--plain] [--token TOKEN]...";
+const USAGE: &str = "usage: testserver --dir DIR [--listen ADDR]... [--plain] [--token TOKEN]... \
+                     [--cert good|expired|not-yet-valid|wrong-san]";
 
 struct Args {
     dir: PathBuf,
     listen: Vec<SocketAddr>,
     plain: bool,
     tokens: Vec<String>,
+    cert: certs::Leaf,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -49,6 +56,7 @@ fn parse_args() -> Result<Args, String> {
     let mut listen = Vec::new();
     let mut plain = false;
     let mut tokens = Vec::new();
+    let mut cert = certs::Leaf::Good;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         // Accept both `--flag value` and `--flag=value`.
@@ -74,6 +82,7 @@ fn parse_args() -> Result<Args, String> {
             // Deliberately never echo the value: it is a secret.
             "--token" => tokens.push(value("--token")?),
             "--plain" => plain = true,
+            "--cert" => cert = certs::Leaf::parse(&value("--cert")?)?,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             _ => return Err(format!("unknown argument {flag:?}\n{USAGE}")),
         }
@@ -87,6 +96,7 @@ fn parse_args() -> Result<Args, String> {
         listen,
         plain,
         tokens,
+        cert,
     })
 }
 
@@ -100,7 +110,7 @@ fn run() -> Result<(), String> {
     };
 
     // The certificates are written even with --plain, so a harness can always rely on them.
-    let pki = certs::generate()?;
+    let pki = certs::generate(args.cert)?;
     write("ca.crt", pki.ca_pem.as_bytes())?;
     write("other-ca.crt", pki.other_ca_pem.as_bytes())?;
     let tls = if args.plain {

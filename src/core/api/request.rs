@@ -84,9 +84,22 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The body parsed as JSON.
+    /// The body parsed as JSON. The client never asks for compression and never inflates a
+    /// body, so one the server compressed anyway fails here, saying so (a gzip bomb stays
+    /// the few bytes it was sent as).
     pub fn json(&self) -> Result<Value> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| Error::Decode(format!("the response body is not JSON: {e}")))
+        serde_json::from_slice(&self.body).map_err(|e| {
+            let encoding = self
+                .header("content-encoding")
+                .map(str::trim)
+                .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"));
+            Error::Decode(match encoding {
+                Some(c) => format!(
+                    "the response body is not JSON: the server sent it compressed \
+                     (Content-Encoding: {c}), which was not asked for: {e}"
+                ),
+                None => format!("the response body is not JSON: {e}"),
+            })
+        })
     }
 }

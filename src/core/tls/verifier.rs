@@ -1,9 +1,11 @@
 //! The server-certificate verifier: WebPKI rooted in the cluster CA only, reloading ca.crt.
 //!
 //! The kubelet rotates `ca.crt` like the token (a `..data` swap), so the bundle is checked for
-//! changes at most every [`CaVerifier::RECHECK`] and also right after a verification failure
-//! (the server may already present a certificate from a new CA). A new bundle that does not
-//! parse is ignored and the old roots stay in force.
+//! changes at most every [`CaVerifier::RECHECK`] and also right after every verification
+//! failure that a new CA could explain (the server may already present a certificate from a
+//! new CA): a `stat`, cheap next to the handshake that failed, so the first request after the
+//! swap already succeeds. A new bundle that does not parse is ignored (and not parsed again
+//! until it changes) and the old roots stay in force.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -22,6 +24,8 @@ use crate::core::tls::roots::{CaSource, root_store};
 struct State {
     inner: Arc<WebPkiServerVerifier>,
     stamp: Option<FileStamp>,
+    /// The stamp of a bundle that did not parse, so it is not parsed again until it changes.
+    rejected: Option<FileStamp>,
     checked_at: Instant,
 }
 
@@ -36,8 +40,6 @@ pub struct CaVerifier {
 impl CaVerifier {
     /// How often the CA file is checked for a change while verifications succeed.
     pub const RECHECK: Duration = Duration::from_secs(30);
-    /// The least time between two forced re-checks after failed verifications.
-    pub(crate) const RECHECK_ON_FAILURE: Duration = Duration::from_secs(1);
 
     /// Load the bundle now; errors name the file and what is wrong with it.
     pub fn new(source: CaSource, provider: Arc<CryptoProvider>) -> Result<Self> {
@@ -52,25 +54,22 @@ impl CaVerifier {
             state: RwLock::new(State {
                 inner,
                 stamp,
+                rejected: None,
                 checked_at: Instant::now(),
             }),
         })
     }
 
-    /// The verifier to use now, after reloading the bundle if it is due and changed.
+    /// The verifier to use now, after reloading the bundle if it changed. The file is looked
+    /// at when [`Self::RECHECK`] has passed since the last look, and always `after_failure`.
     fn current(&self, after_failure: bool) -> (Arc<WebPkiServerVerifier>, bool) {
         let CaSource::File(path) = &self.source else {
             let s = self.state.read().unwrap_or_else(|p| p.into_inner());
             return (s.inner.clone(), false);
         };
-        let wait = if after_failure {
-            Self::RECHECK_ON_FAILURE
-        } else {
-            Self::RECHECK
-        };
-        {
+        if !after_failure {
             let s = self.state.read().unwrap_or_else(|p| p.into_inner());
-            if s.checked_at.elapsed() < wait {
+            if s.checked_at.elapsed() < Self::RECHECK {
                 return (s.inner.clone(), false);
             }
         }
@@ -78,12 +77,16 @@ impl CaVerifier {
         s.checked_at = Instant::now();
         let stamp = FileStamp::of(path).ok();
         let mut changed = false;
-        if stamp.is_some() && stamp != s.stamp {
+        if stamp.is_some() && stamp != s.stamp && stamp != s.rejected {
             // Keep the old roots when the new file does not parse (mid-rotation or broken).
-            if let Ok(inner) = build(&self.source, &self.provider) {
-                s.inner = inner;
-                s.stamp = stamp;
-                changed = true;
+            match build(&self.source, &self.provider) {
+                Ok(inner) => {
+                    s.inner = inner;
+                    s.stamp = stamp;
+                    s.rejected = None;
+                    changed = true;
+                }
+                Err(_) => s.rejected = stamp,
             }
         }
         (s.inner.clone(), changed)
@@ -241,6 +244,15 @@ mod tests {
         (ca_cert.pem(), leaf.der().clone())
     }
 
+    /// Replace the file as the kubelet does (a new file renamed over it), a little later than
+    /// the last write so its time stamps differ even on a coarse clock.
+    fn replace(path: &std::path::Path, contents: &str) {
+        std::thread::sleep(Duration::from_millis(20));
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, contents).unwrap();
+        std::fs::rename(&tmp, path).unwrap();
+    }
+
     fn verify(v: &CaVerifier, leaf: &CertificateDer<'_>) -> Result<(), rustls::Error> {
         let name = ServerName::try_from("10.96.0.1").unwrap();
         v.verify_server_cert(leaf, &[], &name, &[], UnixTime::now())
@@ -261,16 +273,17 @@ mod tests {
         assert!(verify(&v, &leaf2).is_err(), "CA 2 is not trusted yet");
 
         // The CA rotates (new file written): after a failure the file is re-checked at once
-        // (at most once a second) and the new roots are used.
-        std::fs::write(&path, &ca2).unwrap();
-        std::thread::sleep(CaVerifier::RECHECK_ON_FAILURE + Duration::from_millis(50));
+        // and the new roots are used, even right after the last check.
+        replace(&path, &ca2);
         verify(&v, &leaf2).expect("rotated CA picked up");
 
         // A broken new file keeps the roots in force.
-        std::fs::write(&path, "not pem").unwrap();
-        std::thread::sleep(CaVerifier::RECHECK_ON_FAILURE + Duration::from_millis(50));
+        replace(&path, "not pem");
         assert!(verify(&v, &leaf1).is_err());
         verify(&v, &leaf2).expect("old roots kept when the new file is bad");
+        // ... and once it is fixed, the next failure picks it up.
+        replace(&path, &ca1);
+        verify(&v, &leaf1).expect("fixed CA file picked up");
         std::fs::remove_dir_all(&dir).ok();
     }
 }
