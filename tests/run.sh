@@ -31,6 +31,9 @@ cargo build --all-targets
 step "cargo test (Rust unit tests, header drift, core/CLI/C API against the test server)"
 cargo test
 
+step "fuzz smoke: every cargo-fuzz target for 10 s (installs nightly and cargo-fuzz on first use)"
+bash tests/fuzz-smoke.sh 10
+
 VENV="$CACHE/venv"
 step "Python: venv with maturin, pytest, mypy ($VENV)"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
