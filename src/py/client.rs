@@ -31,20 +31,22 @@ pub struct Client {
 /// A raw answer: status, headers and body bytes.
 #[pyclass(frozen, module = "incluster._native")]
 pub struct Response {
-    /// HTTP status code.
-    #[pyo3(get)]
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    inner: CoreResponse,
 }
 
 #[pymethods]
 impl Response {
+    /// HTTP status code.
+    #[getter]
+    fn status(&self) -> u16 {
+        self.inner.status
+    }
+
     /// Headers as a dict (lower-case names; repeated headers joined with ", ").
     #[getter]
     fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (k, v) in &self.headers {
+        for (k, v) in &self.inner.headers {
             match d.get_item(k)? {
                 Some(prev) => d.set_item(k, format!("{}, {v}", prev.extract::<String>()?))?,
                 None => d.set_item(k, v)?,
@@ -56,39 +58,34 @@ impl Response {
     /// The body bytes.
     #[getter]
     fn body<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.body)
+        PyBytes::new(py, &self.inner.body)
     }
 
     /// The body decoded as UTF-8 (invalid bytes replaced).
     #[getter]
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
+        String::from_utf8_lossy(&self.inner.body).into_owned()
     }
 
     /// The body parsed as JSON.
     fn json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        parse(py, &self.body)
+        parse(py, &self.inner)
     }
 
     fn __repr__(&self) -> String {
         format!(
             "<incluster.Response [{}] {} bytes>",
-            self.status,
-            self.body.len()
+            self.inner.status,
+            self.inner.body.len()
         )
     }
 }
 
-fn parse<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    if body.is_empty() {
+fn parse<'py>(py: Python<'py>, resp: &CoreResponse) -> PyResult<Bound<'py, PyAny>> {
+    if resp.body.is_empty() {
         return Ok(py.None().into_bound(py));
     }
-    loads(py, body).map_err(|e| {
-        to_py(
-            py,
-            &Error::Decode(format!("the response body is not JSON: {e}")),
-        )
-    })
+    loads(py, &resp.body).map_err(|e| to_py(py, &resp.not_json(e)))
 }
 
 fn seconds(v: f64, name: &str) -> PyResult<Duration> {
@@ -286,7 +283,7 @@ impl Client {
         content_type: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let req = Self::build(method, path, params, json, data, content_type)?;
-        parse(py, &self.send(py, req)?.body)
+        parse(py, &self.send(py, req)?)
     }
 
     /// Any request; returns a Response with the status, headers and raw body.
@@ -302,11 +299,8 @@ impl Client {
         content_type: Option<&str>,
     ) -> PyResult<Response> {
         let req = Self::build(method, path, params, json, data, content_type)?;
-        let r = self.send(py, req)?;
         Ok(Response {
-            status: r.status,
-            headers: r.headers,
-            body: r.body,
+            inner: self.send(py, req)?,
         })
     }
 
@@ -319,7 +313,7 @@ impl Client {
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let req = Self::build("GET", path, params, None, None, None)?;
-        parse(py, &self.send(py, req)?.body)
+        parse(py, &self.send(py, req)?)
     }
 
     /// POST; returns the parsed JSON body.
@@ -334,7 +328,7 @@ impl Client {
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let req = Self::build("POST", path, params, json, data, content_type)?;
-        parse(py, &self.send(py, req)?.body)
+        parse(py, &self.send(py, req)?)
     }
 
     /// PUT; returns the parsed JSON body.
@@ -349,7 +343,7 @@ impl Client {
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let req = Self::build("PUT", path, params, json, data, content_type)?;
-        parse(py, &self.send(py, req)?.body)
+        parse(py, &self.send(py, req)?)
     }
 
     /// DELETE (optionally with a DeleteOptions body); returns the parsed JSON body.
@@ -362,7 +356,7 @@ impl Client {
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let req = Self::build("DELETE", path, params, json, None, None)?;
-        parse(py, &self.send(py, req)?.body)
+        parse(py, &self.send(py, req)?)
     }
 
     /// PATCH with a patch type: "merge" (default), "json", "strategic" or "apply".
@@ -389,7 +383,7 @@ impl Client {
         };
         let mut req = Request::patch(path, &pt, b);
         req.query.extend(query_params(params)?);
-        parse(py, &self.send(py, req)?.body)
+        parse(py, &self.send(py, req)?)
     }
 
     /// Who the server says the caller is (SelfSubjectReview), with the token's claims.

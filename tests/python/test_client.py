@@ -306,3 +306,12 @@ def test_whoami_and_can_i(server: Server) -> None:
     assert c.can_i("get", "/healthz") is True
     assert c.can_i("get", "pods", namespace="") is True
     assert '"namespace":""' in server.requests()[-1]["body"]
+
+
+def test_a_compressed_body_is_never_inflated(server: Server) -> None:
+    c = explicit(server)
+    raw = c.request_raw("GET", "/_test/gzip-bomb", params={"mb": "8"})
+    assert raw.headers["content-encoding"] == "gzip"
+    assert len(raw.body) < 1_000_000  # the compressed bytes, as sent
+    with pytest.raises(incluster.DecodeError, match=r"compressed \(Content-Encoding: gzip\)"):
+        c.get("/_test/gzip-bomb", params={"mb": "8"})

@@ -88,18 +88,23 @@ impl Response {
     /// body, so one the server compressed anyway fails here, saying so (a gzip bomb stays
     /// the few bytes it was sent as).
     pub fn json(&self) -> Result<Value> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            let encoding = self
-                .header("content-encoding")
-                .map(str::trim)
-                .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"));
-            Error::Decode(match encoding {
-                Some(c) => format!(
-                    "the response body is not JSON: the server sent it compressed \
-                     (Content-Encoding: {c}), which was not asked for: {e}"
-                ),
-                None => format!("the response body is not JSON: {e}"),
-            })
+        serde_json::from_slice(&self.body).map_err(|e| self.not_json(e))
+    }
+
+    /// The error for a body that failed to parse as JSON (`why` is the parser's reason),
+    /// naming an unasked-for `Content-Encoding` when there is one. Every front that parses a
+    /// body itself uses it, so they all say the same.
+    pub fn not_json(&self, why: impl std::fmt::Display) -> Error {
+        let encoding = self
+            .header("content-encoding")
+            .map(str::trim)
+            .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"));
+        Error::Decode(match encoding {
+            Some(c) => format!(
+                "the response body is not JSON: the server sent it compressed \
+                 (Content-Encoding: {c}), which was not asked for: {why}"
+            ),
+            None => format!("the response body is not JSON: {why}"),
         })
     }
 }
