@@ -11,7 +11,6 @@ use pyo3::types::PyBytes;
 
 use crate::core::cancel::CancelHandle;
 use crate::core::error::Error;
-use crate::core::logs::stream::Batch;
 use crate::core::logs::{LogOptions, LogStream};
 use crate::py::blocking::run;
 
@@ -76,39 +75,79 @@ impl LogBatches {
 }
 
 impl Logs {
-    /// The next batch of lines as a list (GIL released while waiting); `None` at the end.
-    fn batch<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, pyo3::types::PyList>>> {
-        let inner = &self.inner;
-        let lines = run(py, || {
-            let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
-            match g.as_mut() {
-                None => Ok(Batch::default()),
-                Some(s) => match s.next_lines(BATCH) {
-                    Err(Error::Cancelled) if s.cancel_handle().is_cancelled() => {
-                        *g = None;
-                        Ok(Batch::default())
-                    }
-                    r => r,
-                },
+    /// A line as this read's Python type.
+    fn object<'py>(&self, py: Python<'py>, line: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        if self.as_bytes {
+            Ok(PyBytes::new(py, line).into_any())
+        } else {
+            text(py, line)
+        }
+    }
+
+    /// Up to `max` lines that are already buffered, made into Python objects straight from the
+    /// read buffer (no I/O, so the GIL stays held).
+    fn take_buffered<'py>(
+        &self,
+        py: Python<'py>,
+        max: usize,
+        objects: &mut Vec<Bound<'py, PyAny>>,
+    ) -> PyResult<()> {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(s) = g.as_mut() else { return Ok(()) };
+        let mut failed = None;
+        let r = s.buffered_lines(max, &mut |l| {
+            if failed.is_none() {
+                match self.object(py, l) {
+                    Ok(o) => objects.push(o),
+                    Err(e) => failed = Some(e),
+                }
             }
         });
-        let lines = match lines {
-            Ok(l) => l,
-            Err(e) => {
-                *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                return Err(e);
+        match (r, failed) {
+            (_, Some(e)) => Err(e),
+            (Ok(_), None) => Ok(()),
+            (Err(Error::Cancelled), None) if self.cancel.is_cancelled() => {
+                *g = None;
+                Ok(())
             }
-        };
-        if lines.is_empty() {
-            return Ok(None);
+            (Err(e), None) => {
+                *g = None;
+                Err(crate::py::errors::to_py(py, &e))
+            }
         }
-        let mut objects = Vec::with_capacity(lines.ends.len());
-        for l in lines.lines() {
-            objects.push(if self.as_bytes {
-                PyBytes::new(py, l).into_any()
-            } else {
-                text(py, l)?
+    }
+
+    /// The next batch of lines as a list; `None` at the end. Lines already buffered are made
+    /// into objects at once; otherwise the GIL is released while waiting for the next line,
+    /// and the lines that arrived with it follow it into the batch.
+    fn batch<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, pyo3::types::PyList>>> {
+        let mut objects = Vec::new();
+        self.take_buffered(py, BATCH, &mut objects)?;
+        if objects.is_empty() {
+            let inner = &self.inner;
+            let first = run(py, || {
+                let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
+                match g.as_mut() {
+                    None => Ok(None),
+                    Some(s) => match s.next_line() {
+                        Err(Error::Cancelled) if s.cancel_handle().is_cancelled() => {
+                            *g = None;
+                            Ok(None)
+                        }
+                        r => r,
+                    },
+                }
             });
+            let first = match first {
+                Ok(Some(l)) => l,
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                    return Err(e);
+                }
+            };
+            objects.push(self.object(py, &first)?);
+            self.take_buffered(py, BATCH - 1, &mut objects)?;
         }
         Ok(Some(pyo3::types::PyList::new(py, objects)?))
     }

@@ -386,7 +386,7 @@ impl LogStream {
     /// [`Error::Cancelled`] after a cancel.
     pub fn next_line(&mut self) -> Result<Option<Vec<u8>>> {
         let mut out = Vec::new();
-        match self.step(true, &mut out)? {
+        match self.step(true, &mut |l| out.extend_from_slice(l))? {
             Step::Line => Ok(Some(out)),
             Step::End | Step::NotReady => Ok(None),
         }
@@ -403,7 +403,7 @@ impl LogStream {
         };
         let mut may_block = true;
         while b.ends.len() < max.max(1) {
-            match self.step(may_block, &mut b.data)? {
+            match self.step(may_block, &mut |l| b.data.extend_from_slice(l))? {
                 Step::Line => {
                     b.ends.push(b.data.len());
                     b.data.push(b'\n');
@@ -415,7 +415,25 @@ impl LogStream {
         Ok(b)
     }
 
-    fn step(&mut self, may_block: bool, out: &mut Vec<u8>) -> Result<Step> {
+    /// Hand each line that is already buffered to `f`, borrowed from the read buffer (no copy),
+    /// at most `max` of them; never does I/O. Returns how many were handed over. A front that
+    /// must not do I/O at a given moment (Python holding the GIL) builds its objects here, and
+    /// waits for the next line with [`LogStream::next_line`] or [`LogStream::next_lines`]
+    /// otherwise.
+    pub fn buffered_lines(&mut self, max: usize, f: &mut dyn FnMut(&[u8])) -> Result<usize> {
+        let mut n = 0;
+        while n < max {
+            match self.step(false, f)? {
+                Step::Line => n += 1,
+                Step::End | Step::NotReady => break,
+            }
+        }
+        Ok(n)
+    }
+
+    /// Produce the next line into `out` (called once per line, with the line's bytes without
+    /// their newline).
+    fn step(&mut self, may_block: bool, out: &mut dyn FnMut(&[u8])) -> Result<Step> {
         let (resuming, timestamps) = (self.resuming(), self.opts.timestamps);
         loop {
             if self.cancel.is_cancelled() {
@@ -434,7 +452,7 @@ impl LogStream {
                 Ok(Some(line)) => {
                     if let Some(at) = self.dedup.keep(line, resuming, timestamps) {
                         let n = line.len() - at;
-                        out.extend_from_slice(&line[at..]);
+                        out(&line[at..]);
                         self.handed_out(n);
                         return Ok(Step::Line);
                     }
@@ -445,7 +463,7 @@ impl LogStream {
                 Err(_) => {
                     // Longer than the limit: hand out a piece of it.
                     let piece = self.framer.take_prefix(self.opts.max_line_bytes);
-                    out.extend_from_slice(&piece);
+                    out(&piece);
                     self.handed_out(piece.len());
                     return Ok(Step::Line);
                 }
@@ -463,7 +481,7 @@ impl LogStream {
                         if let Some(p) = partial
                             && let Some(at) = self.dedup.keep(&p, resuming, timestamps)
                         {
-                            out.extend_from_slice(&p[at..]);
+                            out(&p[at..]);
                             self.handed_out(p.len() - at);
                             return Ok(Step::Line);
                         }
