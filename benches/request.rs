@@ -8,6 +8,9 @@
 //! With two or more cores, the server is pinned to core 0 and the clients to core 1, so the
 //! server does not compete with the client being measured. Every run checks that each call got
 //! HTTP 200, so a fast wrong answer cannot win.
+//!
+//! The figures are also written as `request.json` into `--out DIR` (after `--`; default
+//! `~/.cache/incluster/bench-results`), for `benches/report.py`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -105,7 +108,7 @@ fn compile_c(src: &Path, out: &Path) {
 }
 
 fn main() {
-    // `cargo bench` passes --bench; nothing to parse.
+    // `cargo bench` passes --bench; `-- --out DIR` says where the JSON results go.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let have_taskset = Command::new("taskset").arg("-V").output().is_ok();
     let (server_core, client_core) = if cores >= 2 && have_taskset {
@@ -243,7 +246,7 @@ fn main() {
         "|{:-<48}|{:-<12}|{:-<12}|{:-<22}|{:-<10}|",
         "", "", "", "", ""
     );
-    for (name, a, b, goal) in rows {
+    for &(name, a, b, goal) in &rows {
         println!(
             "| {:<46} | {:>10.3} | {:>10.3} | {:>19.2}x | {:>8} |",
             name,
@@ -255,4 +258,72 @@ fn main() {
     }
     println!("\n({runs} whole-process runs each, {n} keep-alive requests each, all answered 200)");
     std::fs::remove_dir_all(&dir).ok();
+
+    let json_rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(name, a, b, goal)| {
+            let (workload, unit) = name.rsplit_once(" (").unwrap_or((name, "ms)"));
+            serde_json::json!({
+                "workload": workload,
+                "unit": unit.trim_end_matches(')'),
+                "better": "lower",
+                "values": {"incluster": a, "curl": b},
+                "goal": goal,
+                "label": if workload.contains("whole process") {
+                    format!("CLI: {workload} ({})", unit.trim_end_matches(')'))
+                } else {
+                    format!("{workload} ({})", unit.trim_end_matches(')'))
+                },
+                "chart": !workload.contains("server's core")
+                    && !workload.contains("p90")
+                    && !workload.contains("p99"),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "bench": "request",
+        "title": "Requests: the incluster CLI and C API next to curl (cargo bench --bench request)",
+        "date": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        "cores": cores,
+        "setup": format!(
+            "{}; {runs} whole-process runs each, {n} keep-alive requests each",
+            if server_core.is_some() {
+                "server on core 0, clients on core 1"
+            } else {
+                "unpinned"
+            }
+        ),
+        "clients": ["incluster", "curl"],
+        "rows": json_rows,
+        "notes": [
+            "Whole process: `incluster get /version` (the CLI) and a curl one-liner with the CA \
+             file and the bearer header. Keep-alive: the C API (benches/c/keepalive.c) and curl \
+             reusing one connection.",
+        ],
+    });
+    let out = out_dir();
+    std::fs::create_dir_all(&out).unwrap();
+    let path = out.join("request.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    println!("results written to {}", path.display());
+}
+
+/// Where the results go: `--out DIR`, else `$INCLUSTER_CACHE/bench-results`, else
+/// `~/.cache/incluster/bench-results`.
+fn out_dir() -> PathBuf {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--out" {
+            return PathBuf::from(args.next().expect("--out DIR"));
+        }
+        if let Some(d) = a.strip_prefix("--out=") {
+            return PathBuf::from(d);
+        }
+    }
+    let cache = std::env::var_os("INCLUSTER_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/incluster")
+        });
+    cache.join("bench-results")
 }

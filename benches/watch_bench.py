@@ -1,11 +1,14 @@
-"""Watch throughput: incluster next to the official `kubernetes` client, lightkube and plain
-`json.loads` on raw lines, all consuming the same stream of realistic ~4 KB Pod events as
-Python objects; the C API's events/s and MB/s; peak RSS at 20,000 and 100,000 events.
+"""Watch throughput: incluster next to the official `kubernetes` client, lightkube, kr8s (its
+synchronous and its asyncio API), and raw lines decoded by `json.loads` or by orjson (the
+practical ceiling for Python objects), all consuming the same stream of realistic ~4 KB Pod
+events as Python objects; the C API's events/s and MB/s; peak RSS at 20,000 and 100,000
+events.
 
 Run by benches/run.sh (a throwaway venv with the peers). The server (release test server) is
 pinned to core 0 and the consumers to core 1. Every run counts its events and checks them.
+The results also go to OUT/watch.json.
 
-    python benches/watch_bench.py --server-binary PATH --lib-dir DIR
+    python benches/watch_bench.py --server-binary PATH --lib-dir DIR [--out DIR]
 """
 
 from __future__ import annotations
@@ -17,20 +20,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import results
 from benchpod import BenchPod
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # Each consumer: a program that reads N events from the Pod watch (or the raw stream) of the
 # benchmark server, checks each one, and prints events/s and its peak RSS.
+# The peak RSS is the kernel's VmHWM of this process. Not getrusage's ru_maxrss: across the
+# fork and exec that start a consumer, Linux carries the parent's peak into the child's
+# ru_maxrss, so it would show at least this script's own RSS.
 COMMON = (
-    "import os, sys, time, resource\n"
+    "import os, sys, time\n"
     "N = int(sys.argv[1]); SA = os.environ['INCLUSTER_SERVICEACCOUNT_DIR']\n"
     "URL = 'https://127.0.0.1:' + os.environ['KUBERNETES_SERVICE_PORT']\n"
     "def done(n, t):\n"
     "    assert n == N, (n, N)\n"
-    "    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-    "    print(n / (time.perf_counter() - t), rss)\n"
+    "    rate = n / (time.perf_counter() - t)\n"
+    "    rss = next(int(l.split()[1]) for l in open('/proc/self/status')\n"
+    "               if l.startswith('VmHWM:'))\n"
+    "    print(rate, rss)\n"
 )
 
 CONSUMERS = {
@@ -67,21 +76,57 @@ CONSUMERS = {
     "    n += 1\n"
     "    if n == N: break\n"
     "done(n, t)\n",
-    "json.loads lines": COMMON
-    + "import http.client, json, ssl\n"
-    "ctx = ssl.create_default_context(cafile=SA + '/ca.crt')\n"
-    "conn = http.client.HTTPSConnection('127.0.0.1', int(URL.rsplit(':', 1)[1]), context=ctx)\n"
+    # kr8s's synchronous API. The class (not "pods") names the kind, as lightkube's Pod does:
+    # a name would make kr8s ask the API discovery, which the test server does not serve.
+    "kr8s": COMMON
+    + "import warnings\n"
+    "warnings.filterwarnings('ignore', message='Kubernetes version')\n"
+    "import kr8s\n"
+    "from kr8s.objects import Pod\n"
+    "api = kr8s.api(serviceaccount=SA)\n"
     "t = time.perf_counter(); n = 0\n"
-    "conn.request('GET', '/api/v1/namespaces/bench/pods?watch=1',\n"
-    "             headers={'Authorization': 'Bearer ' + open(SA + '/token').read()})\n"
-    "r = conn.getresponse()\n"
-    "for line in r:\n"
-    "    e = json.loads(line)\n"
-    "    assert e['object']['metadata']['name'].startswith('bench-pod-')\n"
+    "for kind, pod in api.watch(Pod, namespace='bench'):\n"
+    "    assert pod.metadata.name.startswith('bench-pod-')\n"
     "    n += 1\n"
     "    if n == N: break\n"
     "done(n, t)\n",
+    "kr8s.asyncio": COMMON
+    + "import warnings\n"
+    "warnings.filterwarnings('ignore', message='Kubernetes version')\n"
+    "import asyncio, kr8s.asyncio\n"
+    "from kr8s.asyncio.objects import Pod\n"
+    "async def main():\n"
+    "    api = await kr8s.asyncio.api(serviceaccount=SA)\n"
+    "    t = time.perf_counter(); n = 0\n"
+    "    async for kind, pod in api.watch(Pod, namespace='bench'):\n"
+    "        assert pod.metadata.name.startswith('bench-pod-')\n"
+    "        n += 1\n"
+    "        if n == N: break\n"
+    "    done(n, t)\n"
+    "asyncio.run(main())\n",
+    **{
+        f"{decoder} lines": COMMON
+        + f"import http.client, ssl, {decoder.split('.')[0]}\n"
+        "ctx = ssl.create_default_context(cafile=SA + '/ca.crt')\n"
+        "conn = http.client.HTTPSConnection('127.0.0.1', int(URL.rsplit(':', 1)[1]),"
+        " context=ctx)\n"
+        "t = time.perf_counter(); n = 0\n"
+        "conn.request('GET', '/api/v1/namespaces/bench/pods?watch=1',\n"
+        "             headers={'Authorization': 'Bearer ' + open(SA + '/token').read()})\n"
+        "r = conn.getresponse()\n"
+        "for line in r:\n"
+        f"    e = {decoder}(line)\n"
+        "    assert e['object']['metadata']['name'].startswith('bench-pod-')\n"
+        "    n += 1\n"
+        "    if n == N: break\n"
+        "done(n, t)\n"
+        for decoder in ("json.loads", "orjson.loads")
+    },
 }
+
+# The slow consumers run in the first rounds only (each of their rounds takes 11-18 s here, and
+# their spread is small), so that benches/run.sh stays within 10 minutes on 2 cores.
+ROUND_CAP = {"kr8s": 2, "kr8s.asyncio": 2}
 
 
 def run_consumer(code: str, n: int, env: dict[str, str]) -> tuple[float, int]:
@@ -101,6 +146,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--rounds", type=int, default=5,
                     help="runs of every consumer, interleaved; the tables show medians")
+    ap.add_argument("--out", default=results.default_out(), help="where watch.json goes")
     args = ap.parse_args()
 
     pod = BenchPod(args.server_binary, "bench", "watchbench")
@@ -125,11 +171,14 @@ def main() -> None:
         for r in range(args.rounds):
             print(f"  round {r + 1}/{args.rounds}", flush=True)
             for k, code in CONSUMERS.items():
-                runs[k].append(run_consumer(code, args.events, env))
+                if r < ROUND_CAP.get(k, args.rounds):
+                    runs[k].append(run_consumer(code, args.events, env))
         rates = {k: (statistics.median(x[0] for x in v), max(x[1] for x in v))
                  for k, v in runs.items()}
+        print("  incluster, 100,000 events (RSS)", flush=True)
         size_stream(100_000)
         big = run_consumer(CONSUMERS["incluster"], 100_000, env)
+        print("  C API, 100,000 events", flush=True)
         exe = pod.sa.parent / "watch_mbps"
         subprocess.run(["cc", "-O2", "-std=c11", "-I", str(ROOT / "include"),
                         str(ROOT / "benches/c/watch_mbps.c"), "-L", args.lib_dir,
@@ -147,6 +196,7 @@ def main() -> None:
     print("|" + "-" * 30 + "|" + "-" * 12 + "|" + "-" * 16 + "|" + "-" * 13 + "|")
     for k, (rate, rss) in rates.items():
         print(f"| {k:<28} | {rate:>10.0f} | {inc / rate:>13.1f}x | {rss / 1024:>11.1f} |")
+    print(f"| {'kubectl':<28} | {'n/a':>10} | {'':>14} | {'':>11} |")
     spread = {k: (min(x[0] for x in v), max(x[0] for x in v)) for k, v in runs.items()}
     print("\nspread over the rounds (events/s, min-max): "
           + "; ".join(f"{k} {lo:.0f}-{hi:.0f}" for k, (lo, hi) in spread.items()))
@@ -156,6 +206,43 @@ def main() -> None:
     print(f"Python incluster peak RSS: {rates['incluster'][1] / 1024:.1f} MB after "
           f"{args.events} events, {big[1] / 1024:.1f} MB after 100,000 events "
           f"({big[0]:.0f} events/s): flat when these are close")
+    print(f"kubectl: n/a ({KUBECTL_NA})")
+    print("rounds: " + ", ".join(f"{k} {len(v)}" for k, v in runs.items()))
+
+    spread_of = {k: [lo, hi] for k, (lo, hi) in spread.items()}
+    json_rows = [
+        results.row(f"watch, {args.events:,} Pod events of ~{args.size} B as Python objects",
+                    "events/s", "higher", {k: v[0] for k, v in rates.items()} | {"kubectl": None},
+                    na={"kubectl": KUBECTL_NA}, spread=spread_of, goal="≥ 60,000",
+                    label=f"watch, {args.events:,} ~4 KB Pod events (events/s)"),
+        results.row(f"watch peak RSS, {args.events:,} events", "MB", "lower",
+                    {k: v[1] / 1024 for k, v in rates.items()}),
+        results.row("watch peak RSS, 100,000 events, Python", "MB", "lower",
+                    {"incluster": big[1] / 1024}, chart=False),
+        results.row("watch, 100,000 events, Python", "events/s", "higher",
+                    {"incluster": big[0]}, chart=False),
+        results.row("watch, 100,000 events, C API", "events/s", "higher",
+                    {"incluster": float(c_api["events_per_s"])}, chart=False),
+        results.row("watch, 100,000 events, C API, object JSON", "MB/s", "higher",
+                    {"incluster": float(c_api["mb_per_s"])}, chart=False),
+        results.row("watch peak RSS, 100,000 events, C API", "MB", "lower",
+                    {"incluster": c_api["max_rss_kb"] / 1024}, chart=False),
+    ]
+    results.write(
+        args.out, "watch",
+        "Watch: realistic ~4 KB Pod events consumed as Python objects",
+        ("server on core 0, consumers on core 1; " if pod.pinned else "")
+        + f"{args.rounds} interleaved rounds (kr8s: {ROUND_CAP['kr8s']}), medians",
+        list(CONSUMERS) + ["kubectl"], json_rows,
+        ["incluster: dicts; kubernetes: V1Pod from `watch.Watch().stream`; lightkube: Pod from "
+         "`Client.watch`; kr8s: Pod objects from `api.watch(Pod)` (sync API) and from the "
+         "asyncio API; `json.loads` / `orjson.loads` lines: dicts from raw lines read with "
+         "http.client (no resume, no error handling: the ceiling).",
+         f"kubectl: n/a ({KUBECTL_NA})."])
+
+
+KUBECTL_NA = ("it yields no Python objects, and `kubectl get pods --watch` needs API discovery "
+              "(GET /api, /apis), which the test server does not serve")
 
 
 if __name__ == "__main__":
