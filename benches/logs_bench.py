@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import results
 from benchpod import TOKEN, BenchPod
@@ -176,14 +177,14 @@ def main() -> None:
     kubectl_out = sa.parent / "kubectl.out"
 
     def kubectl_rate(cmd: list[str], n: int) -> float:
-        """kubectl as a whole process (its start-up included), its output to a file that is
-        checked afterwards."""
+        """A command (kubectl, the incluster CLI) as a whole process (its start-up included),
+        its output to a file that is checked afterwards."""
         with open(kubectl_out, "wb") as f:
             t = time.perf_counter()
             res = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.PIPE, timeout=600)
             dt = time.perf_counter() - t
         if res.returncode != 0:
-            raise RuntimeError(f"kubectl failed: {res.stderr.decode()[-2000:]}")
+            raise RuntimeError(f"{cmd[0]} failed: {res.stderr.decode()[-2000:]}")
         data = kubectl_out.read_bytes()
         assert data.count(b"\n") == n and len(data) == n * SIZE, (data.count(b"\n"), len(data))
         kubectl_out.unlink()
@@ -248,6 +249,10 @@ def main() -> None:
             if kubectl_cmd and r < PEER_ROUNDS:
                 runs[kubectl_label].append(kubectl_rate(kubectl_cmd, N))
         rates = {k: statistics.median(v) for k, v in runs.items()}
+        # The incluster CLI, as a whole process like kubectl.
+        cli_cmd = [str(Path(args.server_binary).parent.parent / "incluster"), "logs",
+                   "logbench", "-n", "bench"]
+        cli_rate = statistics.median(kubectl_rate(cli_cmd, N) for _ in range(PEER_ROUNDS))
 
         # The same at 10x the size, where connection setup no longer counts: the per-line
         # cost of each side alone.
@@ -311,6 +316,8 @@ def main() -> None:
     sc, si = statistics.median(steady["curl"]), statistics.median(steady["incluster"])
     print(f"steady state, {10 * N:,} lines: curl {sc:,.0f} lines/s, incluster {si:,.0f} "
           f"({si / sc:.2f}x)")
+    print(f"command line, whole process: incluster logs {cli_rate:,.0f} lines/s"
+          + (f", {kubectl_label} {rates[kubectl_label]:,.0f}" if kubectl_label in rates else ""))
     print(f"line written by the server -> in the Python loop: median {p50:.0f} µs, worst {worst:.0f} µs")
     if kubectl_na:
         print(f"kubectl logs: n/a ({kubectl_na})")
@@ -334,6 +341,10 @@ def main() -> None:
         results.row(f"log, {N:,} lines of {SIZE} B", "lines/s", "higher", values, na=na,
                     spread={key.get(k, k): v for k, v in spread.items()},
                     goal="≥ 0.9× curl"),
+        results.row(f"log, {N:,} lines, command line as a whole process (`incluster logs` in "
+                    f"the incluster column; kubectl: `{kubectl_label}`)", "lines/s", "higher",
+                    {"incluster": cli_rate, "kubectl": rates.get(kubectl_label)},
+                    label="log, command line (lines/s)"),
         results.row(f"log, steady state, {10 * N:,} lines", "lines/s", "higher",
                     {"incluster": si, "curl": sc}, chart=False),
         results.row(f"log follow peak RSS, 1 GB ({FOLLOW_LINES:,} lines)", "MB", "lower",
