@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A short fuzz run of every cargo-fuzz target (default 10 s each; `tests/fuzz-smoke.sh 300` for
-# the 5-minute runs). Installs the nightly toolchain and cargo-fuzz when missing. The seed
+# the 5-minute runs). Installs a pinned nightly toolchain and cargo-fuzz when missing. The seed
 # corpora in fuzz/corpus are read, never written: what a run discovers goes to a scratch
 # corpus under $INCLUSTER_CACHE, and the build to $INCLUSTER_CACHE/fuzz-target.
 set -euo pipefail
@@ -8,10 +8,12 @@ cd "$(dirname "$0")/../fuzz"
 SECS="${1:-10}"
 CACHE="${INCLUSTER_CACHE:-$HOME/.cache/incluster}"
 TARGET_DIR="$CACHE/fuzz-target"
+# A pinned nightly, so a broken nightly of the day cannot break the test command.
+NIGHTLY="${INCLUSTER_FUZZ_TOOLCHAIN:-nightly-2026-05-19}"
 
-if ! rustup toolchain list | grep -q '^nightly'; then
-  echo "installing the nightly toolchain (cargo-fuzz needs it for the sanitizer flags)"
-  rustup toolchain install nightly --profile minimal
+if ! rustup toolchain list | grep -q "^$NIGHTLY"; then
+  echo "installing the $NIGHTLY toolchain (cargo-fuzz needs nightly for the sanitizer flags)"
+  rustup toolchain install "$NIGHTLY" --profile minimal
 fi
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "installing cargo-fuzz 0.13.2 (a few minutes, once)"
@@ -19,15 +21,15 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
 fi
 
 echo "building the fuzz targets (ASan, release)"
-cargo +nightly fuzz build -O --target-dir "$TARGET_DIR"
-for t in $(cargo +nightly fuzz list); do
+cargo "+$NIGHTLY" fuzz build -O --target-dir "$TARGET_DIR"
+for t in $(cargo "+$NIGHTLY" fuzz list); do
   scratch="$CACHE/fuzz-corpus/$t"
   mkdir -p "$scratch"
   echo "fuzzing $t for ${SECS} s"
   # -O: optimised, with debug assertions. A crash exits non-zero and leaves the input in
   # fuzz/artifacts/$t for `cargo fuzz run $t <file>`.
   log="$scratch.log"
-  if ! cargo +nightly fuzz run -O --target-dir "$TARGET_DIR" "$t" "$scratch" "corpus/$t" -- \
+  if ! cargo "+$NIGHTLY" fuzz run -O --target-dir "$TARGET_DIR" "$t" "$scratch" "corpus/$t" -- \
       -max_total_time="$SECS" -print_final_stats=1 >"$log" 2>&1; then
     tail -n 60 "$log"
     echo "fuzz target $t FAILED (full output: $log)"
