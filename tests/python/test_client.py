@@ -56,7 +56,9 @@ def test_parsed_results_and_encoding(server: Server) -> None:
         "metadata": {"name": "types"},
         # Keys too: escaped ones reach the parser through its scratch buffer, long ones bypass
         # the key cache, and repeated ones come from it.
-        "data": {"s": "héllo ✓", "esc": "a\"b\\c\n", "k\"e\ny": "1", "ключ": "2", "k" * 80: "3"},
+        # Two keys alike but for the middle share a cache slot: each must still be itself.
+        "data": {"s": "héllo ✓", "esc": "a\"b\\c\n", "k\"e\ny": "1", "ключ": "2", "k" * 80: "3",
+                 "aaaaaaaaXbbbbbbbb": "x", "aaaaaaaaYbbbbbbbb": "y"},
         "binaryData": {},
         "extra": [1, -2, 2**63 - 1, 2**64 - 1, 1.5, True, False, None, [], {}],
     }
