@@ -24,13 +24,14 @@ from typing import Any
 import results
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["request", "python", "watch", "logs", "core"]
+ORDER = ["request", "python", "watch", "logs", "core", "instructions"]
 SECTION = {
     "request": "Requests: C API and CLI",
     "python": "Python clients and command line tools",
     "watch": "Watch",
     "logs": "Logs",
     "core": "Core hot paths (Rust, in memory)",
+    "instructions": "Instructions per item (callgrind)",
 }
 # Colours of the peers in the chart (stable across runs).
 COLOURS = {
@@ -62,6 +63,8 @@ def fmt_value(v: float, unit: str) -> str:
         return f"{v:.2f}" if v < 100 else f"{v:.1f}"
     if unit == "MB":
         return f"{v:.1f}"
+    if unit == "instructions":
+        return f"{v:,.0f}"
     return f"{v:.3g}"
 
 

@@ -5,7 +5,7 @@
 # official `kubernetes` client, lightkube and kr8s. Each step prints its table and writes its
 # JSON into $OUT; benches/report.py then writes benches/report.md and benches/ratios.png.
 #
-#   bash benches/run.sh   # 4 min on 2 cores with cached builds; about 9 with rebuilds on a busy machine
+#   bash benches/run.sh   # 5-6 min on 2 cores with cached builds; about 10 with rebuilds on a busy machine
 #
 # OUT defaults to $INCLUSTER_CACHE/bench-results (~/.cache/incluster/bench-results).
 set -euo pipefail
@@ -53,6 +53,10 @@ step "watch throughput (incluster, kubernetes, lightkube, kr8s, json.loads, orjs
 
 step "log throughput (incluster, curl, kubernetes, lightkube, kr8s, kubectl), line latency, 1 GB follow RSS"
 "$BVENV/bin/python" benches/logs_bench.py --server-binary "$SERVER" --out "$OUT"
+
+step "instructions per watch event and log line (callgrind: figures that do not move with the load)"
+"$BVENV/bin/python" benches/instructions.py \
+  --server-binary "$SERVER" --out "$OUT"
 
 step "report: benches/report.md and benches/ratios.png"
 "$BVENV/bin/python" benches/report.py --results "$OUT" --run-seconds $((SECONDS - START))
