@@ -25,6 +25,10 @@ use incluster::core::stream::lines::LineFramer;
 use incluster::core::watch::event::{Decoded, Decoder, EventType, Parsed, RawDecoder, parse};
 use serde_json::{Value, json};
 
+/// The watchbench Pod template, shared with the test server.
+#[path = "../tests/server/podtemplate.rs"]
+mod podtemplate;
+
 const EVENTS: usize = 20_000;
 const EVENT_SIZE: usize = 4096;
 const LOG_LINES: usize = 200_000;
@@ -35,105 +39,6 @@ const ROUNDS: usize = 15;
 /// resourceVersion of event `i` (from 0): `1` then `i + 1` in 12 digits, as the test server.
 const RV_BASE: u64 = 1_000_000_000_000;
 
-/// A Pod as a Deployment's ReplicaSet creates it, padded with an annotation to `size` bytes of
-/// JSON; `i` numbers it (name, uid and resourceVersion, as a real stream cycling through 1000
-/// pods).
-fn pod(i: usize, size: usize) -> Value {
-    let id = (i + 1) % 1000;
-    let env: Vec<Value> = (0..6)
-        .map(|k| json!({"name": format!("SETTING_{k}"), "value": format!("value-{k}")}))
-        .collect();
-    let mut pod = json!({
-        "kind": "Pod",
-        "apiVersion": "v1",
-        "metadata": {
-            "name": format!("bench-pod-{id:012}"),
-            "generateName": "bench-pod-",
-            "namespace": "bench",
-            "uid": format!("5f1e0c2a-9b7d-4e11-8a3c-{id:012}"),
-            "resourceVersion": (RV_BASE + i as u64 + 1).to_string(),
-            "creationTimestamp": "2026-11-29T03:00:00Z",
-            "labels": {
-                "app.kubernetes.io/name": "bench",
-                "app.kubernetes.io/instance": "bench-1",
-                "pod-template-hash": "7c9f5d8b6d",
-            },
-            "annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-29T02:59:00Z"},
-            "ownerReferences": [{
-                "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "bench-7c9f5d8b6d",
-                "uid": "0b8e2c61-5d3a-4f7e-9c21-3a6f8e1d2b4c", "controller": true,
-                "blockOwnerDeletion": true,
-            }],
-        },
-        "spec": {
-            "containers": [{
-                "name": "app",
-                "image": "registry.example/bench/app:1.27.3",
-                "imagePullPolicy": "IfNotPresent",
-                "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
-                "env": env,
-                "resources": {
-                    "requests": {"cpu": "100m", "memory": "128Mi"},
-                    "limits": {"memory": "256Mi"},
-                },
-                "readinessProbe": {
-                    "httpGet": {"path": "/healthz", "port": "http", "scheme": "HTTP"},
-                    "periodSeconds": 10, "timeoutSeconds": 1, "successThreshold": 1,
-                    "failureThreshold": 3,
-                },
-                "volumeMounts": [{
-                    "name": "kube-api-access-x7k2p", "readOnly": true,
-                    "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
-                }],
-                "terminationMessagePath": "/dev/termination-log",
-                "terminationMessagePolicy": "File",
-            }],
-            "restartPolicy": "Always",
-            "terminationGracePeriodSeconds": 30,
-            "dnsPolicy": "ClusterFirst",
-            "serviceAccountName": "bench",
-            "nodeName": "node-a-1",
-            "schedulerName": "default-scheduler",
-            "priority": 0,
-            "enableServiceLinks": true,
-            "preemptionPolicy": "PreemptLowerPriority",
-        },
-        "status": {
-            "phase": "Running",
-            "conditions": [
-                {"type": "Initialized", "status": "True",
-                 "lastTransitionTime": "2026-11-29T03:00:00Z"},
-                {"type": "Ready", "status": "True", "lastTransitionTime": "2026-11-29T03:00:04Z"},
-                {"type": "ContainersReady", "status": "True",
-                 "lastTransitionTime": "2026-11-29T03:00:04Z"},
-                {"type": "PodScheduled", "status": "True",
-                 "lastTransitionTime": "2026-11-29T03:00:00Z"},
-            ],
-            "hostIP": "10.0.3.17",
-            "podIP": "10.244.3.58",
-            "podIPs": [{"ip": "10.244.3.58"}],
-            "startTime": "2026-11-29T03:00:00Z",
-            "containerStatuses": [{
-                "name": "app",
-                "state": {"running": {"startedAt": "2026-11-29T03:00:02Z"}},
-                "ready": true,
-                "restartCount": 0,
-                "image": "registry.example/bench/app:1.27.3",
-                "imageID": "registry.example/bench/app@sha256:4f9c1e0d8b7a6f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c",
-                "containerID": "containerd://9a8b7c6d5e4f30211f2e3d4c5b6a79880a1b2c3d4e5f60718293a4b5c6d7e8f9",
-                "started": true,
-            }],
-            "qosClass": "Burstable",
-        },
-    });
-    let base = pod.to_string().len();
-    let key = "bench.incluster/padding";
-    if let Some(pad) = size.checked_sub(base + key.len() + 6) {
-        pod["metadata"]["annotations"][key] = "p".repeat(pad).into();
-    }
-    pod
-}
-
 fn kind_of(i: usize) -> &'static str {
     if i.is_multiple_of(2) {
         "ADDED"
@@ -142,13 +47,24 @@ fn kind_of(i: usize) -> &'static str {
     }
 }
 
-/// The watch stream: `n` event lines, each ending in a newline.
+/// The watch stream: `n` event lines, each ending in a newline: the test server's
+/// `watchbench` Pod (the same template), event `i` with resourceVersion `RV_BASE + i + 1` and
+/// object number `(i + 1) % 1000`, as that stream numbers them.
 fn watch_stream(n: usize, size: usize) -> Vec<u8> {
+    let pod = podtemplate::pod(size);
+    let template = |kind: &str| json!({"type": kind, "object": pod}).to_string() + "\n";
+    let (added, modified) = (template("ADDED"), template("MODIFIED"));
     let mut out = Vec::with_capacity(n * (size + 40));
     for i in 0..n {
-        let line = json!({"type": kind_of(i), "object": pod(i, size)});
-        serde_json::to_writer(&mut out, &line).unwrap();
-        out.push(b'\n');
+        let t = if kind_of(i) == "ADDED" {
+            &added
+        } else {
+            &modified
+        };
+        let line = t
+            .replace(podtemplate::MARK, &format!("{:012}", i + 1))
+            .replace(podtemplate::MARK_ID, &format!("{:012}", (i + 1) % 1000));
+        out.extend_from_slice(line.as_bytes());
     }
     out
 }

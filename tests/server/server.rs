@@ -23,6 +23,7 @@ mod logbench;
 mod logs;
 mod patch;
 mod pods;
+mod podtemplate;
 mod select;
 mod store;
 mod timefmt;
