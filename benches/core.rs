@@ -18,7 +18,6 @@
 //! also written there as `core.json`).
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use incluster::core::stream::lines::LineFramer;
@@ -28,6 +27,8 @@ use serde_json::{Value, json};
 /// The watchbench Pod template, shared with the test server.
 #[path = "../tests/server/podtemplate.rs"]
 mod podtemplate;
+#[path = "support/results.rs"]
+mod results;
 
 const EVENTS: usize = 20_000;
 const EVENT_SIZE: usize = 4096;
@@ -141,26 +142,9 @@ fn rate(items: usize, mut f: impl FnMut() -> usize) -> (f64, f64, f64) {
     (rates[rates.len() / 2], rates[0], rates[rates.len() - 1])
 }
 
-fn out_dir() -> PathBuf {
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        if a == "--out" {
-            return PathBuf::from(args.next().expect("--out DIR"));
-        }
-        if let Some(d) = a.strip_prefix("--out=") {
-            return PathBuf::from(d);
-        }
-    }
-    let cache = std::env::var_os("INCLUSTER_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/incluster")
-        });
-    cache.join("bench-results")
-}
-
 fn main() {
-    let out = out_dir();
+    // Read the arguments first, so a bad --out fails before the minute of measuring.
+    let _ = results::out_dir();
     let watch = watch_stream(EVENTS, EVENT_SIZE);
     let log = log_stream(LOG_LINES, LOG_SIZE);
     let (wmb, lmb) = (watch.len() as f64 / 1e6, log.len() as f64 / 1e6);
@@ -281,7 +265,6 @@ fn main() {
          resourceVersion, each log line)"
     );
 
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let json_rows: Vec<Value> = rows
         .iter()
         .map(|f| {
@@ -296,10 +279,7 @@ fn main() {
         })
         .collect();
     let doc = json!({
-        "bench": "core",
         "title": "Core hot paths in Rust, in memory (cargo bench --bench core)",
-        "date": now_utc(),
-        "cores": cores,
         "setup": format!(
             "{EVENTS} events of ~{EVENT_SIZE} B ({wmb:.1} MB) and {LOG_LINES} lines of \
              {LOG_SIZE} B, fed in {} KiB reads; median of {ROUNDS} rounds",
@@ -312,14 +292,5 @@ fn main() {
              on data held in memory.",
         ],
     });
-    std::fs::create_dir_all(&out).unwrap();
-    let path = out.join("core.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
-    println!("results written to {}", path.display());
-}
-
-/// The current time as RFC 3339 UTC, to the second.
-fn now_utc() -> String {
-    let t = std::time::SystemTime::now();
-    humantime::format_rfc3339_seconds(t).to_string()
+    results::write("core", doc);
 }

@@ -14,6 +14,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/results.rs"]
+mod results;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -281,10 +283,7 @@ fn main() {
         })
         .collect();
     let doc = serde_json::json!({
-        "bench": "request",
         "title": "Requests: the incluster CLI and C API next to curl (cargo bench --bench request)",
-        "date": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        "cores": cores,
         "setup": format!(
             "{}; {runs} whole-process runs each, {n} keep-alive requests each",
             if server_core.is_some() {
@@ -301,29 +300,5 @@ fn main() {
              reusing one connection.",
         ],
     });
-    let out = out_dir();
-    std::fs::create_dir_all(&out).unwrap();
-    let path = out.join("request.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
-    println!("results written to {}", path.display());
-}
-
-/// Where the results go: `--out DIR`, else `$INCLUSTER_CACHE/bench-results`, else
-/// `~/.cache/incluster/bench-results`.
-fn out_dir() -> PathBuf {
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        if a == "--out" {
-            return PathBuf::from(args.next().expect("--out DIR"));
-        }
-        if let Some(d) = a.strip_prefix("--out=") {
-            return PathBuf::from(d);
-        }
-    }
-    let cache = std::env::var_os("INCLUSTER_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/incluster")
-        });
-    cache.join("bench-results")
+    results::write("request", doc);
 }
