@@ -23,7 +23,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{SaDir, TestServer, unique_dir};
+use common::{SaDir, TestServer, status_kib, unique_dir};
 use incluster::core::logs::{LogOptions, LogStream};
 use incluster::core::watch::{Watch, WatchOptions};
 use incluster::{Client, Config, Error, ErrorKind, Request};
@@ -68,16 +68,6 @@ fn expect_err<T: std::fmt::Debug>(r: Result<T, Error>, kind: ErrorKind, words: &
     }
     assert!(!text.contains(TOKEN), "the token leaked: {text}");
     e
-}
-
-/// A field of `/proc/self/status`, in KiB.
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
 }
 
 /// Tests that measure memory run one at a time (they share the process's RSS).

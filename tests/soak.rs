@@ -8,22 +8,12 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{SaDir, TestServer, unique_dir};
+use common::{SaDir, TestServer, status_kib, unique_dir};
 use incluster::Client;
 
 const THREADS: usize = 16;
 const REQUESTS: usize = 1_000;
 const ROUNDS: usize = 8;
-
-/// This process's resident memory in KiB (`VmRSS` in /proc/self/status).
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/self/status")
-}
 
 #[test]
 fn sixteen_threads_through_rotations_and_drops() {
@@ -41,7 +31,7 @@ fn sixteen_threads_through_rotations_and_drops() {
     for _ in 0..200 {
         c.get_json("/version").unwrap();
     }
-    let before = rss_kib();
+    let before = status_kib("VmRSS");
 
     let failures = AtomicUsize::new(0);
     let dropped = AtomicUsize::new(0);
@@ -79,7 +69,7 @@ fn sixteen_threads_through_rotations_and_drops() {
         let rounds = scope.spawn(move || {
             for _ in 0..ROUNDS {
                 barrier.wait();
-                rss.push(rss_kib());
+                rss.push(status_kib("VmRSS"));
                 barrier.wait();
             }
         });
@@ -103,7 +93,7 @@ fn sixteen_threads_through_rotations_and_drops() {
     eprintln!("{rotations} token rotations during the soak");
     assert!(rotations >= 1, "the soak ended before the first rotation");
 
-    let after = rss_kib();
+    let after = status_kib("VmRSS");
     assert_eq!(
         failures.load(Ordering::Relaxed),
         0,

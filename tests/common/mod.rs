@@ -458,3 +458,13 @@ pub fn fake_jwt(claims: &Value) -> String {
         b64(b"not-a-real-signature")
     )
 }
+
+/// A field of this process's /proc/self/status in KiB (`VmRSS`, `VmHWM`, ...).
+pub fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
+}

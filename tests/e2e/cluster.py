@@ -260,7 +260,7 @@ class Cluster:
 
     def _wait(self, ready: Any, what: str, seconds: float) -> None:
         deadline = time.monotonic() + seconds
-        name = "kube-apiserver" if what == "kube-apiserver" else what
+        name = what
         while time.monotonic() < deadline:
             p = self.procs.get(name)
             if p is not None and p.poll() is not None:
