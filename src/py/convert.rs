@@ -13,66 +13,24 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 
-/// Dict keys repeat endlessly in Kubernetes objects (`metadata`, `name`, `labels`, ...). A new
-/// key string costs an allocation, a UTF-8 decode and, when inserted, a hash; a cached one
-/// carries its hash already. This direct-mapped cache (as orjson does) keeps recent short keys.
-struct KeyCache {
-    slots: Vec<Option<CachedKey>>,
-}
-
-/// A cached key: its UTF-8 bytes and the Python string (with its hash computed).
-type CachedKey = (Box<[u8]>, Py<PyString>);
-
-const KEY_SLOTS: usize = 2048;
-const MAX_CACHED_KEY: usize = 64;
+use crate::py::strcache::StrCache;
 
 thread_local! {
-    static KEYS: std::cell::RefCell<KeyCache> = std::cell::RefCell::new(KeyCache {
-        slots: (0..KEY_SLOTS).map(|_| None).collect(),
-    });
-}
-
-fn fnv1a(b: &[u8]) -> usize {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for &x in b {
-        h ^= u64::from(x);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h as usize
-}
-
-impl KeyCache {
-    /// The Python string for a dict key, from the cache when it was seen recently.
-    fn get<'py>(&mut self, py: Python<'py>, k: &str) -> Bound<'py, PyString> {
-        if k.len() > MAX_CACHED_KEY {
-            return PyString::new(py, k);
-        }
-        let slot = &mut self.slots[fnv1a(k.as_bytes()) % KEY_SLOTS];
-        match slot {
-            Some((bytes, s)) if **bytes == *k.as_bytes() => s.bind(py).clone(),
-            _ => {
-                let s = PyString::new(py, k);
-                // Computing the hash now stores it in the string for every later insert.
-                let _ = s.hash();
-                *slot = Some((k.as_bytes().into(), s.clone().unbind()));
-                s
-            }
-        }
-    }
+    static STRINGS: RefCell<StrCache> = RefCell::new(StrCache::default());
 }
 
 /// Builds one Python value from the deserializer (usable as a seed inside other visitors).
-/// It carries the thread's key cache, borrowed once per document rather than once per key.
+/// It carries the thread's string cache, borrowed once per document rather than once per string.
 #[derive(Clone, Copy)]
 pub struct Seed<'py, 'k> {
     py: Python<'py>,
-    keys: &'k RefCell<KeyCache>,
+    strings: &'k RefCell<StrCache>,
 }
 
 impl<'py> Seed<'py, '_> {
     /// Run `f` with a seed for this thread.
     pub fn with<R>(py: Python<'py>, f: impl for<'k> FnOnce(Seed<'py, 'k>) -> R) -> R {
-        KEYS.with(|keys| f(Seed { py, keys }))
+        STRINGS.with(|strings| f(Seed { py, strings }))
     }
 }
 
@@ -110,7 +68,7 @@ impl<'de, 'py> Visitor<'de> for KeySeed<'py, '_> {
     }
 
     fn visit_str<E: de::Error>(self, k: &str) -> Result<Self::Value, E> {
-        Ok(self.0.keys.borrow_mut().get(self.0.py, k))
+        Ok(self.0.strings.borrow_mut().get(self.0.py, k))
     }
 }
 
@@ -140,7 +98,7 @@ impl<'de, 'py> Visitor<'de> for PySeed<'py, '_> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(PyString::new(self.py, v).into_any())
+        Ok(self.strings.borrow_mut().get(self.py, v).into_any())
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {

@@ -10,6 +10,7 @@ pub mod client;
 pub mod convert;
 pub mod errors;
 pub mod logs;
+pub mod strcache;
 pub mod watch;
 
 /// The native module behind `import incluster`.

@@ -58,7 +58,13 @@ def test_parsed_results_and_encoding(server: Server) -> None:
         # the key cache, and repeated ones come from it.
         # Two keys alike but for the middle share a cache slot: each must still be itself.
         "data": {"s": "héllo ✓", "esc": "a\"b\\c\n", "k\"e\ny": "1", "ключ": "2", "k" * 80: "3",
-                 "aaaaaaaaXbbbbbbbb": "x", "aaaaaaaaYbbbbbbbb": "y"},
+                 "aaaaaaaaXbbbbbbbb": "x", "aaaaaaaaYbbbbbbbb": "y",
+                 # Short values come from the same cache: alike but for the middle, around
+                 # the longest cached length (55 bytes), shorter than 8 bytes, equal to a key.
+                 "v1": "ccccccccXdddddddd", "v2": "ccccccccYdddddddd", "v3": "ccccccccXdddddddd",
+                 "v55": "v" * 54 + "w", "v56": "v" * 55 + "w", "v55b": "v" * 54 + "x",
+                 "e": "", "7": "1234567", "8": "12345678", "16": "0123456789abcdef",
+                 "17": "0123456789abcdefg", "u": "ü" * 27, "key": "aaaaaaaaXbbbbbbbb"},
         "binaryData": {},
         "extra": [1, -2, 2**63 - 1, 2**64 - 1, 1.5, True, False, None, [], {}],
     }
