@@ -13,19 +13,7 @@ use crate::core::cancel::CancelHandle;
 use crate::core::error::Error;
 use crate::core::logs::{LogOptions, LogStream};
 use crate::py::blocking::run;
-
-/// A line as `str`, decoded in one pass by CPython; invalid UTF-8 becomes U+FFFD, so text never
-/// fails.
-fn text<'py>(py: Python<'py>, line: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    let len = pyo3::ffi::Py_ssize_t::try_from(line.len())
-        .map_err(|_| PyValueError::new_err("a log line is too long"))?;
-    // SAFETY: a valid pointer/length pair and a static NUL-terminated error handler name;
-    // the result is a new reference or NULL with a Python error set.
-    unsafe {
-        let o = pyo3::ffi::PyUnicode_DecodeUTF8(line.as_ptr().cast(), len, c"replace".as_ptr());
-        Bound::from_owned_ptr_or_err(py, o)
-    }
-}
+use crate::py::text::lossy;
 
 /// Lines handed over per GIL round trip, at most.
 const BATCH: usize = 4096;
@@ -80,7 +68,7 @@ impl Logs {
         if self.as_bytes {
             Ok(PyBytes::new(py, line).into_any())
         } else {
-            text(py, line)
+            lossy(py, line)
         }
     }
 

@@ -11,6 +11,7 @@ pub mod convert;
 pub mod errors;
 pub mod logs;
 pub mod strcache;
+pub mod text;
 pub mod watch;
 
 /// The native module behind `import incluster`.

@@ -15,6 +15,8 @@
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
+use crate::py::text::str_of;
+
 /// Bytes stored in a slot: longer strings are never cached (they rarely repeat).
 pub const MAX_CACHED: usize = 55;
 
@@ -101,7 +103,7 @@ impl StrCache {
         let b = s.as_bytes();
         let n = b.len();
         if n > MAX_CACHED {
-            return PyString::new(py, s);
+            return str_of(py, s);
         }
         let e = ends(b);
         let slot = &mut self.slots[slot_of(n, e)];
@@ -115,7 +117,7 @@ impl StrCache {
                 return obj.bind(py).clone();
             }
         }
-        let new = PyString::new(py, s);
+        let new = str_of(py, s);
         slot.obj = Some(new.clone().unbind());
         slot.len = n as u8;
         slot.bytes[..n].copy_from_slice(b);

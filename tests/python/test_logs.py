@@ -49,6 +49,19 @@ def test_lines_as_text_with_replacement_and_as_bytes(server: Server) -> None:
     assert list(c.logs("p", namespace=NS, tail_lines=1)) == ["no newline"]
 
 
+def test_text_lines_with_non_ascii_anywhere(server: Server) -> None:
+    # ASCII lines are made by a word-at-a-time check and one copy; any other byte, in the
+    # first word, across a word boundary or in the tail after the last whole word, must take
+    # the decoding path.
+    c = explicit(server, namespace=NS)
+    pod(server, "q")
+    raw = [b"", b"\xc3\xa9", b"1234567\xc3\xa9", b"12345678\xff", b"x" * 15 + b"\xc3\xbc",
+           b"\x7f" * 17, b"y" * 64 + b"\x80" + b"z" * 7, b"plain ascii line of some length"]
+    append(server, "q", [base64.b64encode(r).decode() for r in raw], base64=True)
+    assert list(c.logs("q")) == [r.decode("utf-8", "replace") for r in raw]
+    assert list(c.logs("q", as_bytes=True)) == raw
+
+
 def test_follow_resumes_across_drops_and_ends_with_the_container(server: Server) -> None:
     c = explicit(server, namespace=NS)
     pod(server, "p")
