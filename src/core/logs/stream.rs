@@ -422,6 +422,17 @@ impl LogStream {
     /// otherwise.
     pub fn buffered_lines(&mut self, max: usize, f: &mut dyn FnMut(&[u8])) -> Result<usize> {
         let mut n = 0;
+        // Lines handed out as they are (no resume bookkeeping, which reads each line's
+        // timestamp) come in one scan of the buffer; the rest, and whatever the scan stops at
+        // (an overlong line, the end of the buffer), go through `step`.
+        if !self.resuming() && !self.done && self.stream.is_some() && !self.cancel.is_cancelled() {
+            let (lines, bytes) = self.framer.take_lines(max, f);
+            if lines > 0 {
+                self.delivered += bytes as u64;
+                self.progressed = true;
+            }
+            n = lines;
+        }
         while n < max {
             match self.step(false, f)? {
                 Step::Line => n += 1,

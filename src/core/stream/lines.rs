@@ -66,6 +66,31 @@ impl LineFramer {
         }
     }
 
+    /// Hand the complete buffered lines to `f` in order (without their newlines), at most `max`
+    /// of them, in one scan of the buffer. Stops before a line longer than the limit, which
+    /// [`LineFramer::next_line`] then reports. Returns the count and their bytes, newlines
+    /// included.
+    pub fn take_lines(&mut self, max: usize, f: &mut dyn FnMut(&[u8])) -> (usize, usize) {
+        let first = self.start;
+        let mut from = self.start;
+        let mut n = 0;
+        let scan = self.start + self.scanned;
+        for i in memchr::memchr_iter(b'\n', &self.buf[scan..self.end]) {
+            let end = scan + i;
+            if n == max || end - from > self.max_line {
+                break;
+            }
+            f(&self.buf[from..end]);
+            from = end + 1;
+            n += 1;
+        }
+        if n > 0 {
+            self.start = from;
+            self.scanned = 0;
+        }
+        (n, from - first)
+    }
+
     /// The next complete line without consuming it, if one is buffered.
     pub fn peek_line(&self) -> Option<&[u8]> {
         let pending = &self.buf[self.start..self.end];
@@ -166,6 +191,42 @@ mod tests {
                 ["{\"type\":\"ADDED\"}", "second line", "", "last"],
                 "cut {cut}"
             );
+        }
+    }
+
+    #[test]
+    fn take_lines_hands_out_what_next_line_would() {
+        let data = b"a\nbb\n\n0123456789\nccc\ndd";
+        for max in 0..7 {
+            for cut in 0..data.len() {
+                let mut f = LineFramer::new(8);
+                let mut g = LineFramer::new(8);
+                feed(&mut f, &data[..cut]);
+                feed(&mut g, &data[..cut]);
+                let mut taken = Vec::new();
+                let (n, bytes) = f.take_lines(max, &mut |l| taken.push(l.to_vec()));
+                assert_eq!(n, taken.len());
+                assert_eq!(bytes, taken.iter().map(|l| l.len() + 1).sum::<usize>());
+                assert!(n <= max, "max {max} cut {cut}");
+                // The same lines as next_line gives, up to the overlong one; both framers
+                // then go on alike.
+                for l in &taken {
+                    assert_eq!(g.next_line().unwrap().unwrap(), &l[..]);
+                }
+                feed(&mut f, &data[cut..]);
+                feed(&mut g, &data[cut..]);
+                loop {
+                    let (a, b) = (f.next_line(), g.next_line());
+                    assert_eq!(a, b, "max {max} cut {cut}");
+                    match a {
+                        Ok(Some(_)) => {}
+                        Ok(None) => break,
+                        Err(_) => {
+                            assert_eq!(f.take_prefix(8), g.take_prefix(8));
+                        }
+                    }
+                }
+            }
         }
     }
 
