@@ -32,6 +32,7 @@ use crate::core::cancel::CancelHandle;
 use crate::core::client::{BodyStream, Client};
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::logs::options::LogOptions;
+use crate::core::logs::stamp::StampParser;
 use crate::core::resume::ResumeErrors;
 use crate::core::stream::lines::LineFramer;
 use crate::core::watch::backoff::Backoff;
@@ -39,15 +40,6 @@ use crate::core::watch::backoff::Backoff;
 /// A stream shorter than this counts as a failure for the backoff (a server that closes at
 /// once is not hammered).
 const HEALTHY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Split `ts content` (the kubelet's timestamped form): the parsed time and where the
-/// content starts.
-fn split_timestamp(line: &[u8]) -> Option<(SystemTime, usize)> {
-    let sp = memchr::memchr(b' ', line)?;
-    let ts = std::str::from_utf8(&line[..sp]).ok()?;
-    let t = humantime::parse_rfc3339(ts).ok()?;
-    Some((t, sp + 1))
-}
 
 /// One step of reading.
 enum Step {
@@ -92,6 +84,7 @@ struct Dedup {
     last: Option<(SystemTime, usize)>,
     /// After a resume: drop lines older than this, and this many at exactly it.
     skip: Option<(SystemTime, usize)>,
+    stamps: StampParser,
 }
 
 impl Dedup {
@@ -100,7 +93,7 @@ impl Dedup {
         if !resuming {
             return Some(0);
         }
-        let Some((t, content_at)) = split_timestamp(raw) else {
+        let Some((t, content_at)) = self.stamps.split(raw) else {
             // Not timestamped (a split continuation): pass it on as it is.
             return Some(0);
         };
