@@ -22,8 +22,10 @@ bash tests/setup.sh
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy --all-targets -- -D warnings"
+step "cargo clippy --all-targets -- -D warnings (and with the python feature, for src/py)"
 cargo clippy --all-targets -- -D warnings
+# Its own target dir, as for the Python build below: the feature changes the library.
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR-python" cargo clippy --all-targets --features python -- -D warnings
 
 step "build: library (cdylib), CLI, test server"
 cargo build --all-targets
