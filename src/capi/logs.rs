@@ -47,13 +47,7 @@ unsafe fn read_options(options: *const *const c_char) -> std::result::Result<Log
 
 impl LogsState {
     fn advance(&mut self) -> Result<bool> {
-        match self.inner.next_line()? {
-            Some(l) => {
-                self.current = l;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        self.inner.next_line_into(&mut self.current)
     }
 }
 

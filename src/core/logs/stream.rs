@@ -379,9 +379,16 @@ impl LogStream {
     /// [`Error::Cancelled`] after a cancel.
     pub fn next_line(&mut self) -> Result<Option<Vec<u8>>> {
         let mut out = Vec::new();
+        Ok(self.next_line_into(&mut out)?.then_some(out))
+    }
+
+    /// [`LogStream::next_line`] into `out` (cleared first), so a caller reading line after
+    /// line reuses one buffer; false when the log ended.
+    pub fn next_line_into(&mut self, out: &mut Vec<u8>) -> Result<bool> {
+        out.clear();
         match self.step(true, &mut |l| out.extend_from_slice(l))? {
-            Step::Line => Ok(Some(out)),
-            Step::End | Step::NotReady => Ok(None),
+            Step::Line => Ok(true),
+            Step::End | Step::NotReady => Ok(false),
         }
     }
 
@@ -394,17 +401,18 @@ impl LogStream {
             data: Vec::with_capacity(2 * crate::core::stream::lines::READ_SIZE),
             ends: Vec::with_capacity(max.min(4096)),
         };
-        let mut may_block = true;
-        while b.ends.len() < max.max(1) {
-            match self.step(may_block, &mut |l| b.data.extend_from_slice(l))? {
-                Step::Line => {
-                    b.ends.push(b.data.len());
-                    b.data.push(b'\n');
-                }
-                Step::End | Step::NotReady => break,
+        match self.step(true, &mut |l| b.data.extend_from_slice(l))? {
+            Step::Line => {
+                b.ends.push(b.data.len());
+                b.data.push(b'\n');
             }
-            may_block = false;
+            Step::End | Step::NotReady => return Ok(b),
         }
+        self.buffered_lines(max.max(1) - 1, &mut |l| {
+            b.data.extend_from_slice(l);
+            b.ends.push(b.data.len());
+            b.data.push(b'\n');
+        })?;
         Ok(b)
     }
 
