@@ -20,7 +20,8 @@ thread_local! {
 }
 
 /// Builds one Python value from the deserializer (usable as a seed inside other visitors).
-/// It carries the thread's string cache, borrowed once per document rather than once per string.
+/// It carries the thread's string cache, looked up once per document rather than once per
+/// string.
 #[derive(Clone, Copy)]
 pub struct Seed<'py, 'k> {
     py: Python<'py>,

@@ -85,8 +85,9 @@ fn ends(b: &[u8]) -> (u64, u64) {
     }
 }
 
-/// The slot of a string: a multiplicative hash of its length and its first and last 8 bytes
-/// (a dozen instructions, where hashing every byte cost ~4 per byte). Strings that differ only
+/// The slot of a string: a multiplicative hash of its length and its [`ends`] (the first and
+/// last 8 bytes from 8 bytes up; a dozen instructions, where hashing every byte cost ~4 per
+/// byte). Strings that differ only
 /// in the middle share a slot and evict each other, which costs a miss, never a wrong string:
 /// a hit compares all the bytes.
 #[inline]
