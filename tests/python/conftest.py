@@ -62,10 +62,12 @@ class Server:
             ctx = ssl.create_default_context(cafile=str(self.ca))
             conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx)
         data = None if body is None else json.dumps(body).encode()
-        conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
-        resp = conn.getresponse()
-        out = resp.read()
-        conn.close()
+        try:
+            conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            out = resp.read()
+        finally:
+            conn.close()
         assert 200 <= resp.status < 300, (resp.status, out)
         return json.loads(out) if out else None
 
