@@ -52,6 +52,37 @@ fn run(
     }
 }
 
+/// The value at `pointer` converted by `convert` into `*out`; a value `convert` refuses is
+/// `INCLUSTER_ERR_DECODE` naming it and `what` was expected.
+///
+/// # Safety
+/// As for `incluster_json_get_string`, with `out` pointing to a `T`.
+unsafe fn get_scalar<T>(
+    json: *const u8,
+    len: usize,
+    pointer: *const c_char,
+    out: *mut T,
+    err: *mut *mut incluster_error,
+    what: &str,
+    convert: fn(&Value) -> Option<T>,
+) -> incluster_result {
+    run(err, || {
+        if out.is_null() {
+            return Err(Failure::Null("out"));
+        }
+        // SAFETY: forwarded contract; `out` checked.
+        unsafe {
+            find(json, len, pointer, |v| match convert(v) {
+                Some(x) => {
+                    *out = x;
+                    Ok(())
+                }
+                None => Err(Error::Decode(format!("the value is {v}, not {what}")).into()),
+            })
+        }
+    })
+}
+
 /// The value at the RFC 6901 `pointer` (`/metadata/name`, `/items/0/status/phase`) in a JSON
 /// buffer, as text: a string as it is, any other value as compact JSON. On `INCLUSTER_OK`
 /// writes an owned NUL-terminated string to `*out` (free with `incluster_string_free`).
@@ -97,21 +128,8 @@ pub unsafe extern "C" fn incluster_json_get_int(
     out: *mut i64,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    run(err, || {
-        if out.is_null() {
-            return Err(Failure::Null("out"));
-        }
-        // SAFETY: forwarded contract; `out` checked.
-        unsafe {
-            find(json, len, pointer, |v| match v.as_i64() {
-                Some(i) => {
-                    *out = i;
-                    Ok(())
-                }
-                None => Err(Error::Decode(format!("the value is {v}, not an integer")).into()),
-            })
-        }
-    })
+    // SAFETY: forwarded contract.
+    unsafe { get_scalar(json, len, pointer, out, err, "an integer", Value::as_i64) }
 }
 
 /// The boolean at `pointer`. `INCLUSTER_ABSENT` when absent; `INCLUSTER_ERR_DECODE` when it is
@@ -127,21 +145,8 @@ pub unsafe extern "C" fn incluster_json_get_bool(
     out: *mut bool,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    run(err, || {
-        if out.is_null() {
-            return Err(Failure::Null("out"));
-        }
-        // SAFETY: forwarded contract; `out` checked.
-        unsafe {
-            find(json, len, pointer, |v| match v.as_bool() {
-                Some(b) => {
-                    *out = b;
-                    Ok(())
-                }
-                None => Err(Error::Decode(format!("the value is {v}, not a boolean")).into()),
-            })
-        }
-    })
+    // SAFETY: forwarded contract.
+    unsafe { get_scalar(json, len, pointer, out, err, "a boolean", Value::as_bool) }
 }
 
 /// Render a kubectl-style JSONPath template (`{.metadata.name}`,
