@@ -4,8 +4,10 @@ environment pointing at the server (plus a kubeconfig with the same CA and token
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -72,6 +74,20 @@ class BenchPod:
              str(tmp / "kubectl-cache")]
             if kubectl.exists() else None
         )
+
+    def control(self, method: str, path: str, body: object) -> None:
+        """A request to the test server's `/_control` routes (no auth); fails unless 2xx."""
+        ctx = ssl.create_default_context(cafile=str(self.sa / "ca.crt"))
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx)
+        try:
+            conn.request(method, path, body=json.dumps(body),
+                         headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            out = resp.read()
+        finally:
+            conn.close()
+        if not 200 <= resp.status < 300:
+            raise RuntimeError(f"{method} {path}: {resp.status} {out[:500]!r}")
 
     def where(self) -> str:
         """For the banner: the server and the pinning."""

@@ -12,7 +12,6 @@ process's user-space instructions (the kernel's are not, for any consumer).
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import sys
@@ -48,11 +47,6 @@ def main() -> None:
     env, sa = pod.env, pod.sa
     scratch = sa.parent / "callgrind.out"
 
-    def control(method: str, path: str, body: object) -> None:
-        subprocess.run(["curl", "-sS", "--fail", "--cacert", str(sa / "ca.crt"), "-X", method,
-                        "-d", json.dumps(body), pod.url + path], check=True,
-                       capture_output=True)
-
     def per_item(make: object, n: int) -> float:
         """Instructions per item: (count(2n) - count(n)) / n."""
         assert callable(make)
@@ -69,7 +63,7 @@ def main() -> None:
     print(f"Instructions per item (callgrind) on {pod.url}")
     try:
         def watch_size(k: int) -> None:
-            control("PUT", "/_control/watchbench", {"n": k, "size": 4096})
+            pod.control("PUT", "/_control/watchbench", {"n": k, "size": 4096})
 
         for name in ("incluster", "json.loads lines", "orjson.loads lines"):
             print(f"  watch: {name}", flush=True)
@@ -77,12 +71,12 @@ def main() -> None:
             watch[name] = per_item(lambda k, c=code: ([py, "-c", c, str(k)], watch_size),
                                    WATCH_N)
 
-        control("POST", "/_control/pods", {"namespace": "bench", "name": "logbench",
+        pod.control("POST", "/_control/pods", {"namespace": "bench", "name": "logbench",
                                            "containers": ["app"]})
         url = f"{pod.url}/api/v1/namespaces/bench/pods/logbench/log"
 
         def log_size(k: int) -> None:
-            control("PUT", "/_control/logbench", {"n": k, "size": logs_bench.SIZE})
+            pod.control("PUT", "/_control/logbench", {"n": k, "size": logs_bench.SIZE})
 
         print("  logs: incluster", flush=True)
         logs["incluster"] = per_item(

