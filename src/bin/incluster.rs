@@ -317,21 +317,34 @@ fn expect_args(a: &Args, n: usize, usage: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn print_body(body: &[u8]) -> Result<(), Failure> {
+/// Write to stdout with `f`, then flush. A closed pipe (`| head`) is not an error worth
+/// reporting.
+fn write_stdout(
+    f: impl FnOnce(&mut std::io::StdoutLock<'_>) -> std::io::Result<()>,
+) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    let r = out.write_all(body).and_then(|_| {
-        if !body.ends_with(b"\n") {
-            out.write_all(b"\n")?;
-        }
-        out.flush()
-    });
-    // A closed pipe (`| head`) is not an error worth reporting.
-    match r {
+    match f(&mut out).and_then(|_| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(Failure::Usage(format!("cannot write to stdout: {e}")))
         }
         _ => Ok(()),
     }
+}
+
+/// Write `bytes` to stdout as they are.
+fn print_raw(bytes: &[u8]) -> Result<(), Failure> {
+    write_stdout(|out| out.write_all(bytes))
+}
+
+/// Write a body to stdout, ending it with a newline if it has none.
+fn print_body(body: &[u8]) -> Result<(), Failure> {
+    write_stdout(|out| {
+        out.write_all(body)?;
+        if !body.ends_with(b"\n") {
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    })
 }
 
 /// How a JSON answer is printed: as is, through JSONPath, as kind/name, or one pointer.
@@ -364,19 +377,21 @@ impl Output {
         matches!(self, Output::Json)
     }
 
+    /// Print an answer: the body as it is (with a final newline), or rendered.
+    fn print(&self, body: &[u8]) -> Result<(), Failure> {
+        match self {
+            Output::Json => print_body(body),
+            _ => print_raw(&self.render(body)?),
+        }
+    }
+
     fn render(&self, body: &[u8]) -> Result<Vec<u8>, Failure> {
         let doc = || -> Result<serde_json::Value, Failure> {
             serde_json::from_slice(body)
                 .map_err(|e| Failure::Lib(Error::Decode(format!("the answer is not JSON: {e}"))))
         };
         Ok(match self {
-            Output::Json => {
-                let mut b = body.to_vec();
-                if !b.ends_with(b"\n") {
-                    b.push(b'\n');
-                }
-                b
-            }
+            Output::Json => return Ok(body.to_vec()),
             Output::JsonPath(t) => t.render(&doc()?).into_bytes(),
             Output::Pointer(p) => match extract::pointer::lookup(&doc()?, p)? {
                 Some(v) => format!("{}\n", extract::pointer::to_text(v)).into_bytes(),
@@ -402,16 +417,6 @@ impl Output {
                 .into_bytes()
             }
         })
-    }
-}
-
-fn print_raw(bytes: &[u8]) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Failure::Usage(format!("cannot write to stdout: {e}")))
-        }
-        _ => Ok(()),
     }
 }
 
@@ -488,7 +493,7 @@ fn run(a: Args) -> Result<(), Failure> {
             let mut req = Request::new("GET", &a.positional[0]);
             req.query = a.params.clone();
             let out = Output::new(&a)?;
-            print_raw(&out.render(&client(&a)?.request(&req)?.body)?)
+            out.print(&client(&a)?.request(&req)?.body)
         }
         "request" => {
             expect_args(&a, 2, "incluster request METHOD PATH [options]")?;
@@ -500,7 +505,7 @@ fn run(a: Args) -> Result<(), Failure> {
                 return Err(Failure::Usage("--content-type needs --data".into()));
             }
             let out = Output::new(&a)?;
-            print_raw(&out.render(&client(&a)?.request(&req)?.body)?)
+            out.print(&client(&a)?.request(&req)?.body)
         }
         "info" => {
             expect_args(&a, 0, "incluster info")?;
