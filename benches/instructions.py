@@ -113,7 +113,8 @@ def main() -> None:
         f"logs N = {LOG_N:,}); user-space instructions of the consumer process only",
         ["incluster", "json.loads lines", "orjson.loads lines", "curl"], rows,
         ["Instruction counts are not time (a multiply chain costs more than its count), but "
-         "they repeat exactly, so they judge a change where wall-clock runs cannot."])
+         "they repeat to within about 0.5% between runs, so they judge a change where "
+         "wall-clock runs cannot."])
 
 
 if __name__ == "__main__":
