@@ -408,3 +408,61 @@ fn selectors_and_initial_events() {
     );
     assert_eq!(s.requests().len(), 3);
 }
+
+#[test]
+fn poll_next_never_does_io_and_skips_what_it_does_not_hand_out() {
+    use incluster::core::stream::Next;
+    use incluster::core::watch::event::RawDecoder;
+    let (s, c) = setup();
+    s.control("PUT", "/_control/watch", Some(r#"{"bookmark_ms": 0}"#));
+    s.churn("poll", 15, "p"); // 3 writes each to p-0..p-4; p-0, p-2 and p-4 remain
+    let mut o = opts();
+    o.send_initial_events = true;
+    o.resource_version_match = Some("NotOlderThan".into());
+    o.resource_version = Some(String::new());
+    let mut w = Watch::new(&c, &path("poll"), o).unwrap();
+    watchdog(&w);
+    let mut events = Vec::new();
+    let mut waits = 0;
+    while events.len() < 3 {
+        match w.poll_next(&mut RawDecoder).unwrap() {
+            Next::Item(e) => events.push(e),
+            Next::NeedsIo => {
+                waits += 1;
+                w.wait().unwrap();
+            }
+            Next::End => panic!("ended"),
+        }
+    }
+    assert!(waits >= 1);
+    // The initial-events-end bookmark came with the events; it is not handed out (bookmarks
+    // were not asked for) and, with the server silent, nothing more is buffered: poll_next
+    // must answer NeedsIo at once instead of reading. (A read here would block until the
+    // watchdog cancels it, 30 s later, and the elapsed-time check would fail.)
+    let start = Instant::now();
+    assert_eq!(w.poll_next(&mut RawDecoder).unwrap(), Next::NeedsIo);
+    assert_eq!(w.poll_next(&mut RawDecoder).unwrap(), Next::NeedsIo);
+    assert!(start.elapsed() < Duration::from_secs(5));
+    // The bookmark moved the resourceVersion the watch would resume from.
+    assert!(w.resource_version().is_some());
+}
+
+#[test]
+fn watching_one_object_watches_its_collection_by_name() {
+    let (s, c) = setup();
+    s.churn("one", 9, "o"); // 3 writes each to o-0..o-2; o-1 is deleted
+    let mut w = Watch::new(&c, &format!("{}/o-2", path("one")), opts()).unwrap();
+    watchdog(&w);
+    let first = w.next_event().unwrap().unwrap();
+    assert_eq!(obj(&first)["metadata"]["name"], "o-2");
+    let last = s.requests().pop().unwrap();
+    let target = last["path"].as_str().unwrap_or_default().to_owned()
+        + "?"
+        + last["query"].as_str().unwrap_or_default();
+    assert!(target.starts_with(&path("one")), "{last}");
+    assert!(target.contains("fieldSelector=metadata.name%3Do-2"), "{last}");
+    // A subresource cannot be watched: a typed error naming it, before any request.
+    let e = Watch::new(&c, &format!("{}/o-2/status", path("one")), opts()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.to_string().contains("status subresource"), "{e}");
+}

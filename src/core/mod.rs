@@ -12,6 +12,7 @@ pub mod http;
 pub mod info;
 pub mod logs;
 pub mod resume;
+pub mod seconds;
 pub mod stream;
 pub mod tls;
 pub mod watch;

@@ -4,7 +4,6 @@
 #![allow(clippy::too_many_arguments)]
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -16,11 +15,14 @@ use crate::core::api::request::{Request, Response as CoreResponse};
 use crate::core::client::Client as CoreClient;
 use crate::core::config::{Config, RateLimit};
 use crate::core::error::Error;
+use crate::core::logs::LogOptions;
+use crate::core::seconds::{positive_seconds, seconds};
+use crate::core::watch::WatchOptions;
 use crate::py::blocking::run;
 use crate::py::convert::{dumps, loads};
 use crate::py::errors::to_py;
-use crate::py::logs::{LogArgs, Logs, open as open_logs};
-use crate::py::watch::{Watch, WatchArgs, open as open_watch};
+use crate::py::logs::{Logs, open as open_logs};
+use crate::py::watch::{Watch, open as open_watch};
 
 /// A client for the Kubernetes API server. Thread-safe: share one between threads.
 #[pyclass(frozen, module = "incluster._native")]
@@ -86,16 +88,6 @@ fn parse<'py>(py: Python<'py>, resp: &CoreResponse) -> PyResult<Bound<'py, PyAny
         return Ok(py.None().into_bound(py));
     }
     loads(py, &resp.body).map_err(|e| to_py(py, &resp.not_json(e)))
-}
-
-fn seconds(v: f64, name: &str) -> PyResult<Duration> {
-    if v.is_finite() && v > 0.0 {
-        Ok(Duration::from_secs_f64(v))
-    } else {
-        Err(PyValueError::new_err(format!(
-            "{name} must be a number of seconds > 0"
-        )))
-    }
 }
 
 /// Query parameters from a dict or a sequence of pairs; values go through `str()`, except
@@ -236,10 +228,11 @@ impl Client {
             cfg = cfg.with_namespace(ns);
         }
         if let Some(t) = connect_timeout {
-            cfg.connect_timeout = seconds(t, "connect_timeout")?;
+            cfg.connect_timeout =
+                positive_seconds("connect_timeout", t).map_err(|e| to_py(py, &e))?;
         }
         if let Some(t) = timeout {
-            cfg.request_timeout = Some(seconds(t, "timeout")?);
+            cfg.request_timeout = Some(positive_seconds("timeout", t).map_err(|e| to_py(py, &e))?);
         }
         if let Some(n) = max_attempts {
             cfg.max_attempts = n.max(1);
@@ -442,23 +435,32 @@ impl Client {
         backoff: Option<(f64, f64)>,
         callback: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<Py<Watch>>> {
-        let args = WatchArgs {
+        let mut opts = WatchOptions {
             label_selector,
             field_selector,
             resource_version,
             resource_version_match,
             timeout_seconds,
             allow_bookmarks,
-            bookmarks,
+            deliver_bookmarks: bookmarks,
             send_initial_events,
-            params: query_params(params)?,
-            max_event_bytes,
+            extra_params: query_params(params)?,
             resume,
-            on_gone,
-            idle_timeout,
-            backoff,
+            on_gone: on_gone.parse().map_err(|e| to_py(py, &e))?,
+            ..WatchOptions::default()
         };
-        let w = open_watch(py, &self.inner, path, args)?;
+        if let Some(m) = max_event_bytes {
+            opts.max_event_bytes = m;
+        }
+        let secs = |name: &str, v: f64| seconds(name, v).map_err(|e| to_py(py, &e));
+        if let Some(t) = idle_timeout {
+            opts.idle_timeout = Some(secs("idle_timeout", t)?);
+        }
+        if let Some((a, b)) = backoff {
+            opts.backoff_initial = secs("backoff", a)?;
+            opts.backoff_max = secs("backoff", b)?;
+        }
+        let w = open_watch(py, &self.inner, path, opts)?;
         match callback {
             Some(cb) => {
                 w.run_callback(py, cb)?;
@@ -495,7 +497,7 @@ impl Client {
         as_bytes: bool,
         callback: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<Py<Logs>>> {
-        let args = LogArgs {
+        let mut opts = LogOptions {
             container,
             follow,
             previous,
@@ -505,13 +507,24 @@ impl Client {
             tail_lines,
             limit_bytes,
             insecure_skip_tls_verify_backend,
-            resume,
-            max_line_bytes,
-            idle_check,
-            backoff,
+            ..LogOptions::default()
         };
+        if let Some(r) = resume {
+            opts.resume = r;
+        }
+        if let Some(m) = max_line_bytes {
+            opts.max_line_bytes = m.max(1);
+        }
+        let secs = |name: &str, v: f64| seconds(name, v).map_err(|e| to_py(py, &e));
+        if let Some(t) = idle_check {
+            opts.idle_check = secs("idle_check", t)?;
+        }
+        if let Some((a, b)) = backoff {
+            opts.backoff_initial = secs("backoff", a)?;
+            opts.backoff_max = secs("backoff", b)?;
+        }
         let ns = namespace.unwrap_or(self.inner.namespace()).to_owned();
-        let l = open_logs(py, &self.inner, &ns, pod, args, as_bytes)?;
+        let l = open_logs(py, &self.inner, &ns, pod, opts, as_bytes)?;
         match callback {
             Some(cb) => {
                 l.run_callback(py, cb)?;

@@ -2,10 +2,9 @@
 //! callback.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
-use pyo3::exceptions::{PyStopIteration, PyValueError};
+use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -14,19 +13,30 @@ use crate::core::error::Error;
 use crate::core::logs::{LogOptions, LogStream};
 use crate::py::blocking::run;
 use crate::py::text::lossy;
+use crate::py::watch::busy;
 
 /// Lines handed over per GIL round trip, at most.
 const BATCH: usize = 4096;
 
 /// A running log read: iterate it (lines as `str`, or `bytes`), or use it as a context
-/// manager. `cancel()` from any thread; iterate from one thread at a time.
+/// manager. `cancel()` and `close()` from any thread; reading the same `Logs` from two threads
+/// at once raises `RuntimeError` at once. It owns what it needs: it keeps running after its
+/// client is closed, as in C.
 #[pyclass(frozen, module = "incluster._native")]
 pub struct Logs {
-    inner: Mutex<Option<LogStream>>,
+    /// Only ever `try_lock`ed while attached to the interpreter, so a thread holding the GIL
+    /// never waits for a thread that is waiting for the GIL.
+    state: Mutex<State>,
     cancel: CancelHandle,
     as_bytes: bool,
+    /// `namespace/pod[/container]`, for `repr`.
+    what: String,
+}
+
+struct State {
+    stream: Option<LogStream>,
     /// Lines already turned into Python objects, waiting for `__next__`.
-    ready: Mutex<VecDeque<Py<PyAny>>>,
+    ready: VecDeque<Py<PyAny>>,
 }
 
 /// The batches of a `Logs`: each `__next__` is a list of the lines that arrived together.
@@ -45,17 +55,13 @@ impl LogBatches {
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyList>> {
         let logs = self.logs.get();
+        let mut state = logs.lock()?;
         // Lines a plain `next()` buffered come first.
-        let early: Vec<Py<PyAny>> = logs
-            .ready
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain(..)
-            .collect();
-        if !early.is_empty() {
+        if !state.ready.is_empty() {
+            let early: Vec<Py<PyAny>> = state.ready.drain(..).collect();
             return pyo3::types::PyList::new(py, early);
         }
-        match logs.batch(py)? {
+        match logs.batch(py, &mut state)? {
             Some(lines) => Ok(lines),
             None => Err(PyStopIteration::new_err(())),
         }
@@ -63,6 +69,16 @@ impl LogBatches {
 }
 
 impl Logs {
+    /// The state, or `RuntimeError` at once if another thread (or a callback of this one) is
+    /// reading the stream.
+    fn lock(&self) -> PyResult<MutexGuard<'_, State>> {
+        match self.state.try_lock() {
+            Ok(g) => Ok(g),
+            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+            Err(TryLockError::WouldBlock) => Err(busy("Logs")),
+        }
+    }
+
     /// A line as this read's Python type.
     fn object<'py>(&self, py: Python<'py>, line: &[u8]) -> PyResult<Bound<'py, PyAny>> {
         if self.as_bytes {
@@ -77,11 +93,13 @@ impl Logs {
     fn take_buffered<'py>(
         &self,
         py: Python<'py>,
+        stream: &mut Option<LogStream>,
         max: usize,
         objects: &mut Vec<Bound<'py, PyAny>>,
     ) -> PyResult<()> {
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(s) = g.as_mut() else { return Ok(()) };
+        let Some(s) = stream.as_mut() else {
+            return Ok(());
+        };
         let mut failed = None;
         let r = s.buffered_lines(max, &mut |l| {
             if failed.is_none() {
@@ -95,11 +113,11 @@ impl Logs {
             (_, Some(e)) => Err(e),
             (Ok(_), None) => Ok(()),
             (Err(Error::Cancelled), None) if self.cancel.is_cancelled() => {
-                *g = None;
+                *stream = None;
                 Ok(())
             }
             (Err(e), None) => {
-                *g = None;
+                *stream = None;
                 Err(crate::py::errors::to_py(py, &e))
             }
         }
@@ -108,81 +126,62 @@ impl Logs {
     /// The next batch of lines as a list; `None` at the end. Lines already buffered are made
     /// into objects at once; otherwise the GIL is released while waiting for the next line,
     /// and the lines that arrived with it follow it into the batch.
-    fn batch<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, pyo3::types::PyList>>> {
+    fn batch<'py>(
+        &self,
+        py: Python<'py>,
+        state: &mut State,
+    ) -> PyResult<Option<Bound<'py, pyo3::types::PyList>>> {
         let mut objects = Vec::new();
-        self.take_buffered(py, BATCH, &mut objects)?;
+        self.take_buffered(py, &mut state.stream, BATCH, &mut objects)?;
         if objects.is_empty() {
-            let inner = &self.inner;
-            let first = run(py, || {
-                let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
-                match g.as_mut() {
-                    None => Ok(None),
-                    Some(s) => match s.next_line() {
-                        Err(Error::Cancelled) if s.cancel_handle().is_cancelled() => {
-                            *g = None;
-                            Ok(None)
-                        }
-                        r => r,
-                    },
-                }
+            let Some(s) = state.stream.as_mut() else {
+                return Ok(None);
+            };
+            let first = run(py, || match s.next_line() {
+                Err(Error::Cancelled) if s.cancel_handle().is_cancelled() => Ok(None),
+                r => r,
             });
             let first = match first {
                 Ok(Some(l)) => l,
-                Ok(None) => return Ok(None),
+                Ok(None) => {
+                    state.stream = None;
+                    return Ok(None);
+                }
                 Err(e) => {
-                    *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                    state.stream = None;
                     return Err(e);
                 }
             };
             objects.push(self.object(py, &first)?);
-            self.take_buffered(py, BATCH - 1, &mut objects)?;
+            self.take_buffered(py, &mut state.stream, BATCH - 1, &mut objects)?;
         }
         Ok(Some(pyo3::types::PyList::new(py, objects)?))
     }
 
-    /// Refill `ready` with the next batch (GIL released while waiting). False at the end.
-    fn refill(&self, py: Python<'_>) -> PyResult<bool> {
-        let Some(list) = self.batch(py)? else {
-            return Ok(false);
-        };
-        let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
-        for item in list.iter() {
-            ready.push_back(item.unbind());
-        }
-        Ok(true)
-    }
-
     fn next_line(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let mut state = self.lock()?;
         loop {
-            if let Some(l) = self
-                .ready
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop_front()
-            {
+            if let Some(l) = state.ready.pop_front() {
                 return Ok(Some(l));
             }
-            if !self.refill(py)? {
+            let Some(list) = self.batch(py, &mut state)? else {
                 return Ok(None);
-            }
+            };
+            state.ready.extend(list.iter().map(Bound::unbind));
         }
     }
 
     /// Call `callback(line)` for each line until it returns False or raises.
     pub fn run_callback(&self, py: Python<'_>, callback: &Bound<'_, PyAny>) -> PyResult<()> {
-        let stop = || {
-            self.cancel.cancel();
-            *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        };
         while let Some(line) = self.next_line(py)? {
             match callback.call1((line,)) {
                 Ok(r) if r.is(pyo3::types::PyBool::new(py, false)) => {
-                    stop();
+                    self.close();
                     return Ok(());
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    stop();
+                    self.close();
                     return Err(e);
                 }
             }
@@ -207,17 +206,32 @@ impl Logs {
             .ok_or_else(|| PyStopIteration::new_err(()))
     }
 
-    /// Stop from any thread; a blocked iteration ends within about 100 ms.
+    /// Stop from any thread; a blocked iteration ends (StopIteration, not an exception) within
+    /// about 100 ms.
     fn cancel(&self) {
         self.cancel.cancel();
     }
 
-    /// Stop and close the connection.
+    /// Stop and close the connection; callable from any thread (a thread blocked reading it
+    /// ends as after `cancel()`, and drops the connection itself).
     fn close(&self) {
         self.cancel.cancel();
-        if let Ok(mut g) = self.inner.try_lock() {
-            *g = None;
+        if let Ok(mut g) = self.state.try_lock() {
+            g.stream = None;
+            g.ready.clear();
         }
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.cancel.is_cancelled() {
+            "cancelled"
+        } else {
+            match self.state.try_lock() {
+                Ok(g) if g.stream.is_none() && g.ready.is_empty() => "ended",
+                _ => "open",
+            }
+        };
+        format!("<incluster.Logs {} {state}>", self.what)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -231,71 +245,27 @@ impl Logs {
     }
 }
 
-/// The keyword arguments of `Client.logs`.
-pub(crate) struct LogArgs {
-    pub(crate) container: Option<String>,
-    pub(crate) follow: bool,
-    pub(crate) previous: bool,
-    pub(crate) since_seconds: Option<u64>,
-    pub(crate) since_time: Option<String>,
-    pub(crate) timestamps: bool,
-    pub(crate) tail_lines: Option<u64>,
-    pub(crate) limit_bytes: Option<u64>,
-    pub(crate) insecure_skip_tls_verify_backend: bool,
-    pub(crate) resume: Option<bool>,
-    pub(crate) max_line_bytes: Option<usize>,
-    pub(crate) idle_check: Option<f64>,
-    pub(crate) backoff: Option<(f64, f64)>,
-}
-
-fn secs(v: f64, name: &str) -> PyResult<Duration> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(Duration::from_secs_f64(v))
-    } else {
-        Err(PyValueError::new_err(format!(
-            "{name} must be seconds >= 0"
-        )))
-    }
-}
-
 /// Open a log read (the first request is made now; errors raise here).
 pub(crate) fn open(
     py: Python<'_>,
     client: &crate::core::client::Client,
     namespace: &str,
     pod: &str,
-    a: LogArgs,
+    opts: LogOptions,
     as_bytes: bool,
 ) -> PyResult<Logs> {
-    let mut o = LogOptions {
-        container: a.container,
-        follow: a.follow,
-        previous: a.previous,
-        since_seconds: a.since_seconds,
-        since_time: a.since_time,
-        timestamps: a.timestamps,
-        tail_lines: a.tail_lines,
-        limit_bytes: a.limit_bytes,
-        insecure_skip_tls_verify_backend: a.insecure_skip_tls_verify_backend,
-        // Resuming is what a follower wants; on by default with follow.
-        resume: a.resume.unwrap_or(a.follow),
-        ..LogOptions::default()
+    let what = match &opts.container {
+        Some(c) => format!("{namespace}/{pod}/{c}"),
+        None => format!("{namespace}/{pod}"),
     };
-    if let Some(m) = a.max_line_bytes {
-        o.max_line_bytes = m.max(1);
-    }
-    if let Some(t) = a.idle_check {
-        o.idle_check = secs(t, "idle_check")?;
-    }
-    if let Some((x, y)) = a.backoff {
-        o.backoff_initial = secs(x, "backoff")?;
-        o.backoff_max = secs(y, "backoff")?;
-    }
-    let s = run(py, || LogStream::open(client, namespace, pod, o))?;
+    let s = run(py, || LogStream::open(client, namespace, pod, opts))?;
     Ok(Logs {
         cancel: s.cancel_handle(),
-        inner: Mutex::new(Some(s)),
+        state: Mutex::new(State {
+            stream: Some(s),
+            ready: VecDeque::new(),
+        }),
         as_bytes,
-        ready: Mutex::new(VecDeque::new()),
+        what,
     })
 }

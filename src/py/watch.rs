@@ -1,18 +1,18 @@
 //! `Client.watch(...)`: an iterator of `WatchEvent`s (also a context manager), or a callback.
 
 use std::sync::Mutex;
-use std::time::Duration;
 
-use pyo3::exceptions::{PyStopIteration, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::core::cancel::CancelHandle;
 use crate::core::error::Error;
+use crate::core::stream::Next;
 use crate::core::watch::event::{
     Decoded, Decoder, Key, Parsed, RawDecoder, Tracked, event_type, parse,
 };
-use crate::core::watch::{Event, OnGone, Watch as CoreWatch, WatchOptions};
+use crate::core::watch::{Event, Watch as CoreWatch, WatchOptions};
 use crate::py::blocking::run;
 use crate::py::convert::loads;
 use crate::py::errors::to_py;
@@ -38,8 +38,9 @@ pub struct WatchEvent {
 }
 
 /// Decodes each event line once, straight into Python objects, and reads the metadata the
-/// watch tracks from the dict it built.
-struct PyDecoder;
+/// watch tracks from the dict it built. Used only while attached: the watch decodes in
+/// `poll_next`, never while waiting for bytes.
+struct PyDecoder<'py>(Python<'py>);
 
 fn decode_err(e: impl std::fmt::Display) -> Error {
     Error::Decode(format!("malformed watch event: {e}"))
@@ -80,12 +81,13 @@ fn text(d: &Bound<'_, PyAny>, key: &str) -> String {
         .unwrap_or_default()
 }
 
-impl Decoder for PyDecoder {
+impl Decoder for PyDecoder<'_> {
     type Object = (Py<PyAny>, Raw);
 
     fn decode_line(&mut self, line: &[u8]) -> crate::core::error::Result<Decoded<Self::Object>> {
         use serde::Deserializer as _;
-        Python::attach(|py| {
+        let py = self.0;
+        {
             let text_line = std::str::from_utf8(line).map_err(decode_err)?;
             let mut de = serde_json::Deserializer::from_str(text_line);
             let (kind, object) =
@@ -124,14 +126,12 @@ impl Decoder for PyDecoder {
                 tracked,
                 (object.unbind(), Raw::Line(line.to_vec())),
             ))
-        })
+        }
     }
 
     fn decode_object(&mut self, json: Vec<u8>) -> crate::core::error::Result<Self::Object> {
-        Python::attach(|py| {
-            let o = loads(py, &json).map_err(decode_err)?;
-            Ok((o.unbind(), Raw::Object(json)))
-        })
+        let o = loads(self.0, &json).map_err(decode_err)?;
+        Ok((o.unbind(), Raw::Object(json)))
     }
 }
 
@@ -187,64 +187,87 @@ impl WatchEvent {
     }
 }
 
-/// A running watch: iterate it, or use it as a context manager. Safe to `cancel()` from any
-/// thread; iterate it from one thread at a time.
+/// A running watch: iterate it, or use it as a context manager. `cancel()`, `close()` and
+/// `resource_version` work from any thread; iterating the same watch from two threads at once
+/// raises `RuntimeError` at once (as a generator that is already executing does). A watch owns
+/// what it needs: it keeps running after its client is closed, as in C.
 #[pyclass(frozen, module = "incluster._native")]
 pub struct Watch {
+    /// Only ever `try_lock`ed while attached to the interpreter, so a thread holding the GIL
+    /// never waits for a thread that is waiting for the GIL.
     inner: Mutex<Option<CoreWatch>>,
     cancel: CancelHandle,
+    /// The collection watched, for `repr`.
+    path: String,
+    /// The resourceVersion as of the last event handed out, for readers on other threads
+    /// while one iterates. Held only to copy a string.
+    rv: Mutex<Option<String>>,
+}
+
+/// The error for a second thread (or a re-entrant call) using a stream that is in use.
+pub(crate) fn busy(what: &str) -> PyErr {
+    PyRuntimeError::new_err(format!(
+        "this {what} is already being read by another thread (or a callback of its own): \
+         read a stream from one thread at a time; cancel() and close() work from any thread"
+    ))
 }
 
 impl Watch {
-    /// Wait for the next event (GIL released). `None` at the end (ended, cancelled, closed).
+    /// The next event, or `None` at the end (ended, cancelled, closed). Buffered lines are
+    /// decoded while attached; only the wait for more bytes (`CoreWatch::wait`) runs detached.
     fn next_event(&self, py: Python<'_>) -> PyResult<Option<PyEvent>> {
-        let inner = &self.inner;
-        // Fast path: when the next event is already buffered no I/O happens, so the GIL need
-        // not be released (a watch delivers events in bursts; this saves two GIL round trips
-        // per event).
-        if let Ok(mut guard) = inner.try_lock()
-            && let Some(w) = guard.as_mut()
-            && w.ready()
-        {
-            return w.next_with(&mut PyDecoder).map_err(|e| to_py(py, &e));
-        }
-        let r = run(py, || {
-            let mut guard = inner.lock().unwrap_or_else(|p| p.into_inner());
-            match guard.as_mut() {
-                None => Ok(None),
-                Some(w) => match w.next_with(&mut PyDecoder) {
-                    Err(Error::Cancelled) if w.cancel_handle().is_cancelled() => {
-                        *guard = None;
-                        Ok(None)
-                    }
-                    r => r,
-                },
+        let mut guard = match self.inner.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(busy("Watch")),
+        };
+        loop {
+            let Some(w) = guard.as_mut() else {
+                return Ok(None);
+            };
+            let step = match w.poll_next(&mut PyDecoder(py)) {
+                Ok(Next::Item(e)) => {
+                    *self.rv.lock().unwrap_or_else(|p| p.into_inner()) =
+                        w.resource_version().map(str::to_owned);
+                    return Ok(Some(e));
+                }
+                Ok(Next::End) => Ok(false),
+                Ok(Next::NeedsIo) => run(py, || match w.wait() {
+                    Ok(()) => Ok(true),
+                    Err(Error::Cancelled) if w.cancel_handle().is_cancelled() => Ok(false),
+                    Err(e) => Err(e),
+                }),
+                Err(Error::Cancelled) if self.cancel.is_cancelled() => Ok(false),
+                Err(e) => Err(to_py(py, &e)),
+            };
+            match step {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Over: drop the connection now rather than when the object goes.
+                    *guard = None;
+                    return Ok(None);
+                }
+                Err(e) => {
+                    *guard = None;
+                    return Err(e);
+                }
             }
-        });
-        if r.is_err() {
-            // A failed watch is over: drop its connection.
-            *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
-        r
     }
 
     /// Call `callback(event)` for each event until it returns False, raises (the exception
     /// propagates unchanged), or the watch ends.
     pub fn run_callback(&self, py: Python<'_>, callback: &Bound<'_, PyAny>) -> PyResult<()> {
-        let stop = |slf: &Self| {
-            slf.cancel.cancel();
-            *slf.inner.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        };
         while let Some(ev) = self.next_event(py)? {
             let ev = Py::new(py, WatchEvent::from_core(ev))?;
             match callback.call1((ev,)) {
                 Ok(r) if r.is(pyo3::types::PyBool::new(py, false)) => {
-                    stop(self);
+                    self.close();
                     return Ok(());
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    stop(self);
+                    self.close();
                     return Err(e);
                 }
             }
@@ -266,13 +289,14 @@ impl Watch {
         }
     }
 
-    /// Stop the watch; callable from any thread. A blocked iteration ends (StopIteration)
-    /// within about 100 ms.
+    /// Stop the watch; callable from any thread. A blocked iteration ends (StopIteration,
+    /// not an exception) within about 100 ms.
     fn cancel(&self) {
         self.cancel.cancel();
     }
 
-    /// Stop the watch and close its connection.
+    /// Stop the watch and close its connection; callable from any thread (a thread blocked
+    /// iterating it ends as after `cancel()`, and drops the connection itself).
     fn close(&self) {
         self.cancel.cancel();
         if let Ok(mut g) = self.inner.try_lock() {
@@ -280,13 +304,32 @@ impl Watch {
         }
     }
 
-    /// The resourceVersion the watch would resume from, if any.
+    /// The resourceVersion the watch would resume from, if any (as of the last event handed
+    /// out, when another thread is iterating it).
     #[getter]
     fn resource_version(&self) -> Option<String> {
-        self.inner.try_lock().ok().and_then(|g| {
-            g.as_ref()
+        match self.inner.try_lock() {
+            Ok(g) => g
+                .as_ref()
                 .and_then(|w| w.resource_version().map(str::to_owned))
-        })
+                .or_else(|| self.rv.lock().unwrap_or_else(|p| p.into_inner()).clone()),
+            Err(_) => self.rv.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.cancel.is_cancelled() {
+            "cancelled"
+        } else {
+            match self.inner.try_lock() {
+                Ok(g) if g.is_none() => "ended",
+                _ => "open",
+            }
+        };
+        match self.resource_version() {
+            Some(rv) => format!("<incluster.Watch {} {state} rv={rv}>", self.path),
+            None => format!("<incluster.Watch {} {state}>", self.path),
+        }
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -300,82 +343,18 @@ impl Watch {
     }
 }
 
-/// The keyword arguments of `Client.watch`, gathered.
-pub(crate) struct WatchArgs<'a> {
-    pub(crate) label_selector: Option<String>,
-    pub(crate) field_selector: Option<String>,
-    pub(crate) resource_version: Option<String>,
-    pub(crate) resource_version_match: Option<String>,
-    pub(crate) timeout_seconds: Option<u32>,
-    pub(crate) allow_bookmarks: bool,
-    pub(crate) bookmarks: bool,
-    pub(crate) send_initial_events: bool,
-    pub(crate) params: Vec<(String, String)>,
-    pub(crate) max_event_bytes: Option<usize>,
-    pub(crate) resume: bool,
-    pub(crate) on_gone: &'a str,
-    pub(crate) idle_timeout: Option<f64>,
-    pub(crate) backoff: Option<(f64, f64)>,
-}
-
-impl WatchArgs<'_> {
-    fn options(self) -> PyResult<WatchOptions> {
-        let secs = |v: f64, name: &str| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(Duration::from_secs_f64(v))
-            } else {
-                Err(PyValueError::new_err(format!(
-                    "{name} must be seconds >= 0"
-                )))
-            }
-        };
-        let mut o = WatchOptions {
-            label_selector: self.label_selector,
-            field_selector: self.field_selector,
-            resource_version: self.resource_version,
-            resource_version_match: self.resource_version_match,
-            timeout_seconds: self.timeout_seconds,
-            allow_bookmarks: self.allow_bookmarks,
-            deliver_bookmarks: self.bookmarks,
-            send_initial_events: self.send_initial_events,
-            extra_params: self.params,
-            resume: self.resume,
-            on_gone: match self.on_gone {
-                "relist" => OnGone::Relist,
-                "error" => OnGone::Error,
-                other => {
-                    return Err(PyValueError::new_err(format!(
-                        "on_gone={other:?}: expected \"relist\" or \"error\""
-                    )));
-                }
-            },
-            ..WatchOptions::default()
-        };
-        if let Some(m) = self.max_event_bytes {
-            o.max_event_bytes = m;
-        }
-        if let Some(t) = self.idle_timeout {
-            o.idle_timeout = Some(secs(t, "idle_timeout")?);
-        }
-        if let Some((a, b)) = self.backoff {
-            o.backoff_initial = secs(a, "backoff")?;
-            o.backoff_max = secs(b, "backoff")?;
-        }
-        Ok(o)
-    }
-}
-
 /// Open a watch (the first request is made now; errors raise here).
 pub(crate) fn open(
     py: Python<'_>,
     client: &crate::core::client::Client,
     path: &str,
-    args: WatchArgs<'_>,
+    opts: WatchOptions,
 ) -> PyResult<Watch> {
-    let opts = args.options()?;
     let w = run(py, || CoreWatch::new(client, path, opts))?;
     Ok(Watch {
         cancel: w.cancel_handle(),
+        path: path.to_owned(),
+        rv: Mutex::new(w.resource_version().map(str::to_owned)),
         inner: Mutex::new(Some(w)),
     })
 }

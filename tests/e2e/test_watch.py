@@ -206,3 +206,54 @@ def test_bookmarks_arrive_from_every_front(cluster: Cluster, cli: Path, c_progra
                          text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.split()[-1] == "BOOKMARK" and "ADDED" in out.stdout.split()
+
+
+def test_a_quiet_python_watch_never_holds_the_interpreter(cluster: Cluster) -> None:
+    """The README's own example froze the interpreter: `for ev in kube.watch(path,
+    label_selector=...)` on a collection with matching objects delivered them and then, waiting
+    for the next change, held the GIL (no other thread ran, Ctrl-C was ignored). Initial events,
+    then silence: a thread must keep ticking and a SIGINT must land within 100 ms; the same with
+    a streaming list, whose initial-events-end bookmark is consumed without being handed out."""
+    import os
+    import time
+
+    import pytest
+
+    for i in range(3):
+        cluster.admin("POST", CMS, {"metadata": {"name": f"q-{i}", "labels": {"quiet": "yes"}},
+                                    "data": {"v": "1"}})
+    kube = incluster.Client()
+    ticks = [0]
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.is_set():
+            ticks[0] += 1
+            time.sleep(0.005)
+
+    streaming = {"send_initial_events": True, "resource_version_match": "NotOlderThan",
+                 "resource_version": ""}
+    for extra in ({}, streaming):
+        with kube.watch(CMS, label_selector="quiet=yes", **extra) as w:  # type: ignore[arg-type]
+            names = sorted(next(w).object["metadata"]["name"] for _ in range(3))
+            assert names == ["q-0", "q-1", "q-2"]
+            ticker = threading.Thread(target=tick, daemon=True)
+            stop.clear()
+            ticks[0] = 0
+            ticker.start()
+            sent: list[float] = []
+
+            def interrupt() -> None:
+                sent.append(time.monotonic())
+                os.kill(os.getpid(), signal.SIGINT)
+
+            timer = threading.Timer(1.0, interrupt)
+            timer.start()
+            with pytest.raises(KeyboardInterrupt):
+                next(w)
+            latency = time.monotonic() - sent[0]
+            timer.join()
+            stop.set()
+            ticker.join()
+            assert ticks[0] > 50, f"{extra}: another thread ran {ticks[0]} times in 1 s"
+            assert latency < 0.1, f"{extra}: Ctrl-C took {latency:.3f} s"

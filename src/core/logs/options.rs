@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::core::error::{Error, Result};
 
-/// Log settings. `Default`: the whole log of the only container, no follow, no resume.
+/// Log settings. `Default`: the whole log of the only container, no follow (a follow resumes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogOptions {
     /// `container` (required by the server when the pod has several).
@@ -26,8 +26,8 @@ pub struct LogOptions {
     /// `insecureSkipTLSVerifyBackend` (the API server → kubelet hop only).
     pub insecure_skip_tls_verify_backend: bool,
     /// Resume a follow that ends or breaks while the container still runs, from the last
-    /// timestamp seen, without losing or repeating lines (off by default; the CLI's `-f` turns
-    /// it on).
+    /// timestamp seen, without losing or repeating lines. On by default, in every front: it
+    /// only acts on a follow (`follow`, not `previous`), which is what a follower wants.
     pub resume: bool,
     /// Lines longer than this are split into pieces of this size (default 1 MiB).
     pub max_line_bytes: usize,
@@ -52,7 +52,7 @@ impl Default for LogOptions {
             tail_lines: None,
             limit_bytes: None,
             insecure_skip_tls_verify_backend: false,
-            resume: false,
+            resume: true,
             max_line_bytes: 1 << 20,
             idle_check: Duration::from_secs(60),
             backoff_initial: Duration::from_millis(800),

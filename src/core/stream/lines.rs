@@ -91,10 +91,16 @@ impl LineFramer {
         (n, from - first)
     }
 
-    /// The next complete line without consuming it, if one is buffered.
-    pub fn peek_line(&self) -> Option<&[u8]> {
-        let pending = &self.buf[self.start..self.end];
-        memchr::memchr(b'\n', pending).map(|i| &pending[..i])
+    /// Whether [`LineFramer::next_line`] has something to say without more bytes: a complete
+    /// line is buffered, or the partial one is already over the limit. Scans only the bytes
+    /// that arrived since the last look, so waiting for a long line costs one pass over it.
+    pub fn line_ready(&mut self) -> bool {
+        let pending = &self.buf[self.start + self.scanned..self.end];
+        if memchr::memchr(b'\n', pending).is_some() {
+            return true;
+        }
+        self.scanned = self.end - self.start;
+        self.scanned > self.max_line
     }
 
     /// Room to read into: call [`LineFramer::filled`] with the count read.

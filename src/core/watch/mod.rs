@@ -4,6 +4,7 @@ pub mod backoff;
 pub mod event;
 pub mod options;
 pub mod resync;
+mod target;
 pub mod watcher;
 
 pub use event::{Event, EventType};

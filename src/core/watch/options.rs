@@ -12,6 +12,21 @@ pub enum OnGone {
     Error,
 }
 
+impl std::str::FromStr for OnGone {
+    type Err = crate::core::error::Error;
+
+    /// `relist` or `error`, as every front spells it.
+    fn from_str(s: &str) -> crate::core::error::Result<Self> {
+        match s {
+            "relist" => Ok(OnGone::Relist),
+            "error" => Ok(OnGone::Error),
+            _ => Err(crate::core::error::Error::invalid(format!(
+                "on_gone={s:?}: expected \"relist\" or \"error\""
+            ))),
+        }
+    }
+}
+
 /// Watch settings. `Default` gives what client-go's reflector does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WatchOptions {
@@ -115,17 +130,7 @@ impl WatchOptions {
             "incluster.deliverBookmarks" => self.deliver_bookmarks = boolean(key, value)?,
             "incluster.maxEventBytes" => self.max_event_bytes = number(key, value)?,
             "incluster.resume" => self.resume = boolean(key, value)?,
-            "incluster.onGone" => {
-                self.on_gone = match value {
-                    "relist" => OnGone::Relist,
-                    "error" => OnGone::Error,
-                    _ => {
-                        return Err(crate::core::error::Error::invalid(format!(
-                            "watch option {key}={value:?}: expected relist or error"
-                        )));
-                    }
-                }
-            }
+            "incluster.onGone" => self.on_gone = value.parse()?,
             "incluster.idleTimeoutMs" => self.idle_timeout = Some(ms(value)?),
             "incluster.backoffInitialMs" => self.backoff_initial = ms(value)?,
             "incluster.backoffMaxMs" => self.backoff_max = ms(value)?,

@@ -19,11 +19,13 @@ use crate::core::cancel::CancelHandle;
 use crate::core::client::{BodyStream, Client, api_error};
 use crate::core::error::{ApiError, Error, ErrorKind, Result};
 use crate::core::resume::ResumeErrors;
+use crate::core::stream::Next;
 use crate::core::stream::lines::LineFramer;
 use crate::core::watch::backoff::{Backoff, Jitter};
 use crate::core::watch::event::{Decoded, Decoder, Event, EventType, Key, RawDecoder};
 use crate::core::watch::options::{OnGone, WatchOptions};
 use crate::core::watch::resync::{Known, relist};
+use crate::core::watch::target::{and_selector, target};
 
 /// A stream that lived at least this long ended "healthily": reconnect at once.
 const HEALTHY: Duration = Duration::from_secs(1);
@@ -39,6 +41,9 @@ pub struct Watch {
     framer: LineFramer,
     /// The resourceVersion to resume from.
     rv: Option<String>,
+    /// A line that looked like an ERROR event, taken from the buffer by `poll_next` and acted
+    /// on by `wait`.
+    error_line: Option<Vec<u8>>,
     /// Objects seen so far (for relisting), when `on_gone` is `Relist`.
     known: Option<HashMap<Key, Known>>,
     /// Events produced by a relist, waiting to be handed out.
@@ -65,7 +70,11 @@ impl Watch {
     /// Start watching `path` (a collection, e.g. `/api/v1/namespaces/ns/configmaps`). The
     /// first request is made now, so a watch that cannot start (401, 403, 404, TLS, ...)
     /// fails here with the usual typed error.
-    pub fn new(client: &Client, path: &str, opts: WatchOptions) -> Result<Watch> {
+    ///
+    /// A path that names one object (`.../pods/web-0`) watches that object: the API server
+    /// only watches collections, so the watch is of its collection with
+    /// `fieldSelector=metadata.name=web-0` added, as `kubectl get pod web-0 --watch` does.
+    pub fn new(client: &Client, path: &str, mut opts: WatchOptions) -> Result<Watch> {
         check_path(path)?;
         if path.contains('?') {
             return Err(Error::invalid(
@@ -73,9 +82,13 @@ impl Watch {
                  resourceVersion, extra parameters)",
             ));
         }
+        let target = target(path)?;
+        if let Some(name) = &target.name_selector {
+            opts.field_selector = Some(and_selector(opts.field_selector.as_deref(), name));
+        }
         let mut w = Watch {
             client: client.clone(),
-            path: path.to_owned(),
+            path: target.path,
             rv: opts.resource_version.clone().filter(|v| !v.is_empty()),
             known: (opts.on_gone == OnGone::Relist).then(HashMap::new),
             framer: LineFramer::new(opts.max_event_bytes),
@@ -88,6 +101,7 @@ impl Watch {
             cancel: CancelHandle::new(),
             stream: None,
             pending: VecDeque::new(),
+            error_line: None,
             jitter: Jitter::new(),
             opened_at: Instant::now(),
             first: true,
@@ -223,24 +237,6 @@ impl Watch {
         }
     }
 
-    /// Whether the next event can be produced without any I/O: a relisted event is queued, or
-    /// a complete ordinary event line is buffered. (A front holding a lock that I/O must not
-    /// be done under, such as Python's GIL, can then skip releasing it.)
-    pub fn ready(&self) -> bool {
-        if !self.pending.is_empty() {
-            return true;
-        }
-        if self.done || self.cancel.is_cancelled() {
-            return false;
-        }
-        // An ERROR line may lead to a relist (I/O): only plain events count as ready. The type
-        // comes first in every line the API server writes.
-        self.framer.peek_line().is_some_and(|l| {
-            let head = &l[..l.len().min(24)];
-            !head.windows(7).any(|w| w == b"\"ERROR\"")
-        })
-    }
-
     /// The next event, blocking until one arrives, with objects as raw JSON bytes. `Ok(None)`
     /// when the stream ended and `resume` is off; [`Error::Cancelled`] after a cancel; other
     /// errors end the watch.
@@ -252,94 +248,109 @@ impl Watch {
     /// line (the Python front builds dicts this way).
     pub fn next_with<D: Decoder>(&mut self, decoder: &mut D) -> Result<Option<Event<D::Object>>> {
         loop {
+            match self.poll_next(decoder)? {
+                Next::Item(e) => return Ok(Some(e)),
+                Next::End => return Ok(None),
+                Next::NeedsIo => self.wait()?,
+            }
+        }
+    }
+
+    /// The next event from what is already buffered, never doing I/O: a relisted event, or a
+    /// complete event line (decoded by `decoder`). Lines that are consumed without being handed
+    /// out (bookmarks the caller did not ask for, blank lines) are skipped here too, so a
+    /// [`Next::NeedsIo`] always means "nothing more until [`Watch::wait`]". ERROR lines are left
+    /// to `wait`, since a 410 leads to a relist (I/O).
+    pub fn poll_next<D: Decoder>(&mut self, decoder: &mut D) -> Result<Next<Event<D::Object>>> {
+        loop {
             if self.cancel.is_cancelled() {
-                self.done = true;
+                self.stop();
                 return Err(Error::Cancelled);
             }
             if let Some(e) = self.pending.pop_front() {
-                return Ok(Some(Event {
+                return Ok(Next::Item(Event {
                     kind: e.kind,
                     object: decoder.decode_object(e.object)?,
                     resource_version: e.resource_version,
                 }));
             }
             if self.done {
-                return Ok(None);
+                return Ok(Next::End);
             }
-            let Some(stream) = self.stream.as_mut() else {
-                self.reconnect(true)?;
-                continue;
-            };
-            // A complete line already buffered?
+            if self.stream.is_none() || self.error_line.is_some() {
+                return Ok(Next::NeedsIo);
+            }
             let line = match self.framer.next_line() {
-                Ok(l) => l,
+                Ok(Some(l)) => l,
+                Ok(None) => return Ok(Next::NeedsIo),
                 Err(too_long) => {
-                    self.done = true;
-                    self.stream = None;
+                    self.stop();
                     return Err(Error::Decode(format!(
                         "a watch event is larger than the limit of {} bytes",
                         too_long.max
                     )));
                 }
             };
-            if let Some(line) = line {
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                let decoded = match decoder.decode_line(line) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        self.done = true;
-                        self.stream = None;
-                        return Err(e);
-                    }
-                };
-                match decoded {
-                    Decoded::Error(410, reason, raw) => {
-                        let e = ApiError {
-                            status: 410,
-                            reason: if reason.is_empty() {
-                                "Gone".into()
-                            } else {
-                                reason
-                            },
-                            message: "the watch's resourceVersion is too old".into(),
-                            details: Status::parse(&raw),
-                            request: format!("WATCH {}", self.path),
-                            body: raw,
-                        };
-                        if let Err(e) = self.gone(e) {
-                            self.done = true;
-                            return Err(e);
-                        }
-                    }
-                    Decoded::Error(_, _, raw) => {
-                        self.done = true;
-                        let resp = Response {
-                            status: Status::parse(&raw).map_or(500, |s| s.code),
-                            headers: Vec::new(),
-                            body: raw,
-                        };
-                        return Err(api_error(&Request::new("WATCH", &self.path), resp));
-                    }
-                    Decoded::Event(kind, tracked, object) => {
-                        self.remember(
-                            kind,
-                            tracked.resource_version.clone(),
-                            tracked.key,
-                            tracked.uid,
-                        );
-                        if kind == EventType::Bookmark && !self.opts.deliver_bookmarks {
-                            continue;
-                        }
-                        return Ok(Some(Event {
-                            kind,
-                            object,
-                            resource_version: tracked.resource_version,
-                        }));
-                    }
-                }
+            if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
+            }
+            if is_error_line(line) {
+                // Acting on it may mean a relist (I/O): left to `wait`.
+                self.error_line = Some(line.to_vec());
+                return Ok(Next::NeedsIo);
+            }
+            match decoder.decode_line(line) {
+                Err(e) => {
+                    self.stop();
+                    return Err(e);
+                }
+                Ok(Decoded::Error(..)) => {
+                    // An ERROR line whose type is not first, which `is_error_line` misses.
+                    self.error_line = Some(line.to_vec());
+                    return Ok(Next::NeedsIo);
+                }
+                Ok(Decoded::Event(kind, tracked, object)) => {
+                    self.remember(
+                        kind,
+                        tracked.resource_version.clone(),
+                        tracked.key,
+                        tracked.uid,
+                    );
+                    if kind == EventType::Bookmark && !self.opts.deliver_bookmarks {
+                        continue;
+                    }
+                    return Ok(Next::Item(Event {
+                        kind,
+                        object,
+                        resource_version: tracked.resource_version,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Block until [`Watch::poll_next`] can go on: read more bytes, reconnect after the stream
+    /// ended or broke (with backoff), or act on an ERROR line (relist on 410). The only place
+    /// a watch does I/O after it opened. [`Error::Cancelled`] after a cancel; other errors end
+    /// the watch.
+    pub fn wait(&mut self) -> Result<()> {
+        loop {
+            if self.cancel.is_cancelled() {
+                self.stop();
+                return Err(Error::Cancelled);
+            }
+            if let Some(line) = self.error_line.take() {
+                return self.on_error_line(&line);
+            }
+            if self.done || !self.pending.is_empty() {
+                return Ok(());
+            }
+            let Some(stream) = self.stream.as_mut() else {
+                self.reconnect(true)?;
+                continue;
+            };
+            if self.framer.line_ready() {
+                return Ok(());
             }
             // Need more bytes.
             let cancel = &self.cancel;
@@ -354,26 +365,82 @@ impl Watch {
                 Ok(n) => self.framer.filled(n),
                 Err(Error::Cancelled) => {
                     self.framer.filled(0);
-                    self.done = true;
-                    self.stream = None;
+                    self.stop();
                     return Err(Error::Cancelled);
                 }
                 Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
                     self.framer.filled(0);
                     if !self.opts.resume {
-                        self.done = true;
-                        self.stream = None;
+                        self.stop();
                         return Err(e);
                     }
                     self.reconnect(true)?;
                 }
                 Err(e) => {
                     self.framer.filled(0);
-                    self.done = true;
-                    self.stream = None;
+                    self.stop();
                     return Err(e);
                 }
             }
         }
     }
+
+    /// The watch is over: no more events, the connection closed.
+    fn stop(&mut self) {
+        self.done = true;
+        self.stream = None;
+    }
+
+    /// A line that looked like an ERROR event: relist on 410 (or fail, as configured); any
+    /// other status ends the watch. (A line that was an ordinary event after all is queued.)
+    fn on_error_line(&mut self, line: &[u8]) -> Result<()> {
+        let (code, reason, raw) = match RawDecoder.decode_line(line) {
+            Ok(Decoded::Error(code, reason, raw)) => (code, reason, raw),
+            Ok(Decoded::Event(kind, tracked, object)) => {
+                let rv = tracked.resource_version.clone();
+                self.remember(kind, rv, tracked.key, tracked.uid);
+                if kind != EventType::Bookmark || self.opts.deliver_bookmarks {
+                    self.pending.push_back(Event {
+                        kind,
+                        object,
+                        resource_version: tracked.resource_version,
+                    });
+                }
+                return Ok(());
+            }
+            Err(e) => {
+                self.stop();
+                return Err(e);
+            }
+        };
+        if code == 410 {
+            let e = ApiError {
+                status: 410,
+                reason: if reason.is_empty() {
+                    "Gone".into()
+                } else {
+                    reason
+                },
+                message: "the watch's resourceVersion is too old".into(),
+                details: Status::parse(&raw),
+                request: format!("WATCH {}", self.path),
+                body: raw,
+            };
+            return self.gone(e).inspect_err(|_| self.done = true);
+        }
+        self.done = true;
+        let resp = Response {
+            status: Status::parse(&raw).map_or(500, |s| s.code),
+            headers: Vec::new(),
+            body: raw,
+        };
+        Err(api_error(&Request::new("WATCH", &self.path), resp))
+    }
+}
+
+/// Whether a complete line is an ERROR event. The type comes first in every line the API
+/// server writes; a line with its type elsewhere is caught after decoding.
+fn is_error_line(line: &[u8]) -> bool {
+    let head = &line[..line.len().min(24)];
+    head.windows(7).any(|w| w == b"\"ERROR\"")
 }
