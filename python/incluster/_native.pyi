@@ -62,17 +62,25 @@ class Watch:
     """A running watch: an iterator of WatchEvent and a context manager.
 
     It resumes from the last resourceVersion when the stream ends or breaks, and on 410 Gone
-    relists and yields the differences between RESYNC_START and RESYNC_END events.
+    relists and yields the differences between RESYNC_START and RESYNC_END events. While it
+    waits, other threads run and Ctrl-C raises KeyboardInterrupt at once.
+
+    Iterate it from one thread at a time: a second thread (while one is inside ``next()``)
+    gets RuntimeError at once. ``cancel()``, ``close()`` and ``resource_version`` work from any
+    thread. It owns what it needs: it keeps running after its Client is closed (as in C).
     """
 
     def __iter__(self) -> "Watch": ...
     def __next__(self) -> WatchEvent: ...
     def cancel(self) -> None:
-        """Stop the watch from any thread; a blocked iteration ends within ~100 ms."""
+        """Stop the watch from any thread; a blocked iteration ends within ~100 ms, with
+        StopIteration (the ``for`` loop ends; nothing is raised)."""
     def close(self) -> None:
-        """Stop the watch and close its connection."""
+        """Stop the watch and close its connection (from any thread; also on leaving ``with``)."""
     @property
-    def resource_version(self) -> Optional[str]: ...
+    def resource_version(self) -> Optional[str]:
+        """The resourceVersion the watch would resume from (advanced by events and bookmarks),
+        or None before the first one."""
     def __enter__(self) -> "Watch": ...
     def __exit__(self, *args: object) -> bool: ...
 
@@ -86,15 +94,19 @@ class LogBatches:
 @final
 class Logs:
     """A running log read: an iterator of lines (``str``, or ``bytes`` with ``as_bytes``), and
-    a context manager. Lines arrive as the server sends them, without their newline."""
+    a context manager. Lines arrive as the server sends them, without their newline.
+
+    While it waits, other threads run and Ctrl-C raises KeyboardInterrupt at once. Read it from
+    one thread at a time (another thread gets RuntimeError at once); ``cancel()`` and
+    ``close()`` work from any thread. It keeps running after its Client is closed (as in C)."""
 
     def __iter__(self) -> Iterator[Any]:
         """The lines (chained from the batches in which they arrived)."""
     def __next__(self) -> Any: ...
     def cancel(self) -> None:
-        """Stop from any thread; a blocked iteration ends within ~100 ms."""
+        """Stop from any thread; a blocked iteration ends within ~100 ms, with StopIteration."""
     def close(self) -> None:
-        """Stop and close the connection."""
+        """Stop and close the connection (from any thread; also on leaving ``with``)."""
     def __enter__(self) -> "Logs": ...
     def __exit__(self, *args: object) -> bool: ...
 
@@ -329,6 +341,7 @@ class Client:
             containers), Forbidden, ...
         """
     def close(self) -> None:
-        """Refuse further requests."""
+        """Refuse further requests. Watches and log reads already open keep running: each owns
+        its connection (close them, or leave their ``with`` blocks, to stop them)."""
     def __enter__(self) -> "Client": ...
     def __exit__(self, *args: object) -> bool: ...

@@ -534,7 +534,8 @@ impl Client {
         }
     }
 
-    /// Refuse further requests. Idempotent.
+    /// Refuse further requests. Idempotent. Watches and log reads already open keep running:
+    /// each owns its connection, as in C.
     fn close(&self) {
         self.inner.close();
     }

@@ -250,11 +250,10 @@ def test_two_threads_reading_one_log_get_a_clear_error_at_once(server: Server,
                                                                follow: bool) -> None:
     c = explicit(server, namespace=NS)
     pod_with_logs(server, "two", 3)
-    logs = c.logs("two", follow=follow)
-    assert next(logs) == "l0"
     got: list[str] = []
-
     if follow:
+        logs = c.logs("two", follow=True)
+        assert next(logs) == "l0"
         # A thread blocked reading a quiet follow holds the stream.
         def reader() -> None:
             for line in logs:
@@ -273,10 +272,34 @@ def test_two_threads_reading_one_log_get_a_clear_error_at_once(server: Server,
         assert not t.is_alive()
         assert got == ["l1", "l2"]
     else:
-        # Re-entrant use from a callback of the same read is refused the same way.
-        with pytest.raises(RuntimeError, match="another thread"):
-            c.logs("two", callback=lambda line: next(logs))
-        assert list(logs) == ["l1", "l2"]
+        # Several threads pulling lines from one finished log at once: each call either gets
+        # the next line or is refused at once; together they get every line exactly once.
+        server.control("POST", "/_control/logs", {"namespace": NS, "pod": "two",
+                                                  "lines": [f"m{i}" for i in range(3000)]})
+        logs = c.logs("two", follow=False)
+        lock = threading.Lock()
+        busy = [0]
+
+        def pull() -> None:
+            while True:
+                try:
+                    line = next(logs)
+                except RuntimeError:
+                    with lock:
+                        busy[0] += 1
+                    continue
+                except StopIteration:
+                    return
+                with lock:
+                    got.append(line)
+
+        threads = [threading.Thread(target=pull) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+        assert not any(t.is_alive() for t in threads)
+        assert sorted(got) == sorted(["l0", "l1", "l2"] + [f"m{i}" for i in range(3000)])
         assert "ended" in repr(logs)
 
 
