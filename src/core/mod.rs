@@ -11,7 +11,6 @@ pub mod filestamp;
 pub mod http;
 pub mod info;
 pub mod logs;
-pub mod resume;
 pub mod seconds;
 pub mod stream;
 pub mod tls;

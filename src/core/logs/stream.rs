@@ -33,9 +33,9 @@ use crate::core::client::{BodyStream, Client};
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::logs::options::LogOptions;
 use crate::core::logs::stamp::StampParser;
-use crate::core::resume::ResumeErrors;
+use crate::core::stream::resume::ResumeErrors;
 use crate::core::stream::lines::LineFramer;
-use crate::core::watch::backoff::Backoff;
+use crate::core::stream::backoff::Backoff;
 
 /// A stream shorter than this counts as a failure for the backoff (a server that closes at
 /// once is not hammered).
@@ -318,7 +318,7 @@ impl LogStream {
         if !self.resuming() || self.limit_reached() {
             return Ok(false);
         }
-        // Failed reconnects (and pod status checks) are waited out as `core::resume` says.
+        // Failed reconnects (and pod status checks) are waited out as `core::stream::resume` says.
         let mut errors = ResumeErrors::default();
         let mut failed = false;
         let mut just_terminated = false;

@@ -1,4 +1,5 @@
-//! Pieces shared by the streaming APIs (watch, log follow).
+//! The stream machinery shared by watches and log follows: line framing (`lines`), the delay
+//! between reconnects (`backoff`) and which failures a resume waits out (`resume`).
 //!
 //! A stream is a state machine with two halves, so that whoever waits for it can choose how:
 //! a `poll` half that produces the next item from what is already buffered and never does I/O,
@@ -7,7 +8,9 @@
 //! the interpreter and only the wait half detached from it, so it never waits on a socket
 //! while holding the GIL.
 
+pub mod backoff;
 pub mod lines;
+pub mod resume;
 
 /// What the non-blocking half of a stream produced.
 #[derive(Debug, PartialEq, Eq)]

@@ -1,6 +1,5 @@
 //! Watching: lossless, resumable `?watch=1` streams.
 
-pub mod backoff;
 pub mod event;
 pub mod options;
 pub mod resync;

@@ -18,10 +18,10 @@ use crate::core::api::url::check_path;
 use crate::core::cancel::CancelHandle;
 use crate::core::client::{BodyStream, Client, api_error};
 use crate::core::error::{ApiError, Error, ErrorKind, Result};
-use crate::core::resume::ResumeErrors;
+use crate::core::stream::resume::ResumeErrors;
 use crate::core::stream::Next;
 use crate::core::stream::lines::LineFramer;
-use crate::core::watch::backoff::{Backoff, Jitter};
+use crate::core::stream::backoff::{Backoff, Jitter};
 use crate::core::watch::event::{Decoded, Decoder, Event, EventType, Key, RawDecoder};
 use crate::core::watch::options::{OnGone, WatchOptions};
 use crate::core::watch::resync::{Known, relist};
@@ -230,7 +230,7 @@ impl Watch {
             match self.connect_or_relist() {
                 Ok(()) => return Ok(()),
                 // Unreachable, overloaded or just restarted (401/403/404 while its caches
-                // sync): keep trying, see `core::resume`.
+                // sync): keep trying, see `core::stream::resume`.
                 Err(e) if errors.retry(&e, &[404]) => failed = true,
                 Err(e) => return Err(e),
             }
