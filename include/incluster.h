@@ -499,8 +499,9 @@ enum incluster_result incluster_watch_event_get_string(const struct incluster_wa
 //
 // `options` is NULL or a NULL-terminated `{"key", "value", ..., NULL}` array: `container`,
 // `follow`, `previous`, `sinceSeconds`, `sinceTime`, `timestamps`, `tailLines`, `limitBytes`,
-// `insecureSkipTLSVerifyBackend`, and `incluster.resume` (resume a broken follow without
-// losing or repeating lines), `incluster.maxLineBytes` (longer lines are split; default
+// `insecureSkipTLSVerifyBackend`, and `incluster.resume` (a follow that breaks or ends while
+// the container runs resumes without losing or repeating lines; on by default, as in Python
+// and the CLI: `"false"` stops instead), `incluster.maxLineBytes` (longer lines are split; default
 // 1 MiB), `incluster.idleCheckMs`, `incluster.backoffInitialMs`, `incluster.backoffMaxMs`.
 //
 // # Safety

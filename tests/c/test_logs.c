@@ -90,11 +90,11 @@ int main(void) {
     rc = incluster_logs(c, "cl", "p", tail, on_line, &some, &e);
     CHECK(rc == INCLUSTER_STOPPED && some.n == 5, "callback stop");
 
-    /* Pull form, following across drops, to the container's end. */
+    /* Pull form, following across drops, to the container's end: a follow resumes by
+       default (no incluster.resume), as in Python and the CLI. */
     control(c, "PUT", "/_control/logs/faults", "{\"drop_every\":7,\"drop_mid_line\":true}");
-    const char *follow[] = {"follow", "true", "incluster.resume", "true",
-                            "incluster.backoffInitialMs", "5", "incluster.backoffMaxMs", "50",
-                            NULL};
+    const char *follow[] = {"follow", "true", "incluster.backoffInitialMs", "5",
+                            "incluster.backoffMaxMs", "50", NULL};
     incluster_logs_handle *h = NULL;
     rc = incluster_logs_open(c, "cl", "p", follow, &h, &e);
     CHECK(rc == INCLUSTER_OK, "logs_open follow");

@@ -150,8 +150,15 @@ def test_a_watch_that_cannot_start_raises(server: Server) -> None:
         c.watch("/api/v1/namespaces/x/nothing")
     with pytest.raises(incluster.Unauthorized):
         explicit(server, token="nope").watch(PATH)
-    with pytest.raises(ValueError, match="on_gone"):
+    # The core decides (the same messages as the C API's incluster.onGone / *Ms options).
+    with pytest.raises(incluster.InvalidArgument, match="on_gone"):
         c.watch(PATH, on_gone="panic")
+    with pytest.raises(incluster.InvalidArgument, match="idle_timeout"):
+        c.watch(PATH, idle_timeout=-1)
+    with pytest.raises(incluster.InvalidArgument, match="backoff"):
+        c.watch(PATH, backoff=(1e300, 1.0))  # once a panic in Duration::from_secs_f64
+    with pytest.raises(incluster.InvalidArgument, match="idle_check"):
+        c.logs("p", idle_check=float("nan"))
 
 
 def test_bookmarks_on_request(server: Server) -> None:
