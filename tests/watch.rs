@@ -460,7 +460,10 @@ fn watching_one_object_watches_its_collection_by_name() {
         + "?"
         + last["query"].as_str().unwrap_or_default();
     assert!(target.starts_with(&path("one")), "{last}");
-    assert!(target.contains("fieldSelector=metadata.name%3Do-2"), "{last}");
+    assert!(
+        target.contains("fieldSelector=metadata.name%3Do-2"),
+        "{last}"
+    );
     // A subresource cannot be watched: a typed error naming it, before any request.
     let e = Watch::new(&c, &format!("{}/o-2/status", path("one")), opts()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);

@@ -33,9 +33,9 @@ use crate::core::client::{BodyStream, Client};
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::logs::options::LogOptions;
 use crate::core::logs::stamp::StampParser;
-use crate::core::stream::resume::ResumeErrors;
-use crate::core::stream::lines::LineFramer;
 use crate::core::stream::backoff::Backoff;
+use crate::core::stream::lines::LineFramer;
+use crate::core::stream::resume::ResumeErrors;
 
 /// A stream shorter than this counts as a failure for the backoff (a server that closes at
 /// once is not hammered).
