@@ -69,6 +69,12 @@ pub struct Args {
     pub output: Option<String>,
     /// `--pointer`.
     pub pointer: Option<String>,
+    /// `patch --type`.
+    pub patch_type: Option<String>,
+    /// `patch --field-manager`.
+    pub field_manager: Option<String>,
+    /// `patch --force`.
+    pub force: bool,
 }
 
 fn text(v: std::ffi::OsString, what: &str) -> Result<String, Failure> {
@@ -84,7 +90,8 @@ pub fn parse() -> Result<Args, Failure> {
         match arg {
             Short('h') | Long("help") => a.help = true,
             Long("version") => {
-                println!("incluster {}", env!("CARGO_PKG_VERSION"));
+                let version = concat!("incluster ", env!("CARGO_PKG_VERSION"));
+                crate::output::print_body(version.as_bytes())?;
                 std::process::exit(0);
             }
             Long("param") | Short('p') => {
@@ -129,6 +136,9 @@ pub fn parse() -> Result<Args, Failure> {
             Long("bookmarks") => a.bookmarks = true,
             Long("no-resume") => a.no_resume = true,
             Long("subresource") => a.subresource = Some(text(p.value()?, "--subresource")?),
+            Long("type") => a.patch_type = Some(text(p.value()?, "--type")?),
+            Long("field-manager") => a.field_manager = Some(text(p.value()?, "--field-manager")?),
+            Long("force") => a.force = true,
             Value(v) if a.verb.is_none() => a.verb = Some(text(v, "the verb")?),
             Value(v) => a.positional.push(text(v, "an argument")?),
             _ => return Err(arg.unexpected().into()),
@@ -148,9 +158,30 @@ pub fn expect_args(a: &Args, n: usize, usage: &str) -> Result<(), Failure> {
 /// Refuse options that `verb` does not take, so a misplaced option is an error rather than
 /// silently ignored.
 pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
-    if verb != "request" && (a.data.is_some() || a.content_type.is_some()) {
+    if a.output.as_deref() == Some("jsonpath") {
+        // `-o jsonpath {.x}`: the template became an argument of its own.
+        let template = a.positional.iter().find(|p| p.contains('{'));
         return Err(Failure::Usage(format!(
-            "{verb} does not take --data or --content-type"
+            "-o jsonpath takes its template after '=', as one argument: -o jsonpath='{}'",
+            template.map_or("{.metadata.name}", String::as_str)
+        )));
+    }
+    if !matches!(verb, "request" | "patch") && a.data.is_some() {
+        return Err(Failure::Usage(format!("{verb} does not take --data")));
+    }
+    if verb != "request" && a.content_type.is_some() {
+        let hint = if verb == "patch" {
+            " (--type merge|json|strategic|apply chooses it)"
+        } else {
+            ""
+        };
+        return Err(Failure::Usage(format!(
+            "{verb} does not take --content-type{hint}"
+        )));
+    }
+    if verb != "patch" && (a.patch_type.is_some() || a.field_manager.is_some() || a.force) {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take --type, --field-manager or --force (see `incluster patch --help`)"
         )));
     }
     if verb != "can-i" && (a.name.is_some() || a.subresource.is_some()) {
@@ -169,9 +200,19 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
             "{verb} does not take --since or --no-resume"
         )));
     }
-    if !matches!(verb, "get" | "request" | "watch") && (a.output.is_some() || a.pointer.is_some()) {
+    let prints_json = matches!(
+        verb,
+        "get" | "request" | "patch" | "watch" | "info" | "whoami"
+    );
+    if !prints_json && (a.output.is_some() || a.pointer.is_some()) {
         return Err(Failure::Usage(format!(
             "{verb} does not take -o or --pointer"
+        )));
+    }
+    if matches!(verb, "info" | "whoami") && a.output.as_deref() == Some("name") {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take -o name (its answer is not a Kubernetes object): use \
+             -o jsonpath=TEMPLATE or --pointer"
         )));
     }
     if a.output.is_some() && a.pointer.is_some() {

@@ -27,6 +27,8 @@ pub enum Failure {
     Usage(String),
     /// The library failed; the exit code follows the error's class ([`exit_code`]).
     Lib(Error),
+    /// As [`Failure::Lib`], with a hint at what to do instead, printed after the error.
+    Hint(Error, String),
     /// `--pointer` found no value (exit 1).
     Absent(String),
     /// `can-i` answered no (exit 1, as `kubectl auth can-i`).
@@ -68,6 +70,11 @@ pub fn report(outcome: Result<(), Failure>) -> u8 {
         }
         Err(Failure::Lib(e)) => {
             eprintln!("incluster: error: {e}");
+            exit_code(&e)
+        }
+        Err(Failure::Hint(e, hint)) => {
+            eprintln!("incluster: error: {e}");
+            eprintln!("incluster: hint: {hint}");
             exit_code(&e)
         }
         Err(Failure::No) => exit::OTHER,

@@ -25,7 +25,7 @@ fn run(a: Args) -> Result<(), Failure> {
             ("help", Some(v)) => v.as_str(),
             (v, _) => v,
         };
-        println!("{}", help::for_verb(topic));
+        output::print_body(help::for_verb(topic).as_bytes())?;
         return if verb.is_empty() && !a.help {
             Err(Failure::Usage("no verb given".into()))
         } else {
@@ -36,6 +36,7 @@ fn run(a: Args) -> Result<(), Failure> {
     match verb {
         "get" => verbs::get(&a),
         "request" => verbs::request(&a),
+        "patch" => verbs::patch(&a),
         "info" => verbs::info(&a),
         "whoami" => verbs::whoami(&a),
         "can-i" => verbs::can_i(&a),

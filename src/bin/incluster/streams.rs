@@ -1,4 +1,5 @@
-//! The streaming verbs: watch and logs, printed as they arrive, ended cleanly by Ctrl-C.
+//! The streaming verbs: watch and logs, printed as they arrive, ended cleanly by Ctrl-C or by
+//! the reader of stdout going away.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,14 +13,53 @@ use crate::args::{Args, client, expect_args};
 use crate::failure::Failure;
 use crate::output::Output;
 
-/// Set by SIGINT/SIGTERM: the watch loop sees it within 50 ms and ends cleanly.
+/// Set by SIGINT/SIGTERM: the stream loop sees it within [`interrupt::SLICE`] and ends cleanly.
 static STOP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
+fn install_stop_handlers() {
+    // SAFETY: installing a handler that only stores to an atomic is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+}
+
+/// Whether the reader of stdout went away (`| head` exited). A pipe whose read end is closed
+/// reports POLLERR, a socket POLLHUP; files and terminals in use report neither. Asked while
+/// the stream waits for data, so an idle stream ends at once instead of at the next write.
+fn stdout_hung_up() -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        // No events asked for: POLLERR and POLLHUP are always reported.
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, its count, and a zero timeout (never blocks).
+    let n = unsafe { libc::poll(&mut fd, 1, 0) };
+    n == 1 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
+/// Whether the stream should end quietly: Ctrl-C, SIGTERM, or nobody reads stdout any more.
+fn stopped() -> bool {
+    STOP.load(Ordering::SeqCst) || stdout_hung_up()
+}
+
+/// Run a stream loop with [`stopped`] checked while it waits; a stop ends it with success,
+/// as a closed pipe always has.
+fn run_stream(f: impl FnOnce() -> Result<(), Failure>) -> Result<(), Failure> {
+    install_stop_handlers();
+    match interrupt::with_check(stopped, f) {
+        Err(Failure::Lib(Error::Cancelled)) if stopped() => Ok(()),
+        r => r,
+    }
+}
+
 /// `incluster watch PATH`: one line per event until Ctrl-C (or the end, with --no-resume).
+/// `-o` and `--pointer` apply to the event as printed, `{"type":...,"object":...}`.
 pub fn watch(a: &Args) -> Result<(), Failure> {
     expect_args(a, 1, "incluster watch PATH [options]")?;
     let mut opts = WatchOptions::default();
@@ -38,31 +78,21 @@ pub fn watch(a: &Args) -> Result<(), Failure> {
     opts.deliver_bookmarks |= a.bookmarks;
     opts.resume &= !a.no_resume;
     let render = Output::new(a)?;
-    install_stop_handlers();
     let client = client(a)?;
-    let stopped = || STOP.load(Ordering::SeqCst);
-    let result = interrupt::with_check(stopped, || -> Result<(), Failure> {
+    run_stream(|| {
         let mut w = Watch::new(&client, &a.positional[0], opts)?;
         let mut out = std::io::stdout().lock();
         while let Some(ev) = w.next_event()? {
             let mut line = Vec::with_capacity(ev.object.len() + 32);
-            if render.is_plain() {
-                line.extend_from_slice(b"{\"type\":\"");
-                line.extend_from_slice(ev.kind.as_str().as_bytes());
-                line.extend_from_slice(b"\",\"object\":");
-                line.extend_from_slice(&ev.object);
-                line.extend_from_slice(b"}\n");
-            } else {
-                // -o / --pointer apply to each event's object, one line per event.
-                match render.render(&ev.object) {
-                    Ok(mut r) => {
-                        if !r.ends_with(b"\n") {
-                            r.push(b'\n');
-                        }
-                        line = r;
-                    }
-                    Err(Failure::Absent(_)) => continue,
-                    Err(e) => return Err(e),
+            line.extend_from_slice(b"{\"type\":\"");
+            line.extend_from_slice(ev.kind.as_str().as_bytes());
+            line.extend_from_slice(b"\",\"object\":");
+            line.extend_from_slice(&ev.object);
+            line.extend_from_slice(b"}\n");
+            if !render.is_plain() {
+                match render.render_event(&line)? {
+                    Some(r) => line = r,
+                    None => continue,
                 }
             }
             // Each event is flushed at once, so a pipe (`| while read`) sees it as it happens.
@@ -71,19 +101,7 @@ pub fn watch(a: &Args) -> Result<(), Failure> {
             }
         }
         Ok(())
-    });
-    match result {
-        Err(Failure::Lib(Error::Cancelled)) if STOP.load(Ordering::SeqCst) => Ok(()),
-        r => r,
-    }
-}
-
-fn install_stop_handlers() {
-    // SAFETY: installing a handler that only stores to an atomic is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
+    })
 }
 
 /// `incluster logs POD`: the log, followed with -f until the container ends or Ctrl-C.
@@ -109,11 +127,9 @@ pub fn logs(a: &Args) -> Result<(), Failure> {
         resume: a.follow && !a.no_resume,
         ..LogOptions::default()
     };
-    install_stop_handlers();
     let client = client(a)?;
     let ns = client.namespace().to_owned();
-    let stopped = || STOP.load(Ordering::SeqCst);
-    let result = interrupt::with_check(stopped, || -> Result<(), Failure> {
+    run_stream(|| {
         let mut s = LogStream::open(&client, &ns, &a.positional[0], opts)?;
         let mut out = std::io::stdout().lock();
         loop {
@@ -130,9 +146,5 @@ pub fn logs(a: &Args) -> Result<(), Failure> {
                 return Ok(());
             }
         }
-    });
-    match result {
-        Err(Failure::Lib(Error::Cancelled)) if STOP.load(Ordering::SeqCst) => Ok(()),
-        r => r,
-    }
+    })
 }

@@ -1,14 +1,15 @@
-//! The one-shot verbs: get, request, info, whoami, can-i.
+//! The one-shot verbs: get, request, patch, info, whoami, can-i.
 
 use std::io::Read;
 
-use incluster::Request;
 use incluster::core::api::access;
+use incluster::core::api::patch::PatchType;
 use incluster::core::info;
+use incluster::{Error, Request};
 
 use crate::args::{Args, client, expect_args};
 use crate::failure::Failure;
-use crate::output::{Output, print_body, print_json};
+use crate::output::{Output, print_body};
 
 /// `incluster get PATH`.
 pub fn get(a: &Args) -> Result<(), Failure> {
@@ -16,7 +17,7 @@ pub fn get(a: &Args) -> Result<(), Failure> {
     let mut req = Request::new("GET", &a.positional[0]);
     req.query = a.params.clone();
     let out = Output::new(a)?;
-    out.print(&client(a)?.request(&req)?.body)
+    out.print(&client(a)?.request(&req)?)
 }
 
 /// `incluster request METHOD PATH`.
@@ -30,19 +31,66 @@ pub fn request(a: &Args) -> Result<(), Failure> {
         return Err(Failure::Usage("--content-type needs --data".into()));
     }
     let out = Output::new(a)?;
-    out.print(&client(a)?.request(&req)?.body)
+    match client(a)?.request(&req) {
+        Ok(resp) => out.print(&resp),
+        Err(e) if req.method == "PATCH" && a.content_type.is_none() && e.status() == 415 => {
+            Err(Failure::Hint(e, PATCH_HINT.into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What to do when a PATCH sent with the default content type (JSON, which the server does
+/// not take for a patch) gets 415 Unsupported Media Type.
+const PATCH_HINT: &str = "a PATCH body needs a patch content type: use `incluster patch PATH \
+    --data ...` (a merge patch; --type json|strategic|apply for the others), or give \
+    --content-type application/merge-patch+json (or application/json-patch+json, \
+    application/strategic-merge-patch+json, application/apply-patch+yaml)";
+
+/// `incluster patch PATH --data PATCH`: a merge patch unless `--type` says otherwise.
+pub fn patch(a: &Args) -> Result<(), Failure> {
+    expect_args(
+        a,
+        1,
+        "incluster patch PATH --data PATCH [--type merge|json|strategic|apply]",
+    )?;
+    let data = a.data.as_deref().ok_or_else(|| {
+        Failure::Usage(
+            "patch needs --data: the patch as TEXT, @FILE, or - for stdin \
+             (e.g. --data '{\"metadata\":{\"labels\":{\"a\":\"b\"}}}')"
+                .into(),
+        )
+    })?;
+    let kind = patch_type(a)?;
+    let out = Output::new(a)?;
+    let mut req = Request::patch(&a.positional[0], &kind, read_data(data)?);
+    req.query.extend(a.params.iter().cloned());
+    out.print(&client(a)?.request(&req)?)
+}
+
+/// The patch type `--type`, `--field-manager` and `--force` describe (merge by default, as
+/// kubectl); the core decides which options go with which type.
+fn patch_type(a: &Args) -> Result<PatchType, Failure> {
+    let name = a.patch_type.as_deref().unwrap_or("merge");
+    PatchType::from_name(name, a.field_manager.as_deref(), a.force).ok_or_else(|| {
+        Failure::Lib(Error::InvalidArgument(format!(
+            "--type {name:?}: expected merge, json, strategic or apply"
+        )))
+    })
 }
 
 /// `incluster info`.
 pub fn info(a: &Args) -> Result<(), Failure> {
     expect_args(a, 0, "incluster info")?;
-    print_json(&info::describe(&client(a)?))
+    let out = Output::new(a)?;
+    out.print_value(&info::describe(&client(a)?))
 }
 
 /// `incluster whoami`.
 pub fn whoami(a: &Args) -> Result<(), Failure> {
     expect_args(a, 0, "incluster whoami")?;
-    print_json(&access::whoami(&client(a)?)?)
+    let out = Output::new(a)?;
+    out.print_value(&access::whoami(&client(a)?)?)
 }
 
 /// `incluster can-i VERB RESOURCE`: prints yes or no; no is a failure (exit 1).
