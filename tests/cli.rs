@@ -862,7 +862,7 @@ fn patch_verb_merge_by_default_and_the_other_types() {
         (&["patch", &item][..], "patch needs --data"),
         (
             &["patch", &item, "--type", "yaml", "--data", "{}"],
-            "--type \"yaml\"",
+            "\"yaml\"",
         ),
         (
             &["patch", &item, "--data", "{}", "--content-type", "a/b"],
