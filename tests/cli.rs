@@ -580,10 +580,15 @@ fn field_extraction_without_jq() {
     assert_exit(&o, 2);
     assert_exit(&run(Some(&p), &["info", "-o", "name"]), 2);
 
-    // Per event on a watch.
+    // Per event on a watch: the event as printed, {"type":...,"object":...}.
     let mut child = cmd(
         Some(&p),
-        &["watch", coll, "-o", "jsonpath={.metadata.name}={.data.k}"],
+        &[
+            "watch",
+            coll,
+            "-o",
+            "jsonpath={.type} {.object.metadata.name}={.object.data.k}",
+        ],
     )
     .stdout(Stdio::piped())
     .spawn()
@@ -598,5 +603,481 @@ fn field_extraction_without_jq() {
     }
     child.kill().ok();
     child.wait().ok();
-    assert_eq!(out, "a=1\nb=2\n");
+    assert_eq!(out, "ADDED a=1\nADDED b=2\n");
+}
+
+/// A running `incluster` whose stdout is read line by line in the background.
+struct Lines {
+    child: std::process::Child,
+    rx: std::sync::mpsc::Receiver<String>,
+}
+
+impl Lines {
+    fn spawn(p: &Pod, args: &[&str]) -> Lines {
+        use std::io::BufRead;
+        let mut child = cmd(Some(p), args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = std::io::BufReader::new(out);
+            loop {
+                let mut l = String::new();
+                if reader.read_line(&mut l).unwrap_or(0) == 0 || tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines { child, rx }
+    }
+
+    /// The next line (panics after 20 s).
+    fn next(&self) -> String {
+        self.rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("output did not arrive")
+    }
+}
+
+impl Drop for Lines {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+#[test]
+fn watch_output_options_apply_to_the_event_as_printed() {
+    let p = pod();
+    let coll = "/api/v1/namespaces/cli-ns/configmaps";
+    let made = run(
+        Some(&p),
+        &[
+            "request",
+            "POST",
+            coll,
+            "--data",
+            r#"{"metadata":{"name":"ev"}}"#,
+        ],
+    );
+    assert_exit(&made, 0);
+    let watchers: Vec<Lines> = [
+        &["-o", "jsonpath={.type} {.object.metadata.name}"][..],
+        &["--pointer", "/type"],
+        &["-o", "name"],
+        &["--pointer", "/object/metadata/labels/app"],
+    ]
+    .iter()
+    .map(|extra| Lines::spawn(&p, &[&["watch", coll][..], extra].concat()))
+    .collect();
+    // Each watcher prints the existing object first, so it is running before the delete.
+    let first: Vec<String> = watchers[..3].iter().map(Lines::next).collect();
+    assert_eq!(first, ["ADDED ev\n", "ADDED\n", "ADDED configmap/ev\n"]);
+    let labelled = r#"{"metadata":{"name":"lab","labels":{"app":"web"}}}"#;
+    assert_exit(
+        &run(Some(&p), &["request", "POST", coll, "--data", labelled]),
+        0,
+    );
+    assert_exit(
+        &run(Some(&p), &["request", "DELETE", &format!("{coll}/ev")]),
+        0,
+    );
+    let then: Vec<String> = watchers[..3].iter().map(Lines::next).collect();
+    assert_eq!(then, ["ADDED lab\n", "ADDED\n", "ADDED configmap/lab\n"]);
+    let then: Vec<String> = watchers[..3].iter().map(Lines::next).collect();
+    assert_eq!(
+        then,
+        ["DELETED ev\n", "DELETED\n", "DELETED configmap/ev\n"]
+    );
+    // An event without a value at --pointer is skipped: only the labelled object prints.
+    assert_eq!(watchers[3].next(), "web\n");
+}
+
+#[test]
+fn name_output_of_answers_that_are_not_objects() {
+    let p = pod();
+    let coll = "/api/v1/namespaces/cli-ns/configmaps";
+    let made = run(
+        Some(&p),
+        &[
+            "request",
+            "POST",
+            coll,
+            "--data",
+            r#"{"metadata":{"name":"gone"}}"#,
+        ],
+    );
+    assert_exit(&made, 0);
+    // The Status a DELETE answers with names the deleted object, as the server does.
+    let o = run(
+        Some(&p),
+        &["request", "DELETE", &format!("{coll}/gone"), "-o", "name"],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "configmaps/gone\n");
+    // Nothing to name: a clear error, not "status/" or "/".
+    let o = run(Some(&p), &["get", "/version", "-o", "name"]);
+    assert_exit(&o, 2);
+    let (out, err) = text(&o);
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("-o name: the answer is not a Kubernetes object")
+            && err.contains("-o jsonpath=TEMPLATE or --pointer"),
+        "{err}"
+    );
+    let o = run(Some(&p), &["get", "/_test/status/200", "-o", "name"]);
+    assert_exit(&o, 2);
+    assert!(
+        text(&o).1.contains("a Status that names no object"),
+        "{}",
+        text(&o).1
+    );
+    // A pod's DELETE answers with the pod itself.
+    p.server.create_pod("cli-ns", "web", &["app"]);
+    let o = run(
+        Some(&p),
+        &["get", "/api/v1/namespaces/cli-ns/pods/web", "-o", "name"],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "pod/web\n");
+}
+
+#[test]
+fn patch_verb_merge_by_default_and_the_other_types() {
+    let p = pod();
+    let coll = "/api/v1/namespaces/cli-ns/configmaps";
+    let item = format!("{coll}/pt");
+    let made = run(
+        Some(&p),
+        &[
+            "request",
+            "POST",
+            coll,
+            "--data",
+            r#"{"metadata":{"name":"pt"},"data":{"a":"1"}}"#,
+        ],
+    );
+    assert_exit(&made, 0);
+    p.server.clear_requests();
+    // A merge patch by default, printed through -o like any answer.
+    let o = run(
+        Some(&p),
+        &[
+            "patch",
+            &item,
+            "--data",
+            r#"{"data":{"b":"2"}}"#,
+            "-o",
+            "jsonpath={.data}",
+        ],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, r#"{"a":"1","b":"2"}"#);
+    // A JSON patch from a file, a strategic merge patch from stdin.
+    let ops = p.dir.join("ops.json");
+    std::fs::write(&ops, r#"[{"op":"remove","path":"/data/a"}]"#).unwrap();
+    let at = format!("@{}", ops.display());
+    let o = run(Some(&p), &["patch", &item, "--type", "json", "--data", &at]);
+    assert_exit(&o, 0);
+    let mut child = cmd(
+        Some(&p),
+        &["patch", &item, "--type", "strategic", "--data", "-"],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"data":{"c":"3"}}"#)
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_exit(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["data"], json!({"b": "2", "c": "3"}));
+    // Server-side apply with a field manager and force.
+    let o = run(
+        Some(&p),
+        &[
+            "patch",
+            &item,
+            "--type",
+            "apply",
+            "--field-manager",
+            "ci",
+            "--force",
+            "--data",
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"pt"},"data":{"d":"4"}}"#,
+            "--pointer",
+            "/metadata/managedFields/0/manager",
+        ],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "ci\n");
+    let sent: Vec<(String, String)> = p
+        .server
+        .requests()
+        .iter()
+        .map(|r| {
+            (
+                format!(
+                    "{} {}",
+                    r["method"].as_str().unwrap(),
+                    r["path"].as_str().unwrap()
+                ),
+                r["content_type"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (
+                format!("PATCH {item}"),
+                "application/merge-patch+json".to_owned()
+            ),
+            (
+                format!("PATCH {item}"),
+                "application/json-patch+json".to_owned()
+            ),
+            (
+                format!("PATCH {item}"),
+                "application/strategic-merge-patch+json".to_owned()
+            ),
+            (
+                format!("PATCH {item}?fieldManager=ci&force=true"),
+                "application/apply-patch+yaml".to_owned()
+            ),
+        ]
+    );
+    // Bad input, refused before anything is sent.
+    p.server.clear_requests();
+    for (args, says) in [
+        (&["patch", &item][..], "patch needs --data"),
+        (
+            &["patch", &item, "--type", "yaml", "--data", "{}"],
+            "\"yaml\"",
+        ),
+        (
+            &["patch", &item, "--data", "{}", "--content-type", "a/b"],
+            "--type merge|json",
+        ),
+        (
+            &["request", "GET", &item, "--force"],
+            "does not take --type, --field-manager or --force",
+        ),
+        (&["patch"], "usage: incluster patch PATH"),
+    ] {
+        let o = run(Some(&p), args);
+        assert_exit(&o, 2);
+        assert!(text(&o).1.contains(says), "{args:?}: {}", text(&o).1);
+    }
+    assert!(p.server.requests().is_empty());
+}
+
+#[test]
+fn a_patch_through_request_without_a_content_type_gets_a_hint() {
+    let p = pod();
+    let coll = "/api/v1/namespaces/cli-ns/configmaps";
+    let made = run(
+        Some(&p),
+        &[
+            "request",
+            "POST",
+            coll,
+            "--data",
+            r#"{"metadata":{"name":"h"}}"#,
+        ],
+    );
+    assert_exit(&made, 0);
+    let item = format!("{coll}/h");
+    let o = run(
+        Some(&p),
+        &["request", "PATCH", &item, "--data", r#"{"data":{}}"#],
+    );
+    assert_exit(&o, 5);
+    let err = text(&o).1;
+    assert!(err.contains("415 (UnsupportedMediaType)"), "{err}");
+    assert!(
+        err.contains("hint:")
+            && err.contains("incluster patch PATH")
+            && err.contains("--content-type"),
+        "{err}"
+    );
+    // With a content type given, the 415 is the server's word alone.
+    let o = run(
+        Some(&p),
+        &[
+            "request",
+            "PATCH",
+            &item,
+            "--data",
+            "{}",
+            "--content-type",
+            "text/plain",
+        ],
+    );
+    assert_exit(&o, 5);
+    assert!(!text(&o).1.contains("hint:"), "{}", text(&o).1);
+}
+
+#[test]
+fn info_and_whoami_take_output_options() {
+    let p = pod();
+    let o = run(Some(&p), &["info", "--pointer", "/namespace"]);
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "cli-ns\n");
+    let o = run(
+        Some(&p),
+        &["whoami", "-o", "jsonpath={.username} {.source}"],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(
+        text(&o).0,
+        "system:serviceaccount:test:tester SelfSubjectReview"
+    );
+    let o = run(Some(&p), &["info", "--pointer", "/nope"]);
+    assert_exit(&o, 1);
+    let o = run(Some(&p), &["whoami", "-o", "name"]);
+    assert_exit(&o, 2);
+    assert!(
+        text(&o).1.contains("whoami does not take -o name"),
+        "{}",
+        text(&o).1
+    );
+}
+
+#[test]
+fn jsonpath_mistakes_show_the_right_form() {
+    let p = pod();
+    // A space instead of '=': the template became an argument of its own.
+    let o = run(Some(&p), &["get", "/version", "-o", "jsonpath", "{.major}"]);
+    assert_exit(&o, 2);
+    assert!(
+        text(&o).1.contains("-o jsonpath='{.major}'"),
+        "{}",
+        text(&o).1
+    );
+    let o = run(Some(&p), &["get", "/version", "-o", "jsonpath"]);
+    assert_exit(&o, 2);
+    assert!(
+        text(&o).1.contains("-o jsonpath='{.metadata.name}'"),
+        "{}",
+        text(&o).1
+    );
+    // A union names the expression and spells out what to write instead.
+    let o = run(
+        Some(&p),
+        &["get", "/version", "-o", "jsonpath={.major,.minor}"],
+    );
+    assert_exit(&o, 2);
+    assert!(
+        text(&o)
+            .1
+            .contains("unions (',') are not supported in {.major,.minor}; write one expression per member instead: {.major} {.minor}"),
+        "{}",
+        text(&o).1
+    );
+    let o = run(
+        Some(&p),
+        &["get", "/version", "-o", "jsonpath={.major} {.minor}"],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "1 37");
+}
+
+/// Wait up to `limit` for a child to exit.
+fn exits_within(child: &mut std::process::Child, limit: std::time::Duration) -> Option<i32> {
+    let end = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < end {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s.code().unwrap_or(-1));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().ok();
+    child.wait().ok();
+    None
+}
+
+#[test]
+fn an_idle_stream_ends_when_the_reader_of_stdout_goes_away() {
+    use std::io::BufRead;
+    let p = pod();
+    p.server.create_pod("cli-ns", "quiet", &["app"]);
+    p.server
+        .append_logs("cli-ns", "quiet", "app", &["only line"]);
+    let coll = "/api/v1/namespaces/cli-ns/configmaps";
+    let made = run(
+        Some(&p),
+        &[
+            "request",
+            "POST",
+            coll,
+            "--data",
+            r#"{"metadata":{"name":"one"}}"#,
+        ],
+    );
+    assert_exit(&made, 0);
+    for args in [&["watch", coll][..], &["logs", "quiet", "-f"]] {
+        // `incluster ... | head -1`: a real pipe whose reader exits after one line, while the
+        // stream has nothing more to send.
+        let mut child = cmd(Some(&p), args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut r = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        r.read_line(&mut first).unwrap();
+        assert!(!first.is_empty(), "{args:?}");
+        drop(r);
+        let code = exits_within(&mut child, std::time::Duration::from_secs(10));
+        assert_eq!(code, Some(0), "{args:?} kept running after its reader left");
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn help_tells_where_output_options_apply() {
+    for verb in ["get", "request", "patch", "info", "whoami"] {
+        let o = run(None, &[verb, "--help"]);
+        assert_exit(&o, 0);
+        let (out, _) = text(&o);
+        assert!(
+            out.contains("-o jsonpath=") && out.contains("--pointer"),
+            "{verb}: {out}"
+        );
+    }
+    let (out, _) = text(&run(None, &["watch", "--help"]));
+    assert!(out.contains("apply to each event as printed"), "{out}");
+    assert!(out.contains("ADDED configmap/x"), "{out}");
+    let (out, _) = text(&run(None, &["--help"]));
+    assert!(out.contains("incluster patch PATH"), "{out}");
+}
+
+#[test]
+fn help_into_a_closed_pipe_is_not_a_crash() {
+    let mut child = cmd(None, &["--help"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before the help is written: `incluster --help | true`.
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

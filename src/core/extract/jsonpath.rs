@@ -4,8 +4,8 @@
 //! `{['key']}`, `{.a\.b}` (escaped dot in a key), `{.items[0]}`, `{.items[-1]}`, slices
 //! `[start:end]`, wildcards `[*]` and `.*`, recursive descent `..name`, filters
 //! `[?(@.path OP literal)]` with `==`, `!=`, `<`, `<=`, `>`, `>=` (and `[?(@.path)]` for "exists"),
-//! string literals `{"\t"}`, and `{range EXPR}...{end}`. Not supported: unions (`['a','b']`) and
-//! functions.
+//! string literals `{"\t"}`, and `{range EXPR}...{end}`. Not supported: unions (`['a','b']`,
+//! `[0,2]`, `.a,.b`: the error shows the expressions to write instead) and functions.
 //!
 //! Output, as kubectl's: the results of one `{expr}` are joined with a space; strings print as
 //! they are, numbers, booleans and `null` as JSON, objects and arrays as compact JSON. A missing
@@ -69,6 +69,9 @@ struct Parser<'a> {
     /// Offset of `s` in the whole template (for messages).
     base: usize,
     i: usize,
+    /// `s` is a whole `{expr}` (not a range's or a filter's path), so a union's error can
+    /// show the expressions to write instead.
+    whole: bool,
 }
 
 impl Parser<'_> {
@@ -222,6 +225,7 @@ impl Parser<'_> {
 
     fn bracket(&mut self) -> Result<Step> {
         // After "[".
+        let open = self.i - 1;
         self.skip_ws();
         let step = match self.peek() {
             Some(b'*') => {
@@ -251,10 +255,39 @@ impl Parser<'_> {
             }
         };
         self.skip_ws();
+        if self.peek() == Some(b',') {
+            return Err(self.union(Some(open)));
+        }
         if !self.eat(b']') {
             return Err(err(self.at(), "expected ']'"));
         }
         Ok(step)
+    }
+
+    /// The error for a union (a ',' at the current position): kubectl's JSONPath has them, this
+    /// subset does not, so the message names the expression and, where it can, spells out one
+    /// expression per member, which prints the same values. `open` is the position of the
+    /// union's '[' (`None` for `.a,.b`).
+    fn union(&self, open: Option<usize>) -> Error {
+        let text = String::from_utf8_lossy(self.s);
+        let instead = self
+            .whole
+            .then(|| union_members(&text, open))
+            .flatten()
+            .map(|m| {
+                let exprs: Vec<String> = m.iter().map(|e| format!("{{{e}}}")).collect();
+                format!(
+                    "; write one expression per member instead: {}",
+                    exprs.join(" ")
+                )
+            })
+            .unwrap_or_else(|| {
+                "; write one expression per member instead, e.g. {.a} {.b}".to_owned()
+            });
+        err(
+            self.at(),
+            format!("unions (',') are not supported in {{{text}}}{instead}"),
+        )
     }
 
     /// Steps until the end of the path (a space, ')' in a filter, or the end).
@@ -284,6 +317,7 @@ impl Parser<'_> {
                 }
                 None => break,
                 Some(b' ' | b')' | b'=' | b'!' | b'<' | b'>') if in_filter => break,
+                Some(b',') => return Err(self.union(None)),
                 Some(b) => {
                     return Err(err(self.at(), format!("unexpected {:?}", b as char)));
                 }
@@ -293,11 +327,69 @@ impl Parser<'_> {
     }
 }
 
-fn parse_path(s: &str, base: usize) -> Result<Path> {
+/// Split `s` at the commas outside quotes and brackets, from `from` up to the `]` that closes
+/// the bracket at `from` (or to the end when `from` is 0 and not a bracket).
+fn split_members(s: &str, from: usize, bracketed: bool) -> Option<(Vec<&str>, usize)> {
+    let b = s.as_bytes();
+    let (mut depth, mut quote, mut start) = (0usize, None::<u8>, from);
+    let mut parts = Vec::new();
+    let mut j = from;
+    while j < b.len() {
+        match (quote, b[j]) {
+            (Some(_), b'\\') => j += 1,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b[j]),
+            (None, b'[' | b'(') => depth += 1,
+            (None, b']') if bracketed && depth == 0 => {
+                parts.push(&s[start..j]);
+                return Some((parts, j + 1));
+            }
+            (None, b']' | b')') => depth = depth.saturating_sub(1),
+            (None, b',') if depth == 0 => {
+                parts.push(&s[start..j]);
+                start = j + 1;
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    (!bracketed).then(|| {
+        parts.push(&s[start..]);
+        (parts, b.len())
+    })
+}
+
+/// The expressions a union stands for: `a[m1,m2]rest` gives `a[m1]rest` and `a[m2]rest`,
+/// `.a,.b` gives `.a` and `.b`. `None` when the union is not well formed.
+fn union_members(s: &str, open: Option<usize>) -> Option<Vec<String>> {
+    let members: Vec<String> = match open {
+        Some(open) => {
+            let (parts, end) = split_members(s, open + 1, true)?;
+            let (prefix, rest) = (&s[..open], &s[end..]);
+            parts
+                .iter()
+                .map(|m| format!("{prefix}[{}]{rest}", m.trim()))
+                .collect()
+        }
+        None => split_members(s, 0, false)?
+            .0
+            .iter()
+            .map(|m| m.trim().to_owned())
+            .collect(),
+    };
+    members
+        .iter()
+        .all(|m| !m.is_empty() && !m.ends_with("[]"))
+        .then_some(members)
+}
+
+fn parse_path(s: &str, base: usize, whole: bool) -> Result<Path> {
     let mut p = Parser {
         s: s.as_bytes(),
         base,
         i: 0,
+        whole,
     };
     p.eat(b'$');
     p.eat(b'@');
@@ -348,13 +440,14 @@ impl Template {
                 let body = std::mem::replace(&mut cur, outer);
                 cur.push(Node::Range(path, body));
             } else if let Some(expr) = inner.strip_prefix("range ") {
-                let path = parse_path(expr.trim(), inner_at + 6)?;
+                let path = parse_path(expr.trim(), inner_at + 6, false)?;
                 stack.push((path, std::mem::take(&mut cur), i));
             } else if inner.starts_with('"') || inner.starts_with('\'') {
                 let mut p = Parser {
                     s: inner.as_bytes(),
                     base: inner_at,
                     i: 0,
+                    whole: false,
                 };
                 let s = p.quoted()?;
                 if p.i != inner.len() {
@@ -364,7 +457,7 @@ impl Template {
             } else if inner.is_empty() {
                 return Err(err(i, "an empty {}"));
             } else {
-                cur.push(Node::Expr(parse_path(inner, inner_at)?));
+                cur.push(Node::Expr(parse_path(inner, inner_at, true)?));
             }
             i = j + 1;
         }
@@ -599,6 +692,46 @@ mod tests {
             let e = Template::parse(t).unwrap_err().to_string();
             assert!(e.contains(at), "{t}: {e}");
         }
+    }
+
+    #[test]
+    fn unions_name_the_expression_and_what_to_write_instead() {
+        for (t, instead) in [
+            (
+                "{.metadata['name','namespace']}",
+                "{.metadata['name']} {.metadata['namespace']}",
+            ),
+            ("x{.items[0, 2].a}", "{.items[0].a} {.items[2].a}"),
+            (
+                "{.metadata.name,.metadata.namespace}",
+                "{.metadata.name} {.metadata.namespace}",
+            ),
+            ("{.a['x,y','z']}", "{.a['x,y']} {.a['z']}"),
+        ] {
+            let e = Template::parse(t).unwrap_err().to_string();
+            let expr = &t[t.find('{').unwrap()..];
+            assert!(
+                e.contains(&format!("unions (',') are not supported in {expr}")),
+                "{t}: {e}"
+            );
+            assert!(
+                e.ends_with(&format!(
+                    "write one expression per member instead: {instead}"
+                )),
+                "{t}: {e}"
+            );
+            // The suggestion parses and is what kubectl's union prints.
+            Template::parse(instead).unwrap();
+        }
+        // In a range or a filter there is no one rewrite to show; the message still says what.
+        let e = Template::parse("{range .a,.b}{end}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unions (',') are not supported in {.a,.b}"),
+            "{e}"
+        );
+        assert!(e.contains("e.g. {.a} {.b}"), "{e}");
     }
 
     /// Random templates and pointers over random documents never panic (a cheap stand-in for

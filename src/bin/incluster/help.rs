@@ -1,0 +1,231 @@
+//! The help texts: `incluster --help` and `incluster VERB --help`.
+
+/// The output options of a verb that prints one JSON answer.
+macro_rules! output_help {
+    () => {
+        "
+Output: the answer as JSON (-o json, the default), or
+  -o jsonpath=TEMPLATE  kubectl-style JSONPath, as one argument: -o jsonpath='{.metadata.name}'
+                        ({range .items[*]}{.metadata.name}{\"\\n\"}{end} for a list)
+  -o name               kind/name as kubectl prints it (pod/web, deployment.apps/web; one line
+                        per item of a list; after a DELETE, the object the Status names:
+                        configmaps/web); an error for an answer that names no object
+  --pointer /a/b        one value by JSON Pointer (strings as they are; exit 1 if absent)"
+    };
+}
+
+/// The output options of `info` and `whoami`, whose answers are not Kubernetes objects.
+macro_rules! value_output_help {
+    ($example:literal) => {
+        concat!(
+            "
+Output: indented JSON (the default), or
+  -o jsonpath=TEMPLATE  kubectl-style JSONPath, as one argument: -o jsonpath='",
+            $example,
+            "'
+  --pointer /a/b        one value by JSON Pointer (strings as they are; exit 1 if absent)"
+        )
+    };
+}
+
+const HELP: &str = "\
+incluster - talk to the Kubernetes API server from inside a pod
+
+Usage:
+  incluster get PATH [--param KEY=VALUE]...
+  incluster request METHOD PATH [--param KEY=VALUE]... [--data @FILE|@-|-|TEXT] [--content-type T]
+  incluster patch PATH --data @FILE|@-|-|TEXT [--type merge|json|strategic|apply]
+                  [--field-manager M] [--force]
+  incluster info
+  incluster whoami
+  incluster can-i VERB RESOURCE [--name NAME] [--subresource S]
+  incluster watch PATH [-l SELECTOR] [--field-selector S] [--since RV] [--bookmarks]
+  incluster logs POD [-c C] [-f] [--tail N] [--since 5m] [--since-time T] [--timestamps]
+                 [--previous] [--limit-bytes N] [-n NS]
+  incluster --version
+
+Connection options (any verb):
+  --server URL                 API server URL (default: in-cluster discovery from
+                               KUBERNETES_SERVICE_HOST/PORT)
+  --serviceaccount-dir DIR     ServiceAccount files (default $INCLUSTER_SERVICEACCOUNT_DIR or
+                               /var/run/secrets/kubernetes.io/serviceaccount)
+  --token-file FILE            bearer token file (re-read when it changes)
+  --ca-file FILE               CA bundle to trust (PEM)
+  -n, --namespace NS           default namespace
+  --timeout SECONDS            whole-request timeout (default 60)
+  --insecure-skip-tls-verify   DANGER: do not check the server's certificate
+
+Output (get, request, patch, info, whoami, watch): the answer as JSON on stdout (-o json,
+the default), or
+  -o jsonpath=TEMPLATE   kubectl-style JSONPath ({.status.phase}, {range .items[*]}...{end})
+  -o name                kind/name of the object (or of each item of a list)
+  --pointer /a/b         one value by JSON Pointer (strings as they are; exit 1 if absent)
+  On watch they apply to each event as printed: {\"type\":...,\"object\":{...}}.
+Errors on stderr.
+Exit codes: 0 ok, 1 other error (and can-i's no), 2 usage, 3 configuration,
+            4 TLS/transport/timeout, 5 HTTP 4xx, 6 HTTP 5xx.
+Run `incluster VERB --help` for a verb's details.";
+
+const HELP_GET: &str = concat!(
+    "\
+incluster get PATH [--param KEY=VALUE]... [-o FORMAT | --pointer /a/b]
+
+GET an API path and print the body.
+  --param KEY=VALUE     query parameter (repeatable; values are percent-encoded)
+",
+    output_help!(),
+    "
+
+Examples:
+  incluster get /api/v1/namespaces/$NS/pods --param labelSelector=app=web -o name
+  incluster get /api/v1/namespaces/$NS/pods/web -o jsonpath='{.status.phase}'"
+);
+
+const HELP_REQUEST: &str = concat!(
+    "\
+incluster request METHOD PATH [--param KEY=VALUE]... [--data @FILE|@-|-|TEXT] [--content-type T]
+                              [-o FORMAT | --pointer /a/b]
+
+Any request: GET, POST, PUT, PATCH, DELETE, ...
+  --param KEY=VALUE     query parameter (repeatable)
+  --data D              body: @FILE reads a file, - or @- reads stdin, anything else is sent as is
+  --content-type T      body type (default application/json; for PATCH use
+                        application/merge-patch+json, application/json-patch+json,
+                        application/strategic-merge-patch+json or application/apply-patch+yaml,
+                        or `incluster patch`, which picks it)
+",
+    output_help!(),
+    "
+
+Examples:
+  incluster request POST /api/v1/namespaces/$NS/configmaps --data @cm.json -o name
+  incluster request DELETE /api/v1/namespaces/$NS/configmaps/cm -o name"
+);
+
+const HELP_PATCH: &str = concat!(
+    "\
+incluster patch PATH --data @FILE|@-|-|TEXT [--type merge|json|strategic|apply]
+                [--field-manager M] [--force] [--param KEY=VALUE]... [-o FORMAT | --pointer /a/b]
+
+PATCH an object, like kubectl patch: a JSON merge patch unless --type says otherwise.
+  --data D              the patch: @FILE reads a file, - or @- reads stdin, anything else is
+                        sent as is
+  --type T              merge (RFC 7386, the default), json (RFC 6902 operations), strategic
+                        (strategic merge patch, built-in types only) or apply (server-side
+                        apply; the body is the object as you want it)
+  --field-manager M     the manager recorded in managedFields (apply: default incluster)
+  --force               apply only: take over fields other managers own
+  --param KEY=VALUE     query parameter (repeatable; dryRun=All, ...)
+",
+    output_help!(),
+    "
+
+Examples:
+  incluster patch /api/v1/namespaces/$NS/configmaps/cm --data '{\"data\":{\"k\":\"v\"}}'
+  incluster patch /apis/apps/v1/namespaces/$NS/deployments/web --type json \\
+      --data '[{\"op\":\"replace\",\"path\":\"/spec/replicas\",\"value\":3}]'
+  incluster patch /api/v1/namespaces/$NS/configmaps/cm --type apply --field-manager ci \\
+      --data @cm.json"
+);
+
+const HELP_INFO: &str = concat!(
+    "\
+incluster info [-o jsonpath=TEMPLATE | --pointer /a/b]
+
+Print, as JSON, the server, the namespace, the identity and expiry decoded from the token's
+claims (never the token) and the CA certificates' subjects and validity. Reads local files only.
+",
+    value_output_help!("{.token.expiresAt}"),
+    "
+
+Example:
+  NS=$(incluster info --pointer /namespace)"
+);
+
+const HELP_WHOAMI: &str = concat!(
+    "\
+incluster whoami [-o jsonpath=TEMPLATE | --pointer /a/b]
+
+Print, as JSON, who the server says you are (SelfSubjectReview: username, uid, groups),
+with the token's decoded claims. On a server without that API the identity comes from the
+token's claims (\"source\": \"token claims\").
+",
+    value_output_help!("{.username}"),
+    "
+
+Example:
+  incluster whoami --pointer /username"
+);
+
+const HELP_CAN_I: &str = "\
+incluster can-i VERB RESOURCE [--name NAME] [--subresource S] [-n NS]
+
+Ask the server whether you may do VERB on RESOURCE (SelfSubjectAccessReview), like
+`kubectl auth can-i`. Prints yes or no; exits 0 for yes and 1 for no.
+  RESOURCE          pods, deployments.apps (RESOURCE.GROUP), or a URL path like /healthz
+  -n NS             namespace (default: the client's namespace; \"\" for cluster-wide)
+  --name NAME       one object
+  --subresource S   log, status, exec, ...
+
+Example:
+  incluster can-i create configmaps && echo allowed";
+
+const HELP_WATCH: &str = "\
+incluster watch PATH [-l SELECTOR] [--field-selector S] [--since RV] [--bookmarks]
+                     [--no-resume] [--param KEY=VALUE]... [-o FORMAT | --pointer /a/b]
+
+Watch a collection and print one JSON event per line: {\"type\":\"ADDED\",\"object\":{...}}.
+The watch resumes from the last resourceVersion when the stream ends or breaks, and relists on
+410 Gone (the differences arrive between RESYNC_START and RESYNC_END events). Ctrl-C ends it
+cleanly (exit 0).
+  -l, --selector S      labelSelector
+  --field-selector S    fieldSelector
+  --since RV            start after this resourceVersion (default: the current state first)
+  --bookmarks           print BOOKMARK events too
+  --no-resume           stop when the server ends the stream
+  --param KEY=VALUE     any other watch option or query parameter (incluster.onGone=error, ...)
+
+Output: -o and --pointer apply to each event as printed ({\"type\":...,\"object\":{...}}),
+one line per event:
+  -o jsonpath=TEMPLATE  e.g. -o jsonpath='{.type} {.object.metadata.name}'
+  -o name               the type and kind/name: ADDED configmap/x, DELETED configmap/x (the
+                        type alone for BOOKMARK, RESYNC_START and RESYNC_END)
+  --pointer /a/b        e.g. --pointer /object/metadata/name; an event without a value there
+                        is skipped
+The watch ends at once when the reader of stdout goes away (`| head -2`), exit 0.
+
+Examples:
+  incluster watch /api/v1/namespaces/$NS/configmaps -l app=web
+  incluster watch /api/v1/namespaces/$NS/pods -o name | while read -r type pod; do ...; done";
+
+const HELP_LOGS: &str = "\
+incluster logs POD [-c CONTAINER] [-f] [--tail N] [--since DURATION] [--since-time TIME]
+               [--timestamps] [--previous] [--limit-bytes N] [--no-resume] [-n NS]
+
+Print a pod's log, like kubectl logs. With -f the log is followed, and a stream that ends or
+breaks while the container still runs is resumed from the last line's timestamp without
+losing or repeating a line (--no-resume: stop instead). The follow ends when the container
+terminates. Ctrl-C, or the reader of stdout going away (`| head`), ends it cleanly (exit 0).
+  -c, --container C     the container (needed when the pod has several)
+  -f, --follow          keep printing new lines
+  --tail N              the last N lines
+  --since DURATION      only lines newer than this (5s, 2m, 3h)
+  --since-time TIME     only lines at or after this RFC 3339 time
+  --timestamps          prefix each line with its timestamp
+  --previous            the previous, terminated instance of the container
+  --limit-bytes N       stop after N bytes";
+
+/// The help text for `verb` (the overview for an unknown or empty verb).
+pub fn for_verb(verb: &str) -> &'static str {
+    match verb {
+        "get" => HELP_GET,
+        "request" => HELP_REQUEST,
+        "patch" => HELP_PATCH,
+        "info" => HELP_INFO,
+        "whoami" => HELP_WHOAMI,
+        "can-i" => HELP_CAN_I,
+        "watch" => HELP_WATCH,
+        "logs" => HELP_LOGS,
+        _ => HELP,
+    }
+}
