@@ -9,7 +9,7 @@ use std::cell::RefCell;
 
 use pyo3::prelude::*;
 
-use crate::core::error::{Error, Result};
+use crate::core::error::Result;
 use crate::core::http::interrupt;
 use crate::py::errors::to_py;
 
@@ -18,7 +18,14 @@ thread_local! {
     static RAISED: RefCell<Option<PyErr>> = const { RefCell::new(None) };
 }
 
+/// The interrupt check: true once a signal handler raised during this call, and from then on
+/// (sticky), so that a layer that took one interruption for a broken connection and went on to
+/// reconnect is stopped at its next wait; the handler's exception has been taken from Python
+/// and only this call can raise it.
 fn signal_raised() -> bool {
+    if RAISED.with(|r| r.borrow().is_some()) {
+        return true;
+    }
     Python::attach(|py| match py.check_signals() {
         Ok(()) => false,
         Err(e) => {
@@ -28,18 +35,14 @@ fn signal_raised() -> bool {
     })
 }
 
-/// Run `f` without the GIL; map its error to the Python exception (or re-raise what a signal
-/// handler raised meanwhile).
+/// Run `f` without the GIL; map its error to the Python exception. What a signal handler
+/// raised meanwhile (KeyboardInterrupt) is raised whatever `f` returned: the handler has run,
+/// so dropping its exception would ignore the Ctrl-C.
 pub fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T> + Send) -> PyResult<T> {
-    match py.detach(|| interrupt::with_check(signal_raised, f)) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            if e == Error::Cancelled
-                && let Some(raised) = RAISED.with(|r| r.borrow_mut().take())
-            {
-                return Err(raised);
-            }
-            Err(to_py(py, &e))
-        }
+    RAISED.with(|r| r.borrow_mut().take());
+    let r = py.detach(|| interrupt::with_check(signal_raised, f));
+    if let Some(raised) = RAISED.with(|r| r.borrow_mut().take()) {
+        return Err(raised);
     }
+    r.map_err(|e| to_py(py, &e))
 }
