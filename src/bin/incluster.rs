@@ -15,18 +15,15 @@ use incluster::core::http::interrupt;
 use incluster::core::info;
 use incluster::core::logs::{LogOptions, LogStream};
 use incluster::core::watch::{Watch, WatchOptions};
-use incluster::{Client, Config, Error, ErrorKind, Request};
+use incluster::{Client, Config, Error, Request};
 use lexopt::prelude::*;
 
-/// Exit codes scripts can test.
+/// Exit codes scripts can test; those of library errors come from
+/// `incluster::core::error::ErrorClass::exit_code`.
 mod exit {
     pub const OK: u8 = 0;
     pub const OTHER: u8 = 1;
     pub const USAGE: u8 = 2;
-    pub const CONFIG: u8 = 3;
-    pub const TRANSPORT: u8 = 4;
-    pub const HTTP_4XX: u8 = 5;
-    pub const HTTP_5XX: u8 = 6;
 }
 
 const HELP: &str = "\
@@ -671,14 +668,7 @@ fn logs(a: &Args) -> Result<(), Failure> {
 }
 
 fn exit_code(e: &Error) -> u8 {
-    match e.kind() {
-        ErrorKind::InvalidArgument => exit::USAGE,
-        ErrorKind::Config => exit::CONFIG,
-        ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Tls => exit::TRANSPORT,
-        ErrorKind::Api if e.status() >= 500 => exit::HTTP_5XX,
-        ErrorKind::Api => exit::HTTP_4XX,
-        ErrorKind::Decode | ErrorKind::Cancelled => exit::OTHER,
-    }
+    e.class().exit_code()
 }
 
 fn main() -> ExitCode {

@@ -1,6 +1,6 @@
 //! The result codes every fallible C function returns.
 
-use crate::core::error::{Error, ErrorKind};
+use crate::core::error::{Error, ErrorClass};
 
 /// Result of a fallible incluster call. The numbers are stable and grouped: 1xx argument,
 /// 2xx configuration, 3xx transport/TLS, 4xx/5xx API status (the HTTP code where one is listed),
@@ -59,27 +59,28 @@ pub enum incluster_result {
 use incluster_result as R;
 
 impl incluster_result {
-    /// The code for a core error.
+    /// The code for a core error: the core's [`ErrorClass`] named in C. `AlreadyExists` has no
+    /// code of its own (that would change what existing callers see for a taken name): it is
+    /// `INCLUSTER_ERR_CONFLICT` with the reason `"AlreadyExists"` in the error.
     pub fn from_error(e: &Error) -> Self {
-        match e.kind() {
-            ErrorKind::InvalidArgument => R::INCLUSTER_ERR_INVALID_ARGUMENT,
-            ErrorKind::Config => R::INCLUSTER_ERR_CONFIG,
-            ErrorKind::Transport => R::INCLUSTER_ERR_TRANSPORT,
-            ErrorKind::Timeout => R::INCLUSTER_ERR_TIMEOUT,
-            ErrorKind::Tls => R::INCLUSTER_ERR_TLS,
-            ErrorKind::Decode => R::INCLUSTER_ERR_DECODE,
-            ErrorKind::Cancelled => R::INCLUSTER_ERR_CANCELLED,
-            ErrorKind::Api => match e.status() {
-                401 => R::INCLUSTER_ERR_UNAUTHORIZED,
-                403 => R::INCLUSTER_ERR_FORBIDDEN,
-                404 => R::INCLUSTER_ERR_NOT_FOUND,
-                409 => R::INCLUSTER_ERR_CONFLICT,
-                410 => R::INCLUSTER_ERR_GONE,
-                422 => R::INCLUSTER_ERR_INVALID,
-                429 => R::INCLUSTER_ERR_TOO_MANY_REQUESTS,
-                500..=599 => R::INCLUSTER_ERR_SERVER,
-                _ => R::INCLUSTER_ERR_API,
-            },
+        use ErrorClass as C;
+        match e.class() {
+            C::InvalidArgument => R::INCLUSTER_ERR_INVALID_ARGUMENT,
+            C::Config => R::INCLUSTER_ERR_CONFIG,
+            C::Transport => R::INCLUSTER_ERR_TRANSPORT,
+            C::Timeout => R::INCLUSTER_ERR_TIMEOUT,
+            C::Tls => R::INCLUSTER_ERR_TLS,
+            C::Unauthorized => R::INCLUSTER_ERR_UNAUTHORIZED,
+            C::Forbidden => R::INCLUSTER_ERR_FORBIDDEN,
+            C::NotFound => R::INCLUSTER_ERR_NOT_FOUND,
+            C::AlreadyExists | C::Conflict => R::INCLUSTER_ERR_CONFLICT,
+            C::Gone => R::INCLUSTER_ERR_GONE,
+            C::Invalid => R::INCLUSTER_ERR_INVALID,
+            C::TooManyRequests => R::INCLUSTER_ERR_TOO_MANY_REQUESTS,
+            C::ServerError => R::INCLUSTER_ERR_SERVER,
+            C::OtherStatus => R::INCLUSTER_ERR_API,
+            C::Decode => R::INCLUSTER_ERR_DECODE,
+            C::Cancelled => R::INCLUSTER_ERR_CANCELLED,
         }
     }
 
