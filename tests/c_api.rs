@@ -331,3 +331,54 @@ fn one_error_classification_for_core_c_and_cli() {
     std::fs::remove_dir_all(&exe_dir).ok();
     std::fs::remove_dir_all(&s.dir).ok();
 }
+
+/// Every function in the committed header says, before its `# Safety` section, what a NULL
+/// argument does and from which threads it may be called.
+#[test]
+fn every_header_function_states_null_and_thread_behaviour() {
+    let header =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/incluster.h"))
+            .unwrap();
+    let mut doc = String::new();
+    let mut missing = Vec::new();
+    let mut functions = 0;
+    for line in header.lines() {
+        let t = line.trim_start();
+        if let Some(c) = t.strip_prefix("//") {
+            doc.push_str(c);
+            doc.push('\n');
+            continue;
+        }
+        // A declaration starts at the left margin with its return type (the preamble's lines
+        // start with ` *`).
+        let is_function = line.starts_with(|c: char| c.is_ascii_lowercase())
+            && !t.starts_with("typedef")
+            && t.contains("incluster_")
+            && t.contains('(');
+        if is_function {
+            functions += 1;
+            let name = t
+                .split('(')
+                .next()
+                .unwrap()
+                .rsplit([' ', '*'])
+                .next()
+                .unwrap();
+            let text = doc.split("# Safety").next().unwrap();
+            if !text.contains("NULL") || !text.to_lowercase().contains("thread") {
+                missing.push(name.to_owned());
+            }
+        }
+        if !t.is_empty() {
+            doc.clear();
+        }
+    }
+    assert!(
+        functions > 50,
+        "found only {functions} functions in the header"
+    );
+    assert!(
+        missing.is_empty(),
+        "no NULL or thread statement: {missing:?}"
+    );
+}

@@ -16,15 +16,31 @@
 
 #![allow(non_camel_case_types)]
 
-pub mod access;
-pub mod client;
-pub mod config;
-pub mod error;
-pub mod extract;
-pub mod guard;
-pub mod logs;
-pub mod request;
-pub mod response;
-pub mod result;
+// In the order a reader meets them: cbindgen writes the header's functions in the order of
+// these declarations, and the blank lines keep rustfmt from sorting them.
 pub mod version;
+
+pub mod result;
+
+pub mod error;
+
+pub mod config;
+
+pub mod client;
+
+pub mod request;
+
+pub mod response;
+
+pub mod access;
+
 pub mod watch;
+
+pub mod logs;
+
+pub mod extract;
+
+pub mod strings;
+
+pub(crate) mod guard;
+pub(crate) mod handle;
