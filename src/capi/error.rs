@@ -75,8 +75,8 @@ pub unsafe extern "C" fn incluster_error_code(err: *const incluster_error) -> in
 /// `err` is NULL or a pointer received from an incluster call and not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_error_status(err: *const incluster_error) -> u16 {
-    // SAFETY: the caller promises `err` is NULL or valid.
     guard_value(0, || {
+        // SAFETY: the caller promises `err` is NULL or valid.
         unsafe { incluster_error::opt(err) }.map_or(0, |e| e.status)
     })
 }
@@ -147,8 +147,8 @@ pub unsafe extern "C" fn incluster_error_body(
 /// `err` is NULL or a pointer received from an incluster call and not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_error_retry_after_seconds(err: *const incluster_error) -> i64 {
-    // SAFETY: the caller promises `err` is NULL or valid.
     guard_value(-1, || {
+        // SAFETY: the caller promises `err` is NULL or valid.
         unsafe { incluster_error::opt(err) }.map_or(-1, |e| e.retry_after)
     })
 }

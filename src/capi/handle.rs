@@ -93,3 +93,49 @@ impl<T> Out<T> {
         unsafe { self.0.as_ptr().write(value) }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Thing(String);
+
+    impl Handle for Thing {
+        const PARAM: &'static str = "thing";
+    }
+
+    #[test]
+    fn a_handle_round_trips_and_a_null_one_names_its_parameter() {
+        let p = Thing("x".into()).into_raw();
+        // SAFETY: `p` was just made by `into_raw` and is freed below, after the last use.
+        let name = unsafe { Thing::arg(p) }.map(|t| t.0.clone());
+        assert!(matches!(name.as_deref(), Ok("x")));
+        // SAFETY: NULL is allowed.
+        match unsafe { Thing::arg(std::ptr::null()) } {
+            Err(Failure::Null(n)) => assert_eq!(n, "thing"),
+            _ => panic!("NULL was not refused"),
+        }
+        // SAFETY: made by `into_raw`, freed once; NULL is a no-op.
+        unsafe {
+            Thing::free(p);
+            Thing::free(std::ptr::null_mut());
+        }
+    }
+
+    #[test]
+    fn out_writes_only_through_a_checked_pointer() {
+        let mut slot = 0i64;
+        // SAFETY: `slot` is writable and outlives `out`.
+        let out = unsafe { Out::new(&mut slot, "out") };
+        match out {
+            Ok(out) => out.write(7),
+            Err(_) => panic!("a valid pointer was refused"),
+        }
+        assert_eq!(slot, 7);
+        // SAFETY: NULL is allowed.
+        let null = unsafe { Out::<i64>::new(std::ptr::null_mut(), "n") };
+        assert!(matches!(null, Err(Failure::Null("n"))));
+        // SAFETY: NULL is allowed.
+        assert!(unsafe { Out::<i64>::optional(std::ptr::null_mut()) }.is_none());
+    }
+}

@@ -10,7 +10,8 @@
 //!   success.
 //! - Strings in are NUL-terminated UTF-8; strings and bodies out are owned by the library and
 //!   freed with its own `_free` functions.
-//! - No panic crosses this boundary: every function body runs inside [`guard`].
+//! - No panic crosses this boundary: every function body runs inside `guard::guard` (or
+//!   `guard_value`), and handles are borrowed and freed through `handle::Handle`.
 //!
 //! This module only converts; all behaviour is in [`crate::core`].
 

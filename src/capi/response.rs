@@ -45,8 +45,8 @@ impl incluster_response {
 /// `resp` is NULL or a live response.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_response_status(resp: *const incluster_response) -> u16 {
-    // SAFETY: caller contract.
     guard_value(0, || {
+        // SAFETY: caller contract.
         unsafe { incluster_response::opt(resp) }.map_or(0, |r| r.status)
     })
 }
