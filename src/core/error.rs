@@ -146,22 +146,15 @@ impl ErrorClass {
     /// 4 transport/TLS/timeout, 5 HTTP 4xx, 6 HTTP 5xx, 1 anything else. Scripts test these
     /// numbers, so they never change.
     pub fn exit_code(self) -> u8 {
-        use ErrorClass as C;
         match self {
-            C::InvalidArgument => 2,
-            C::Config => 3,
-            C::Transport | C::Timeout | C::Tls => 4,
-            C::ServerError => 6,
-            C::Unauthorized
-            | C::Forbidden
-            | C::NotFound
-            | C::AlreadyExists
-            | C::Conflict
-            | C::Gone
-            | C::Invalid
-            | C::TooManyRequests
-            | C::OtherStatus => 5,
-            C::Decode | C::Cancelled => 1,
+            ErrorClass::ServerError => 6,
+            class => match class.kind() {
+                ErrorKind::InvalidArgument => 2,
+                ErrorKind::Config => 3,
+                ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Tls => 4,
+                ErrorKind::Api => 5,
+                ErrorKind::Decode | ErrorKind::Cancelled => 1,
+            },
         }
     }
 }
