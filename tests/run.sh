@@ -43,7 +43,9 @@ rustup toolchain list | grep -q "^$MIRI_NIGHTLY" ||
   rustup toolchain install "$MIRI_NIGHTLY" --profile minimal --component miri,rust-src
 # The unit tests of src/capi only: they run no network and no foreign code (ring's assembly,
 # which Miri cannot execute, is only reached by TLS).
-CARGO_TARGET_DIR="$CACHE/miri-target" cargo "+$MIRI_NIGHTLY" miri test --quiet --lib capi::
+# A target dir per toolchain: artefacts of another nightly (even the same version) do not load.
+CARGO_TARGET_DIR="$CACHE/miri-target-$MIRI_NIGHTLY" cargo "+$MIRI_NIGHTLY" miri test --quiet \
+  --lib capi::
 
 step "build: library (cdylib), CLI, test server"
 cargo build --all-targets
