@@ -20,7 +20,12 @@ const PREAMBLE: &str = "\
  *   `_free(NULL)` is a no-op. Accessors returning `const char *` / `const uint8_t *` borrow
  *   from their object: valid until that object is freed.
  * - Threads: incluster_client is immutable and thread-safe: share one between threads.
- *   incluster_config, incluster_response and incluster_error belong to one thread at a time.
+ *   incluster_response and incluster_error are immutable: any thread may read them while none
+ *   frees them. incluster_config, incluster_watch_handle and incluster_logs_handle belong to
+ *   one thread at a time; only incluster_watch_cancel/incluster_logs_cancel may be called from
+ *   another thread, and a second call on a busy stream is refused, never waited for.
+ * - Order: version, results, errors, config, client, requests, responses, whoami/can-i,
+ *   watch, logs, JSON extraction, strings.
  * - Strings in are NUL-terminated UTF-8 (checked: INCLUSTER_ERR_INVALID_UTF8). NULL where a
  *   pointer is required gives INCLUSTER_ERR_NULL_ARGUMENT, never a crash.
  * - No panic or unwinding ever crosses this API; a bug shows up as INCLUSTER_ERR_PANIC.

@@ -11,7 +11,12 @@
  *   `_free(NULL)` is a no-op. Accessors returning `const char *` / `const uint8_t *` borrow
  *   from their object: valid until that object is freed.
  * - Threads: incluster_client is immutable and thread-safe: share one between threads.
- *   incluster_config, incluster_response and incluster_error belong to one thread at a time.
+ *   incluster_response and incluster_error are immutable: any thread may read them while none
+ *   frees them. incluster_config, incluster_watch_handle and incluster_logs_handle belong to
+ *   one thread at a time; only incluster_watch_cancel/incluster_logs_cancel may be called from
+ *   another thread, and a second call on a busy stream is refused, never waited for.
+ * - Order: version, results, errors, config, client, requests, responses, whoami/can-i,
+ *   watch, logs, JSON extraction, strings.
  * - Strings in are NUL-terminated UTF-8 (checked: INCLUSTER_ERR_INVALID_UTF8). NULL where a
  *   pointer is required gives INCLUSTER_ERR_NULL_ARGUMENT, never a crash.
  * - No panic or unwinding ever crosses this API; a bug shows up as INCLUSTER_ERR_PANIC.
@@ -110,25 +115,32 @@ typedef enum incluster_callback_action {
 // of threads; free it once, after every call using it has returned.
 typedef struct incluster_client incluster_client;
 
-// Settings for a client. Owned by one thread at a time; free with `incluster_config_free`
+// Settings for a client. Owned by one thread at a time (the setters change it in place, so
+// no two threads may call them on one config at once); free with `incluster_config_free`
 // (building a client copies what it needs, so the config may be freed right after).
 typedef struct incluster_config incluster_config;
 
 // Details of a failed call: result code, HTTP status, Kubernetes `Status` reason, message and
-// the raw response body. Owned by the caller; free with `incluster_error_free`. Not shared
-// between threads by the library; reading it from any one thread at a time is fine.
+// the raw response body. Owned by the caller; free with `incluster_error_free`. Immutable:
+// the accessors only read it, so any thread may call them while no thread frees it.
 typedef struct incluster_error incluster_error;
 
-// A running log read. Owned by one thread at a time, except `incluster_logs_cancel`.
+// A running log read. Owned by one thread at a time, except `incluster_logs_cancel`, which
+// any thread may call while the stream is alive; a second call while one is running (from
+// another thread, or from the stream's own callback) is refused with
+// `INCLUSTER_ERR_INVALID_ARGUMENT`, never a wait.
 typedef struct incluster_logs_handle incluster_logs_handle;
 
 // A response: owned by the caller that received it; free with `incluster_response_free`.
-// Read it from one thread at a time.
+// Immutable: the accessors only read it, so any thread may call them while no thread frees
+// it.
 typedef struct incluster_response incluster_response;
 
 // A running watch. Owned by one thread at a time, except `incluster_watch_cancel`, which any
-// thread may call while the watch is alive. (Not named `incluster_watch`: C gives types and
-// functions one namespace, and `incluster_watch()` is the callback form.)
+// thread may call while the watch is alive; a second call while one is running (from another
+// thread, or from the watch's own callback) is refused with `INCLUSTER_ERR_INVALID_ARGUMENT`,
+// never a wait. (Not named `incluster_watch`: C gives types and functions one namespace, and
+// `incluster_watch()` is the callback form.)
 typedef struct incluster_watch_handle incluster_watch_handle;
 
 // A watch event, borrowed: valid during the callback, or until the next
@@ -146,110 +158,99 @@ typedef struct incluster_watch_event {
   const char *resource_version;
 } incluster_watch_event;
 
+// The callback of `incluster_watch` and `incluster_watch_run`: return
+// `INCLUSTER_CONTINUE` (0) to go on, anything else (`INCLUSTER_STOP`) to stop (the call then
+// returns `INCLUSTER_STOPPED`). `userdata` is passed through untouched.
+typedef int (*incluster_watch_callback)(void *userdata, const struct incluster_watch_event *event);
+
 // The callback of `incluster_logs` and `incluster_logs_run`: `line`/`len` is one log line
 // without its newline (not NUL-terminated; may hold any bytes), borrowed for the duration of
 // the call. Return `INCLUSTER_CONTINUE` (0) to go on, anything else to stop (the call then
 // returns `INCLUSTER_STOPPED`).
 typedef int (*incluster_logs_callback)(void *userdata, const uint8_t *line, size_t len);
 
-// The callback of `incluster_watch_handle` and `incluster_watch_run`: return
-// `INCLUSTER_CONTINUE` (0) to go on, anything else (`INCLUSTER_STOP`) to stop (the call then
-// returns `INCLUSTER_STOPPED`). `userdata` is passed through untouched.
-typedef int (*incluster_watch_callback)(void *userdata, const struct incluster_watch_event *event);
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
-// The caller's identity as a JSON object: `username`, `uid`, `groups`, `extra`, `source`
-// (`"SelfSubjectReview"`, or `"token claims"` on servers without that API) and the token's
-// decoded `claims` (never the token itself).
-//
-// On success writes a NUL-terminated JSON string to `*json_out`; free it with
-// `incluster_string_free`. Errors as for `incluster_request`. Thread-safe.
-//
-// # Safety
-// `client` is a live client; `json_out` points to writable storage for one pointer; `err` is
-// NULL or writable.
-enum incluster_result incluster_whoami(const struct incluster_client *client,
-                                       char **json_out,
-                                       struct incluster_error **err);
+// The library version (`"0.1.0"`), matching `INCLUSTER_VERSION` in the header. Static; never
+// NULL; do not free. Thread-safe.
+const char *incluster_version(void);
 
-// Ask the server whether the caller may do `verb` on `resource` (SelfSubjectAccessReview, as
-// `kubectl auth can-i`).
+// The name of a result code as a static string (`"INCLUSTER_ERR_TLS"`), for logs.
 //
-// - `resource`: `"pods"`, `"deployments.apps"` (RESOURCE.GROUP), or a non-resource URL such
-//   as `"/healthz"`.
-// - `namespace`: NULL for the client's namespace, `""` for cluster-wide.
-// - `name`, `subresource`: NULL or `""` for none.
-//
-// On success writes the answer to `*allowed` and, when `reason_out` is not NULL, the
-// authorizer's reason to `*reason_out` (free with `incluster_string_free`). A "no" is a
-// success with `*allowed == false`. Thread-safe.
-//
-// # Safety
-// `client` is a live client; `verb`, `resource` NUL-terminated strings; `namespace`, `name`,
-// `subresource` NULL or NUL-terminated; `allowed` writable; `reason_out` NULL or writable;
-// `err` NULL or writable.
-enum incluster_result incluster_can_i(const struct incluster_client *client,
-                                      const char *verb,
-                                      const char *resource,
-                                      const char *namespace_,
-                                      const char *name,
-                                      const char *subresource,
-                                      bool *allowed,
-                                      char **reason_out,
-                                      struct incluster_error **err);
+// Takes an `int` so that any value is safe to pass; an unknown value gives
+// `"INCLUSTER_UNKNOWN_RESULT"`. Never NULL; the string is static and must not be freed.
+// Thread-safe.
+const char *incluster_result_name(int result);
 
-// Free a string returned by the library (`incluster_whoami`, `incluster_can_i`). NULL is a
-// no-op.
+// A one-line description of a result code (`"HTTP 404 Not Found"`), for a program that has
+// only the code (it passed NULL for `err`); the `incluster_error` message is more precise.
 //
-// # Safety
-// `s` is NULL or a string from this library, freed at most once.
-void incluster_string_free(char *s);
+// Takes an `int` so that any value is safe to pass; an unknown value gives
+// `"unknown result code"`. Never NULL; the string is static and must not be freed.
+// Thread-safe.
+const char *incluster_result_message(int result);
 
-// Build a client from the in-cluster configuration (the ServiceAccount files and
-// `KUBERNETES_SERVICE_HOST`/`_PORT`). The token and `ca.crt` are read now, so a missing or
-// broken file fails here with `INCLUSTER_ERR_CONFIG` and a message naming it.
+// The result code of the failure (never `INCLUSTER_OK`).
 //
-// On success writes the client to `*out` (free with `incluster_client_free`). Thread-safe.
+// NULL `err` gives `INCLUSTER_ERR_NULL_ARGUMENT`. Reads only; callable from any thread while
+// no thread frees `err`.
 //
 // # Safety
-// `out` points to writable storage for one pointer; `err` is NULL or writable.
-enum incluster_result incluster_client_new_in_cluster(struct incluster_client **out,
-                                                      struct incluster_error **err);
+// `err` is NULL or a pointer received from an incluster call and not yet freed.
+enum incluster_result incluster_error_code(const struct incluster_error *err);
 
-// Build a client from an explicit configuration. The config is not consumed (free it
-// yourself, before or after the client). Errors as for `incluster_client_new_in_cluster`.
+// The HTTP status of an API error, 0 for other failures (and for NULL). Reads only; callable
+// from any thread while no thread frees `err`.
 //
 // # Safety
-// `config` is a live config; `out` points to writable storage for one pointer; `err` is NULL
-// or writable.
-enum incluster_result incluster_client_new(const struct incluster_config *config,
-                                           struct incluster_client **out,
-                                           struct incluster_error **err);
+// `err` is NULL or a pointer received from an incluster call and not yet freed.
+uint16_t incluster_error_status(const struct incluster_error *err);
 
-// The client's default namespace. Borrowed: valid until `incluster_client_free`. NULL
-// `client` gives `""`. Thread-safe.
+// The Kubernetes `Status` reason (`"NotFound"`, `"Forbidden"`, `"AlreadyExists"`, ...), or
+// `""` when the failure was not an API error. Borrowed: valid until `incluster_error_free`.
+// NULL `err` gives `""`. A 409 for a name that is taken has the reason `"AlreadyExists"`
+// (with `INCLUSTER_ERR_CONFLICT`). Reads only; callable from any thread while no thread frees
+// `err`.
 //
 // # Safety
-// `client` is NULL or a live client.
-const char *incluster_client_namespace(const struct incluster_client *client);
+// `err` is NULL or a pointer received from an incluster call and not yet freed.
+const char *incluster_error_reason(const struct incluster_error *err);
 
-// The server's base URL. Borrowed: valid until `incluster_client_free`. NULL `client` gives
-// `""`. Thread-safe.
+// A message for people, naming what failed (the file, the server, the request and the
+// server's `Status` message). Never contains the token. Borrowed: valid until
+// `incluster_error_free`. NULL `err` gives `""`. Reads only; callable from any thread while
+// no thread frees `err`.
 //
 // # Safety
-// `client` is NULL or a live client.
-const char *incluster_client_server(const struct incluster_client *client);
+// `err` is NULL or a pointer received from an incluster call and not yet freed.
+const char *incluster_error_message(const struct incluster_error *err);
 
-// Free a client and its connection pool. NULL is a no-op. No other thread may be using the
-// client when it is freed.
+// The raw body of the failed response (often a JSON `Status`); empty for non-API failures.
+// Writes the length to `*len` when `len` is not NULL. Borrowed: valid until
+// `incluster_error_free`. Never NULL (an empty body is a valid pointer with length 0; so is
+// the answer for a NULL `err`). Reads only; callable from any thread while no thread frees
+// `err`.
 //
 // # Safety
-// `client` is NULL or a client from `incluster_client_new*`, freed at most once, with no call
-// using it still running.
-void incluster_client_free(struct incluster_client *client);
+// `err` is NULL or a pointer received from an incluster call and not yet freed; `len` is NULL
+// or points to writable memory for one `size_t`.
+const uint8_t *incluster_error_body(const struct incluster_error *err, size_t *len);
+
+// `details.retryAfterSeconds` from the server's `Status`, or -1 when there is none (and for
+// NULL). Reads only; callable from any thread while no thread frees `err`.
+//
+// # Safety
+// `err` is NULL or a pointer received from an incluster call and not yet freed.
+int64_t incluster_error_retry_after_seconds(const struct incluster_error *err);
+
+// Free an error and the strings and body borrowed from it. NULL is a no-op. No other thread
+// may be reading it.
+//
+// # Safety
+// `err` is NULL or a pointer received from an incluster call, freed at most once.
+void incluster_error_free(struct incluster_error *err);
 
 // Start a configuration for an explicit server URL (`https://host:port` or, for the
 // `kubectl proxy` route, `http://127.0.0.1:8001`). Add a token and a CA with the setters.
@@ -282,6 +283,8 @@ enum incluster_result incluster_config_in_cluster(const char *serviceaccount_dir
 
 // Use a fixed bearer token. Errors: `INCLUSTER_ERR_CONFIG` if it is empty or not sendable in
 // a header (checked when the client is built), NULL and UTF-8 errors.
+// NULL `config` or `token` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it
+// from the thread that owns the config, never while another thread uses it.
 //
 // # Safety
 // `config` is a live config owned by the calling thread; `token` a NUL-terminated string;
@@ -292,6 +295,8 @@ enum incluster_result incluster_config_set_token(struct incluster_config *config
 
 // Read the token from a file, re-read whenever the file changes (kubelet rotation) and once
 // more after a 401.
+// NULL `config` or `path` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it
+// from the thread that owns the config, never while another thread uses it.
 //
 // # Safety
 // `config` is a live config owned by the calling thread; `path` a NUL-terminated string;
@@ -301,6 +306,8 @@ enum incluster_result incluster_config_set_token_file(struct incluster_config *c
                                                       struct incluster_error **err);
 
 // Make requests without a token (anonymous; the `kubectl proxy` route).
+// NULL `config` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it from the
+// thread that owns the config, never while another thread uses it.
 //
 // # Safety
 // `config` is a live config owned by the calling thread; `err` NULL or writable.
@@ -308,6 +315,8 @@ enum incluster_result incluster_config_clear_token(struct incluster_config *conf
                                                    struct incluster_error **err);
 
 // Trust only the CA certificates in this PEM file (re-read when it changes).
+// NULL `config` or `path` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it
+// from the thread that owns the config, never while another thread uses it.
 //
 // # Safety
 // `config` is a live config owned by the calling thread; `path` a NUL-terminated string;
@@ -317,6 +326,9 @@ enum incluster_result incluster_config_set_ca_file(struct incluster_config *conf
                                                    struct incluster_error **err);
 
 // Trust only the CA certificates in this PEM buffer (copied).
+// NULL `config`, or NULL `pem` with a non-zero `len`, is `INCLUSTER_ERR_NULL_ARGUMENT`.
+// Changes the config in place: call it from the thread that owns the config, never while
+// another thread uses it.
 //
 // # Safety
 // `config` is a live config owned by the calling thread; `pem` points to `len` readable
@@ -327,6 +339,8 @@ enum incluster_result incluster_config_set_ca_pem(struct incluster_config *confi
                                                   struct incluster_error **err);
 
 // Set the default namespace (`incluster_client_namespace` returns it).
+// NULL `config` or `ns` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it
+// from the thread that owns the config, never while another thread uses it.
 //
 // # Safety
 // `config` is a live config owned by the calling thread; `ns` a NUL-terminated string;
@@ -338,6 +352,8 @@ enum incluster_result incluster_config_set_namespace(struct incluster_config *co
 // Set the connect timeout and the whole-request timeout in milliseconds. `request_ms` 0
 // means no limit; `connect_ms` 0 is an `INCLUSTER_ERR_INVALID_ARGUMENT`.
 // Defaults: 10 s connect, 60 s per request.
+// NULL `config` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it from the
+// thread that owns the config, never while another thread uses it.
 //
 // # Safety
 // `config` is a live config owned by the calling thread; `err` NULL or writable.
@@ -347,7 +363,10 @@ enum incluster_result incluster_config_set_timeouts(struct incluster_config *con
                                                     struct incluster_error **err);
 
 // Limit this client to `qps` requests per second with bursts of `burst` (token bucket,
-// shared by all threads using the client). Off by default. `qps` must be > 0.
+// shared by all threads using the client). Off by default. `qps` must be > 0
+// (`INCLUSTER_ERR_INVALID_ARGUMENT`). Changes the config in place: call it from the thread
+// that owns the config, never while another thread uses it.
+// NULL `config` is `INCLUSTER_ERR_NULL_ARGUMENT`.
 //
 // # Safety
 // `config` is a live config owned by the calling thread; `err` NULL or writable.
@@ -358,212 +377,67 @@ enum incluster_result incluster_config_set_rate_limit(struct incluster_config *c
 
 // DANGER: accept any server certificate. This removes all protection against a man in the
 // middle and exists for debugging only. Never on unless this function is called.
+// NULL `config` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it from the
+// thread that owns the config, never while another thread uses it.
 //
 // # Safety
 // `config` is a live config owned by the calling thread; `err` NULL or writable.
 enum incluster_result incluster_config_danger_insecure_skip_tls_verify(struct incluster_config *config,
                                                                        struct incluster_error **err);
 
-// Free a config. NULL is a no-op.
+// Free a config. NULL is a no-op. Clients built from it are not affected. No other thread
+// may be using it.
 //
 // # Safety
 // `config` is NULL or a config from `incluster_config_new`/`_in_cluster`, freed at most once.
 void incluster_config_free(struct incluster_config *config);
 
-// The result code of the failure (never `INCLUSTER_OK`).
+// Build a client from the in-cluster configuration (the ServiceAccount files and
+// `KUBERNETES_SERVICE_HOST`/`_PORT`). The token and `ca.crt` are read now, so a missing or
+// broken file fails here with `INCLUSTER_ERR_CONFIG` and a message naming it.
 //
-// NULL `err` gives `INCLUSTER_ERR_NULL_ARGUMENT`.
+// On success writes the client to `*out` (free with `incluster_client_free`); NULL `out` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. Thread-safe.
 //
 // # Safety
-// `err` is NULL or a pointer received from an incluster call and not yet freed.
-enum incluster_result incluster_error_code(const struct incluster_error *err);
+// `out` points to writable storage for one pointer; `err` is NULL or writable.
+enum incluster_result incluster_client_new_in_cluster(struct incluster_client **out,
+                                                      struct incluster_error **err);
 
-// The HTTP status of an API error, 0 for other failures (and for NULL).
+// Build a client from an explicit configuration. The config is not consumed (free it
+// yourself, before or after the client). Errors as for `incluster_client_new_in_cluster`,
+// and `INCLUSTER_ERR_NULL_ARGUMENT` for a NULL `config` or `out`. Thread-safe, as long as
+// no other thread is changing `config` at the same time.
 //
 // # Safety
-// `err` is NULL or a pointer received from an incluster call and not yet freed.
-uint16_t incluster_error_status(const struct incluster_error *err);
+// `config` is a live config; `out` points to writable storage for one pointer; `err` is NULL
+// or writable.
+enum incluster_result incluster_client_new(const struct incluster_config *config,
+                                           struct incluster_client **out,
+                                           struct incluster_error **err);
 
-// The Kubernetes `Status` reason (`"NotFound"`, `"Forbidden"`, `"AlreadyExists"`, ...), or
-// `""` when the failure was not an API error. Borrowed: valid until `incluster_error_free`.
-// NULL `err` gives `""`.
+// The client's default namespace. Borrowed: valid until `incluster_client_free`. NULL
+// `client` gives `""`. Thread-safe.
 //
 // # Safety
-// `err` is NULL or a pointer received from an incluster call and not yet freed.
-const char *incluster_error_reason(const struct incluster_error *err);
+// `client` is NULL or a live client.
+const char *incluster_client_namespace(const struct incluster_client *client);
 
-// A message for people, naming what failed (the file, the server, the request and the
-// server's `Status` message). Never contains the token. Borrowed: valid until
-// `incluster_error_free`. NULL `err` gives `""`.
+// The server's base URL. Borrowed: valid until `incluster_client_free`. NULL `client` gives
+// `""`. Thread-safe.
 //
 // # Safety
-// `err` is NULL or a pointer received from an incluster call and not yet freed.
-const char *incluster_error_message(const struct incluster_error *err);
+// `client` is NULL or a live client.
+const char *incluster_client_server(const struct incluster_client *client);
 
-// The raw body of the failed response (often a JSON `Status`); empty for non-API failures.
-// Writes the length to `*len` when `len` is not NULL. Borrowed: valid until
-// `incluster_error_free`. Never NULL (an empty body is a valid pointer with length 0).
+// Free a client and its connection pool. NULL is a no-op. No other thread may be using the
+// client when it is freed; watches and log streams opened from it keep what they need and
+// stay usable.
 //
 // # Safety
-// `err` is NULL or a pointer received from an incluster call and not yet freed; `len` is NULL
-// or points to writable memory for one `size_t`.
-const uint8_t *incluster_error_body(const struct incluster_error *err, size_t *len);
-
-// `details.retryAfterSeconds` from the server's `Status`, or -1 when there is none.
-//
-// # Safety
-// `err` is NULL or a pointer received from an incluster call and not yet freed.
-int64_t incluster_error_retry_after_seconds(const struct incluster_error *err);
-
-// Free an error. NULL is a no-op.
-//
-// # Safety
-// `err` is NULL or a pointer received from an incluster call, freed at most once.
-void incluster_error_free(struct incluster_error *err);
-
-// The value at the RFC 6901 `pointer` (`/metadata/name`, `/items/0/status/phase`) in a JSON
-// buffer, as text: a string as it is, any other value as compact JSON. On `INCLUSTER_OK`
-// writes an owned NUL-terminated string to `*out` (free with `incluster_string_free`).
-// `INCLUSTER_ABSENT` when there is no such value (not an error; `*out` untouched);
-// `INCLUSTER_ERR_DECODE` when the buffer is not JSON; `INCLUSTER_ERR_INVALID_ARGUMENT` for a
-// malformed pointer (the message names the position). Thread-safe.
-//
-// # Safety
-// `json` points to `len` readable bytes; `pointer` is NUL-terminated; `out` writable; `err`
-// NULL or writable.
-enum incluster_result incluster_json_get_string(const uint8_t *json,
-                                                size_t len,
-                                                const char *pointer,
-                                                char **out,
-                                                struct incluster_error **err);
-
-// The integer at `pointer`. `INCLUSTER_ABSENT` when absent; `INCLUSTER_ERR_DECODE` when the
-// value is not an integer that fits in 64 bits (the message says what it is). Thread-safe.
-//
-// # Safety
-// As for `incluster_json_get_string`, with `out` pointing to an `int64_t`.
-enum incluster_result incluster_json_get_int(const uint8_t *json,
-                                             size_t len,
-                                             const char *pointer,
-                                             int64_t *out,
-                                             struct incluster_error **err);
-
-// The boolean at `pointer`. `INCLUSTER_ABSENT` when absent; `INCLUSTER_ERR_DECODE` when it is
-// not a boolean. Thread-safe.
-//
-// # Safety
-// As for `incluster_json_get_string`, with `out` pointing to a `bool`.
-enum incluster_result incluster_json_get_bool(const uint8_t *json,
-                                              size_t len,
-                                              const char *pointer,
-                                              bool *out,
-                                              struct incluster_error **err);
-
-// Render a kubectl-style JSONPath template (`{.metadata.name}`,
-// `{range .items[*]}{.metadata.name}{"\n"}{end}`) over a JSON buffer into an owned string
-// (free with `incluster_string_free`). Missing fields render as nothing, as in kubectl.
-// `INCLUSTER_ERR_INVALID_ARGUMENT` for a malformed template (the message names the
-// position). Thread-safe.
-//
-// # Safety
-// `json` points to `len` readable bytes; `template_` is NUL-terminated; `out` writable; `err`
-// NULL or writable.
-enum incluster_result incluster_jsonpath(const uint8_t *json,
-                                         size_t len,
-                                         const char *template_,
-                                         char **out,
-                                         struct incluster_error **err);
-
-// `incluster_json_get_string` on a response's body.
-//
-// # Safety
-// `resp` is a live response; the rest as for `incluster_json_get_string`.
-enum incluster_result incluster_response_get_string(const struct incluster_response *resp,
-                                                    const char *pointer,
-                                                    char **out,
-                                                    struct incluster_error **err);
-
-// `incluster_json_get_string` on a watch event's object.
-//
-// # Safety
-// `event` is a live event (inside its callback, or before the next `_next` / `_free`); the
-// rest as for `incluster_json_get_string`.
-enum incluster_result incluster_watch_event_get_string(const struct incluster_watch_event *event,
-                                                       const char *pointer,
-                                                       char **out,
-                                                       struct incluster_error **err);
-
-// Start reading the log of `pod` in `namespace` (NULL: the client's namespace). The first
-// request is made now: a missing pod (`INCLUSTER_ERR_NOT_FOUND`), a wrong container
-// (`INCLUSTER_ERR_API` 400, the message naming the pod's containers) or a 403 fails here.
-//
-// `options` is NULL or a NULL-terminated `{"key", "value", ..., NULL}` array: `container`,
-// `follow`, `previous`, `sinceSeconds`, `sinceTime`, `timestamps`, `tailLines`, `limitBytes`,
-// `insecureSkipTLSVerifyBackend`, and `incluster.resume` (a follow that breaks or ends while
-// the container runs resumes without losing or repeating lines; on by default, as in Python
-// and the CLI: `"false"` stops instead), `incluster.maxLineBytes` (longer lines are split; default
-// 1 MiB), `incluster.idleCheckMs`, `incluster.backoffInitialMs`, `incluster.backoffMaxMs`.
-//
-// # Safety
-// `client` is a live client; `namespace` NULL or NUL-terminated; `pod` NUL-terminated;
-// `options` NULL or as above; `out` writable; `err` NULL or writable.
-enum incluster_result incluster_logs_open(const struct incluster_client *client,
-                                          const char *namespace_,
-                                          const char *pod,
-                                          const char *const *options,
-                                          struct incluster_logs_handle **out,
-                                          struct incluster_error **err);
-
-// Wait for the next line; on `INCLUSTER_OK` writes a borrowed pointer (valid until the next
-// call on this stream or its free) and length to `*line`/`*len`. `INCLUSTER_END` when the log
-// ended; `INCLUSTER_ERR_CANCELLED` after `incluster_logs_cancel`; another code (with `*err`)
-// when it failed.
-//
-// # Safety
-// `logs` is a live stream used by no other call at the same time (except
-// `incluster_logs_cancel`); `line` and `len` writable; `err` NULL or writable.
-enum incluster_result incluster_logs_next(struct incluster_logs_handle *logs,
-                                          const uint8_t **line,
-                                          size_t *len,
-                                          struct incluster_error **err);
-
-// Call `callback(userdata, line, len)` for each line until it returns non-zero
-// (`INCLUSTER_STOPPED`), the log ends (`INCLUSTER_END`), it is cancelled
-// (`INCLUSTER_ERR_CANCELLED`) or fails. The callback may call any other incluster function
-// except `_next`/`_run` on this stream.
-//
-// # Safety
-// `logs` is a live stream used by no other call at the same time (except
-// `incluster_logs_cancel`); `callback` valid; `err` NULL or writable.
-enum incluster_result incluster_logs_run(struct incluster_logs_handle *logs,
-                                         incluster_logs_callback callback,
-                                         void *userdata,
-                                         struct incluster_error **err);
-
-// `incluster_logs_open` + `incluster_logs_run` + `incluster_logs_free`.
-//
-// # Safety
-// As for `incluster_logs_open` and `incluster_logs_run`.
-enum incluster_result incluster_logs(const struct incluster_client *client,
-                                     const char *namespace_,
-                                     const char *pod,
-                                     const char *const *options,
-                                     incluster_logs_callback callback,
-                                     void *userdata,
-                                     struct incluster_error **err);
-
-// Stop the log read from any thread: a blocked `_next`/`_run` returns
-// `INCLUSTER_ERR_CANCELLED` within about 100 ms. Idempotent; NULL is a no-op.
-//
-// # Safety
-// `logs` is NULL or a live stream (not being freed concurrently).
-void incluster_logs_cancel(const struct incluster_logs_handle *logs);
-
-// Close the stream and free it. NULL is a no-op.
-//
-// # Safety
-// `logs` is NULL or a stream from `incluster_logs_open`, freed once, with no call using it.
-void incluster_logs_free(struct incluster_logs_handle *logs);
+// `client` is NULL or a client from `incluster_client_new*`, freed at most once, with no call
+// using it still running.
+void incluster_client_free(struct incluster_client *client);
 
 // Make any API request.
 //
@@ -581,6 +455,7 @@ void incluster_logs_free(struct incluster_logs_handle *logs);
 // `INCLUSTER_ERR_API`, ...) with the HTTP status, the `Status` reason and message and the raw
 // body in `*err`. Transport, TLS, timeout and argument errors have their own codes.
 // A 401 re-reads the token file and retries once; 429/503/504 with `Retry-After` are retried.
+// A NULL `client`, `method`, `path` or `out` is `INCLUSTER_ERR_NULL_ARGUMENT`.
 // Blocks the calling thread; thread-safe (many threads may share one client).
 //
 // # Safety
@@ -597,7 +472,8 @@ enum incluster_result incluster_request(const struct incluster_client *client,
                                         struct incluster_response **out,
                                         struct incluster_error **err);
 
-// `GET path`: the common case of `incluster_request`. Same results and ownership.
+// `GET path`: the common case of `incluster_request`. Same results, ownership, NULL
+// handling and thread-safety.
 //
 // # Safety
 // `client` is a live client; `path` a NUL-terminated string; `out` writable; `err` NULL or
@@ -611,7 +487,7 @@ enum incluster_result incluster_get(const struct incluster_client *client,
 // For `INCLUSTER_PATCH_APPLY`, `field_manager` is required (the server rejects an apply
 // without one; NULL gives `"incluster"`) and `force` takes over conflicting fields; both are
 // ignored for the other types. An unknown `patch_type` is `INCLUSTER_ERR_INVALID_ARGUMENT`.
-// Results and ownership as for `incluster_request`.
+// Results, ownership, NULL handling and thread-safety as for `incluster_request`.
 //
 // # Safety
 // `client` is a live client; `path` a NUL-terminated string; `body` NULL or `body_len`
@@ -627,7 +503,8 @@ enum incluster_result incluster_patch(const struct incluster_client *client,
                                       struct incluster_response **out,
                                       struct incluster_error **err);
 
-// The HTTP status (2xx: other statuses are returned as errors). 0 for NULL.
+// The HTTP status (2xx: other statuses are returned as errors). 0 for NULL. Reads only;
+// callable from any thread while no thread frees `resp`.
 //
 // # Safety
 // `resp` is NULL or a live response.
@@ -635,7 +512,8 @@ uint16_t incluster_response_status(const struct incluster_response *resp);
 
 // The body bytes (usually JSON, not NUL-terminated). Writes the length to `*len` when `len`
 // is not NULL. Borrowed: valid until `incluster_response_free`. Never NULL: an empty body is a
-// valid pointer with length 0; NULL `resp` gives an empty body.
+// valid pointer with length 0; NULL `resp` gives an empty body. Reads only; callable from
+// any thread while no thread frees `resp`.
 //
 // # Safety
 // `resp` is NULL or a live response; `len` is NULL or writable.
@@ -643,28 +521,61 @@ const uint8_t *incluster_response_body(const struct incluster_response *resp, si
 
 // The value of the first header named `name` (case-insensitive), or NULL if absent (or if
 // either argument is NULL or `name` is not UTF-8). Borrowed: valid until
-// `incluster_response_free`.
+// `incluster_response_free`. Reads only; callable from any thread while no thread frees
+// `resp`.
 //
 // # Safety
 // `resp` is NULL or a live response; `name` is NULL or a NUL-terminated string.
 const char *incluster_response_header(const struct incluster_response *resp, const char *name);
 
-// Free a response. NULL is a no-op.
+// Free a response and everything borrowed from it. NULL is a no-op. No other thread may be
+// reading it.
 //
 // # Safety
 // `resp` is NULL or a response from an incluster call, freed at most once.
 void incluster_response_free(struct incluster_response *resp);
 
-// The name of a result code as a static string (`"INCLUSTER_ERR_TLS"`), for logs.
+// The caller's identity as a JSON object: `username`, `uid`, `groups`, `extra`, `source`
+// (`"SelfSubjectReview"`, or `"token claims"` on servers without that API) and the token's
+// decoded `claims` (never the token itself).
 //
-// Takes an `int` so that any value is safe to pass; an unknown value gives
-// `"INCLUSTER_UNKNOWN_RESULT"`. Never NULL; the string is static and must not be freed.
-// Thread-safe.
-const char *incluster_result_name(int result);
+// On success writes a NUL-terminated JSON string to `*json_out`; free it with
+// `incluster_string_free`. Errors as for `incluster_request`; NULL `client` or `json_out` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. Blocks the calling thread; thread-safe.
+//
+// # Safety
+// `client` is a live client; `json_out` points to writable storage for one pointer; `err` is
+// NULL or writable.
+enum incluster_result incluster_whoami(const struct incluster_client *client,
+                                       char **json_out,
+                                       struct incluster_error **err);
 
-// The library version (`"0.1.0"`), matching `INCLUSTER_VERSION` in the header. Static; never
-// NULL; do not free. Thread-safe.
-const char *incluster_version(void);
+// Ask the server whether the caller may do `verb` on `resource` (SelfSubjectAccessReview, as
+// `kubectl auth can-i`).
+//
+// - `resource`: `"pods"`, `"deployments.apps"` (RESOURCE.GROUP), or a non-resource URL such
+//   as `"/healthz"`.
+// - `namespace`: NULL for the client's namespace, `""` for cluster-wide.
+// - `name`, `subresource`: NULL or `""` for none.
+//
+// On success writes the answer to `*allowed` and, when `reason_out` is not NULL, the
+// authorizer's reason to `*reason_out` (free with `incluster_string_free`). A "no" is a
+// success with `*allowed == false`. NULL `client`, `verb`, `resource` or `allowed` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. Blocks the calling thread; thread-safe.
+//
+// # Safety
+// `client` is a live client; `verb`, `resource` NUL-terminated strings; `namespace`, `name`,
+// `subresource` NULL or NUL-terminated; `allowed` writable; `reason_out` NULL or writable;
+// `err` NULL or writable.
+enum incluster_result incluster_can_i(const struct incluster_client *client,
+                                      const char *verb,
+                                      const char *resource,
+                                      const char *namespace_,
+                                      const char *name,
+                                      const char *subresource,
+                                      bool *allowed,
+                                      char **reason_out,
+                                      struct incluster_error **err);
 
 // Start a watch on a collection path (`/api/v1/namespaces/NS/configmaps`). The first
 // request is made now: a watch that cannot start returns its error here (401, 403, 404, TLS).
@@ -681,7 +592,10 @@ const char *incluster_version(void);
 //   (30000);
 // - any other key is sent as a query parameter.
 //
-// On success writes the watch to `*out` (free with `incluster_watch_free`).
+// On success writes the watch to `*out` (free with `incluster_watch_free`). A NULL `client`,
+// `path` or `out` is `INCLUSTER_ERR_NULL_ARGUMENT`; `options` may be NULL. Blocks until the
+// first answer. Thread-safe (the client may be shared); the watch it makes belongs to one
+// thread at a time.
 //
 // # Safety
 // `client` is a live client (it may be freed before the watch: the watch keeps what it
@@ -696,7 +610,10 @@ enum incluster_result incluster_watch_open(const struct incluster_client *client
 // Wait for the next event and point `*event` at it (borrowed: valid until the next call on
 // this watch or its free). Returns `INCLUSTER_OK` with an event; `INCLUSTER_END` when the
 // stream ended and resuming is off; `INCLUSTER_ERR_CANCELLED` after `incluster_watch_cancel`;
-// another error code (with `*err`) when the watch failed — it is over then.
+// another error code (with `*err`) when the watch failed — it is over then. A NULL `watch`
+// or `event` is `INCLUSTER_ERR_NULL_ARGUMENT`. Call it from the thread that owns the watch; a
+// call while another `_next`/`_run` on it is running is refused at once with
+// `INCLUSTER_ERR_INVALID_ARGUMENT`.
 //
 // # Safety
 // `watch` is a live watch used by no other call at the same time (except
@@ -709,7 +626,10 @@ enum incluster_result incluster_watch_next(struct incluster_watch_handle *watch,
 // returns non-zero (`INCLUSTER_STOPPED`), the watch is cancelled (`INCLUSTER_ERR_CANCELLED`),
 // the stream ends with resuming off (`INCLUSTER_END`) or it fails (that error, in `*err`).
 // The callback may call any other incluster function, but not `_next`/`_run` on this watch
-// (refused with `INCLUSTER_ERR_INVALID_ARGUMENT`).
+// (refused with `INCLUSTER_ERR_INVALID_ARGUMENT`). A NULL `watch` or `callback` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`; `userdata` may be NULL. Runs the callback on the calling
+// thread, which must own the watch; a call while another `_next`/`_run` on it is running is
+// refused at once with `INCLUSTER_ERR_INVALID_ARGUMENT`.
 //
 // # Safety
 // `watch` is a live watch used by no other call at the same time (except
@@ -721,7 +641,8 @@ enum incluster_result incluster_watch_run(struct incluster_watch_handle *watch,
 
 // Open a watch and run it with `callback` (`incluster_watch_open` + `incluster_watch_run` +
 // `incluster_watch_free`). Stop it by returning non-zero from the callback; to stop it from
-// another thread, use the open/run form and `incluster_watch_cancel`.
+// another thread, use the open/run form and `incluster_watch_cancel`. NULL arguments as for
+// those two. Thread-safe (the client may be shared); the callback runs on the calling thread.
 //
 // # Safety
 // As for `incluster_watch_open` and `incluster_watch_run`.
@@ -732,8 +653,9 @@ enum incluster_result incluster_watch(const struct incluster_client *client,
                                       void *userdata,
                                       struct incluster_error **err);
 
-// Stop the watch from any thread: a blocked `_next`/`_run` returns `INCLUSTER_ERR_CANCELLED`
-// within about 100 ms. Idempotent; NULL is a no-op.
+// Stop the watch from any thread (the one call on a watch that other threads may make): a
+// blocked `_next`/`_run` returns `INCLUSTER_ERR_CANCELLED` within about 100 ms. Idempotent;
+// NULL is a no-op.
 //
 // # Safety
 // `watch` is NULL or a live watch (not being freed concurrently).
@@ -742,17 +664,194 @@ void incluster_watch_cancel(const struct incluster_watch_handle *watch);
 // The resourceVersion the watch would resume from (`""` if none yet). Owned by the caller:
 // free with `incluster_string_free`. NULL `watch` gives NULL, and so does a watch that
 // another call is using at the moment (such as `_run` of this watch, asked from its own
-// callback: keep the event's `resource_version` there instead).
+// callback: keep the event's `resource_version` there instead). Call it from the thread that
+// owns the watch.
 //
 // # Safety
 // `watch` is NULL or a live watch.
 char *incluster_watch_resource_version(const struct incluster_watch_handle *watch);
 
-// Close the watch's connection and free it. NULL is a no-op.
+// Close the watch's connection and free it, with the last event handed out. NULL is a no-op.
+// No other thread may be using it (not even `incluster_watch_cancel`).
 //
 // # Safety
 // `watch` is NULL or a watch from `incluster_watch_open`, freed once, with no call using it.
 void incluster_watch_free(struct incluster_watch_handle *watch);
+
+// Start reading the log of `pod` in `namespace` (NULL: the client's namespace). The first
+// request is made now: a missing pod (`INCLUSTER_ERR_NOT_FOUND`), a wrong container
+// (`INCLUSTER_ERR_API` 400, the message naming the pod's containers) or a 403 fails here.
+//
+// `options` is NULL or a NULL-terminated `{"key", "value", ..., NULL}` array: `container`,
+// `follow`, `previous`, `sinceSeconds`, `sinceTime`, `timestamps`, `tailLines`, `limitBytes`,
+// `insecureSkipTLSVerifyBackend`, and `incluster.resume` (a follow that breaks or ends while
+// the container runs resumes without losing or repeating lines; on by default, as in Python
+// and the CLI: `"false"` stops instead), `incluster.maxLineBytes` (longer lines are split;
+// default 1 MiB), `incluster.idleCheckMs`, `incluster.backoffInitialMs`,
+// `incluster.backoffMaxMs`.
+//
+// On success writes the stream to `*out` (free with `incluster_logs_free`). A NULL `client`,
+// `pod` or `out` is `INCLUSTER_ERR_NULL_ARGUMENT`; `namespace` and `options` may be NULL.
+// Blocks until the first answer. Thread-safe (the client may be shared); the stream it makes
+// belongs to one thread at a time.
+//
+// # Safety
+// `client` is a live client; `namespace` NULL or NUL-terminated; `pod` NUL-terminated;
+// `options` NULL or as above; `out` writable; `err` NULL or writable.
+enum incluster_result incluster_logs_open(const struct incluster_client *client,
+                                          const char *namespace_,
+                                          const char *pod,
+                                          const char *const *options,
+                                          struct incluster_logs_handle **out,
+                                          struct incluster_error **err);
+
+// Wait for the next line; on `INCLUSTER_OK` writes a borrowed pointer (valid until the next
+// call on this stream or its free) and length to `*line`/`*len`. `INCLUSTER_END` when the log
+// ended; `INCLUSTER_ERR_CANCELLED` after `incluster_logs_cancel`; another code (with `*err`)
+// when it failed. A NULL `logs`, `line` or `len` is `INCLUSTER_ERR_NULL_ARGUMENT`. Call it
+// from the thread that owns the stream; a call while another `_next`/`_run` on it is running
+// is refused at once with `INCLUSTER_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `logs` is a live stream used by no other call at the same time (except
+// `incluster_logs_cancel`); `line` and `len` writable; `err` NULL or writable.
+enum incluster_result incluster_logs_next(struct incluster_logs_handle *logs,
+                                          const uint8_t **line,
+                                          size_t *len,
+                                          struct incluster_error **err);
+
+// Call `callback(userdata, line, len)` for each line until it returns non-zero
+// (`INCLUSTER_STOPPED`), the log ends (`INCLUSTER_END`), it is cancelled
+// (`INCLUSTER_ERR_CANCELLED`) or fails. The callback may call any other incluster function
+// except `_next`/`_run` on this stream. A NULL `logs` or `callback` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`; `userdata` may be NULL. Runs the callback on the calling
+// thread, which must own the stream; a call while another `_next`/`_run` on it is running is
+// refused at once with `INCLUSTER_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `logs` is a live stream used by no other call at the same time (except
+// `incluster_logs_cancel`); `callback` valid; `err` NULL or writable.
+enum incluster_result incluster_logs_run(struct incluster_logs_handle *logs,
+                                         incluster_logs_callback callback,
+                                         void *userdata,
+                                         struct incluster_error **err);
+
+// `incluster_logs_open` + `incluster_logs_run` + `incluster_logs_free`. NULL arguments as for
+// those two. Thread-safe (the client may be shared); the callback runs on the calling thread.
+//
+// # Safety
+// As for `incluster_logs_open` and `incluster_logs_run`.
+enum incluster_result incluster_logs(const struct incluster_client *client,
+                                     const char *namespace_,
+                                     const char *pod,
+                                     const char *const *options,
+                                     incluster_logs_callback callback,
+                                     void *userdata,
+                                     struct incluster_error **err);
+
+// Stop the log read from any thread (the one call on a stream that other threads may make):
+// a blocked `_next`/`_run` returns
+// `INCLUSTER_ERR_CANCELLED` within about 100 ms. Idempotent; NULL is a no-op.
+//
+// # Safety
+// `logs` is NULL or a live stream (not being freed concurrently).
+void incluster_logs_cancel(const struct incluster_logs_handle *logs);
+
+// Close the stream and free it, with the last line handed out. NULL is a no-op. No other
+// thread may be using it (not even `incluster_logs_cancel`).
+//
+// # Safety
+// `logs` is NULL or a stream from `incluster_logs_open`, freed once, with no call using it.
+void incluster_logs_free(struct incluster_logs_handle *logs);
+
+// The value at the RFC 6901 `pointer` (`/metadata/name`, `/items/0/status/phase`) in a JSON
+// buffer, as text: a string as it is, any other value as compact JSON. On `INCLUSTER_OK`
+// writes an owned NUL-terminated string to `*out` (free with `incluster_string_free`).
+// `INCLUSTER_ABSENT` when there is no such value (not an error; `*out` untouched);
+// `INCLUSTER_ERR_DECODE` when the buffer is not JSON; `INCLUSTER_ERR_INVALID_ARGUMENT` for a
+// malformed pointer (the message names the position). A NULL `pointer` or `out`, or NULL
+// `json` with a non-zero `len`, is `INCLUSTER_ERR_NULL_ARGUMENT`. Thread-safe.
+//
+// # Safety
+// `json` points to `len` readable bytes; `pointer` is NUL-terminated; `out` writable; `err`
+// NULL or writable.
+enum incluster_result incluster_json_get_string(const uint8_t *json,
+                                                size_t len,
+                                                const char *pointer,
+                                                char **out,
+                                                struct incluster_error **err);
+
+// The integer at `pointer`. `INCLUSTER_ABSENT` when absent; `INCLUSTER_ERR_DECODE` when the
+// value is not an integer that fits in 64 bits (the message says what it is). NULL arguments
+// as for `incluster_json_get_string`. Thread-safe.
+//
+// # Safety
+// As for `incluster_json_get_string`, with `out` pointing to an `int64_t`.
+enum incluster_result incluster_json_get_int(const uint8_t *json,
+                                             size_t len,
+                                             const char *pointer,
+                                             int64_t *out,
+                                             struct incluster_error **err);
+
+// The boolean at `pointer`. `INCLUSTER_ABSENT` when absent; `INCLUSTER_ERR_DECODE` when it is
+// not a boolean. NULL arguments as for `incluster_json_get_string`. Thread-safe.
+//
+// # Safety
+// As for `incluster_json_get_string`, with `out` pointing to a `bool`.
+enum incluster_result incluster_json_get_bool(const uint8_t *json,
+                                              size_t len,
+                                              const char *pointer,
+                                              bool *out,
+                                              struct incluster_error **err);
+
+// Render a kubectl-style JSONPath template (`{.metadata.name}`,
+// `{range .items[*]}{.metadata.name}{"\n"}{end}`) over a JSON buffer into an owned string
+// (free with `incluster_string_free`). Missing fields render as nothing, as in kubectl.
+// `INCLUSTER_ERR_INVALID_ARGUMENT` for a malformed template (the message names the
+// position). A NULL `template_` or `out`, or NULL `json` with a non-zero `len`, is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. Thread-safe.
+//
+// # Safety
+// `json` points to `len` readable bytes; `template_` is NUL-terminated; `out` writable; `err`
+// NULL or writable.
+enum incluster_result incluster_jsonpath(const uint8_t *json,
+                                         size_t len,
+                                         const char *template_,
+                                         char **out,
+                                         struct incluster_error **err);
+
+// `incluster_json_get_string` on a response's body. A NULL `resp` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`; the rest as for `incluster_json_get_string`. Reads only:
+// callable from any thread while no thread frees `resp`.
+//
+// # Safety
+// `resp` is a live response; the rest as for `incluster_json_get_string`.
+enum incluster_result incluster_response_get_string(const struct incluster_response *resp,
+                                                    const char *pointer,
+                                                    char **out,
+                                                    struct incluster_error **err);
+
+// `incluster_json_get_string` on a watch event's object. A NULL `event` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`; the rest as for `incluster_json_get_string`. Call it where
+// the event is valid: in the callback, or on the thread that owns the watch.
+//
+// # Safety
+// `event` is a live event (inside its callback, or before the next `_next` / `_free`); the
+// rest as for `incluster_json_get_string`.
+enum incluster_result incluster_watch_event_get_string(const struct incluster_watch_event *event,
+                                                       const char *pointer,
+                                                       char **out,
+                                                       struct incluster_error **err);
+
+// Free a string the library returned as `char *`: from `incluster_whoami`, `incluster_can_i`
+// (its reason), `incluster_watch_resource_version`, `incluster_json_get_string`,
+// `incluster_response_get_string`, `incluster_watch_event_get_string` and
+// `incluster_jsonpath`. NULL is a no-op. Strings returned as `const char *` are borrowed
+// from their object and must not be passed here. Thread-safe (for distinct strings).
+//
+// # Safety
+// `s` is NULL or a `char *` string from one of those functions, freed at most once.
+void incluster_string_free(char *s);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -410,6 +410,7 @@ fn watch_prints_one_json_event_per_line_and_stops_cleanly_on_ctrl_c() {
     assert_eq!(events[0]["object"]["metadata"]["name"], "w-0");
     assert_eq!(events[5]["type"], "DELETED");
     // Ctrl-C: a clean exit, no error text.
+    // SAFETY: kill(2) on our own child's pid touches no memory of ours.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let o = child.wait_with_output().unwrap();
     assert_eq!(

@@ -27,6 +27,26 @@ cargo clippy --all-targets -- -D warnings
 # Its own target dir, as for the Python build below: the feature changes the library.
 CARGO_TARGET_DIR="$CARGO_TARGET_DIR-python" cargo clippy --all-targets --features python -- -D warnings
 
+step "cargo doc --no-deps with warnings denied (broken links, missing docs of public items)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+
+MSRV="$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)"
+step "MSRV: cargo check with Rust $MSRV, the rust-version in Cargo.toml (installs it on first use)"
+rustup toolchain list | grep -q "^$MSRV-" || rustup toolchain install "$MSRV" --profile minimal
+# Its own target dir: another compiler's artefacts cannot be shared.
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR-msrv" cargo "+$MSRV" check --all-targets --quiet
+
+# A pinned nightly that ships Miri (the fuzz nightly, nightly-2026-05-19, does not).
+MIRI_NIGHTLY="${INCLUSTER_MIRI_TOOLCHAIN:-nightly-2026-05-20}"
+step "Miri: the C API's unit tests (src/capi) under $MIRI_NIGHTLY (installs it on first use)"
+rustup toolchain list | grep -q "^$MIRI_NIGHTLY" ||
+  rustup toolchain install "$MIRI_NIGHTLY" --profile minimal --component miri,rust-src
+# The unit tests of src/capi only: they run no network and no foreign code (ring's assembly,
+# which Miri cannot execute, is only reached by TLS).
+# A target dir per toolchain: artefacts of another nightly (even the same version) do not load.
+CARGO_TARGET_DIR="$CACHE/miri-target-$MIRI_NIGHTLY" cargo "+$MIRI_NIGHTLY" miri test --quiet \
+  --lib capi::
+
 step "build: library (cdylib), CLI, test server"
 cargo build --all-targets
 

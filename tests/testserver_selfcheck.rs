@@ -66,3 +66,74 @@ fn in_cluster_config_from_a_kubelet_style_serviceaccount_dir() {
     );
     assert!(!sa.path.join("..data_tmp").exists());
 }
+
+/// The server's request parsing (httparse for the head, our framing rules after it): a
+/// well-formed request is answered, a malformed one gets the documented status and the
+/// connection closes.
+#[test]
+fn malformed_requests_get_a_clear_status() {
+    use std::io::{Read, Write};
+
+    let server = TestServer::start(&["--plain"]);
+    let status_of = |raw: &[u8]| -> String {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        s.write_all(raw).unwrap();
+        let mut out = Vec::new();
+        // Each case either ends with `Connection: close` or sends one request and then EOF.
+        s.shutdown(std::net::Shutdown::Write).ok();
+        s.read_to_end(&mut out).ok();
+        let text = String::from_utf8_lossy(&out);
+        text.split("\r\n").next().unwrap_or("").to_owned()
+    };
+    let many_headers: String = (0..201).map(|i| format!("X-{i}: v\r\n")).collect();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            b"GET /_test/echo-anon HTTP/1.1\r\nHost: a\r\n\r\n".to_vec(),
+            "HTTP/1.1 200 OK",
+        ),
+        // Empty lines before the request line are skipped; a bare LF ends a line too.
+        (
+            b"\r\n\r\nGET /_test/echo-anon HTTP/1.1\nHost: a\n\n".to_vec(),
+            "HTTP/1.1 200 OK",
+        ),
+        (
+            b"GET /_test/echo-anon HTTP/2.0\r\n\r\n".to_vec(),
+            "HTTP/1.1 505 HTTP Version Not Supported",
+        ),
+        (
+            b"G@T /_test/echo-anon HTTP/1.1\r\n\r\n".to_vec(),
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            b"GET1 /_test/echo-anon HTTP/1.1\r\n\r\n".to_vec(),
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            b"GET /_test/echo-anon HTTP/1.1\r\nBad Name: v\r\n\r\n".to_vec(),
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            b"GET /_test/echo-anon HTTP/1.1\r\nX: a\r\n folded\r\n\r\n".to_vec(),
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            b"GET nowhere HTTP/1.1\r\n\r\n".to_vec(),
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            format!("GET /_test/echo-anon HTTP/1.1\r\n{many_headers}\r\n").into_bytes(),
+            "HTTP/1.1 431 Request Header Fields Too Large",
+        ),
+        (
+            b"POST /_test/echo-anon HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"
+                .to_vec(),
+            "HTTP/1.1 400 Bad Request",
+        ),
+    ];
+    for (raw, want) in cases {
+        let shown: String = String::from_utf8_lossy(&raw).chars().take(120).collect();
+        assert_eq!(status_of(&raw), want, "{shown}");
+    }
+}

@@ -12,6 +12,7 @@ and a Client can be shared between threads. Errors are subclasses of ``incluster
 """
 
 from ._errors import (
+    AlreadyExists,
     ApiError,
     Cancelled,
     ConfigError,
@@ -31,6 +32,7 @@ from ._errors import (
 from ._native import Client, Logs, Response, Watch, WatchEvent, __version__
 
 __all__ = [
+    "AlreadyExists",
     "ApiError",
     "Cancelled",
     "Client",

@@ -10,7 +10,9 @@
     ├── Cancelled                            a stream or request stopped by its cancel handle
     └── ApiError(status, reason, message, details, body)   any non-2xx answer
         ├── Unauthorized (401)   ├── Forbidden (403)   ├── NotFound (404)
-        ├── Conflict (409)       ├── Gone (410)        └── TooManyRequests (429)
+        ├── Conflict (409)
+        │   └── AlreadyExists (409 with the reason AlreadyExists)
+        ├── Gone (410)           └── TooManyRequests (429)
 
 Messages never contain the bearer token.
 """
@@ -108,6 +110,13 @@ class NotFound(ApiError):
 
 class Conflict(ApiError):
     """HTTP 409: already exists, or a resourceVersion conflict."""
+
+
+class AlreadyExists(Conflict):
+    """HTTP 409 with the reason AlreadyExists: a create of a name that is taken.
+
+    A subclass of Conflict, so ``except Conflict`` still catches it.
+    """
 
 
 class Gone(ApiError):

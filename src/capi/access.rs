@@ -1,24 +1,22 @@
 //! `incluster_whoami` and `incluster_can_i`.
 
-use std::ffi::{CString, c_char};
+use std::ffi::c_char;
 
 use crate::capi::client::incluster_client;
 use crate::capi::error::incluster_error;
-use crate::capi::guard::{Failure, cstring_lossy, guard, guard_value, opt_str, req_str};
+use crate::capi::guard::{guard, opt_str, req_str};
+use crate::capi::handle::{Handle, Out};
 use crate::capi::result::incluster_result;
+use crate::capi::strings::owned_string;
 use crate::core::api::access::{AccessQuery, can_i, whoami};
-
-fn give_string(out: *mut *mut c_char, s: &str) {
-    // SAFETY: `out` was checked non-NULL by the caller of this helper.
-    unsafe { *out = cstring_lossy(s).into_raw() };
-}
 
 /// The caller's identity as a JSON object: `username`, `uid`, `groups`, `extra`, `source`
 /// (`"SelfSubjectReview"`, or `"token claims"` on servers without that API) and the token's
 /// decoded `claims` (never the token itself).
 ///
 /// On success writes a NUL-terminated JSON string to `*json_out`; free it with
-/// `incluster_string_free`. Errors as for `incluster_request`. Thread-safe.
+/// `incluster_string_free`. Errors as for `incluster_request`; NULL `client` or `json_out` is
+/// `INCLUSTER_ERR_NULL_ARGUMENT`. Blocks the calling thread; thread-safe.
 ///
 /// # Safety
 /// `client` is a live client; `json_out` points to writable storage for one pointer; `err` is
@@ -30,13 +28,15 @@ pub unsafe extern "C" fn incluster_whoami(
     err: *mut *mut incluster_error,
 ) -> incluster_result {
     guard(err, || {
-        if json_out.is_null() {
-            return Err(Failure::Null("json_out"));
-        }
-        // SAFETY: caller contract.
-        let c = unsafe { client.as_ref() }.ok_or(Failure::Null("client"))?;
+        // SAFETY: caller contract for both pointers.
+        let (c, out) = unsafe {
+            (
+                incluster_client::arg(client)?,
+                Out::new(json_out, "json_out")?,
+            )
+        };
         let v = whoami(&c.inner)?;
-        give_string(json_out, &v.to_string());
+        out.write(owned_string(&v.to_string()));
         Ok(())
     })
 }
@@ -51,7 +51,8 @@ pub unsafe extern "C" fn incluster_whoami(
 ///
 /// On success writes the answer to `*allowed` and, when `reason_out` is not NULL, the
 /// authorizer's reason to `*reason_out` (free with `incluster_string_free`). A "no" is a
-/// success with `*allowed == false`. Thread-safe.
+/// success with `*allowed == false`. NULL `client`, `verb`, `resource` or `allowed` is
+/// `INCLUSTER_ERR_NULL_ARGUMENT`. Blocks the calling thread; thread-safe.
 ///
 /// # Safety
 /// `client` is a live client; `verb`, `resource` NUL-terminated strings; `namespace`, `name`,
@@ -70,13 +71,12 @@ pub unsafe extern "C" fn incluster_can_i(
     err: *mut *mut incluster_error,
 ) -> incluster_result {
     guard(err, || {
-        if allowed.is_null() {
-            return Err(Failure::Null("allowed"));
-        }
         // SAFETY: caller contract for every pointer.
-        let (c, q) = unsafe {
+        let (c, allowed, reason_out, q) = unsafe {
             (
-                client.as_ref().ok_or(Failure::Null("client"))?,
+                incluster_client::arg(client)?,
+                Out::new(allowed, "allowed")?,
+                Out::optional(reason_out),
                 AccessQuery {
                     verb: req_str(verb, "verb")?.to_owned(),
                     resource: req_str(resource, "resource")?.to_owned(),
@@ -89,26 +89,10 @@ pub unsafe extern "C" fn incluster_can_i(
             )
         };
         let a = can_i(&c.inner, &q)?;
-        // SAFETY: checked non-NULL above; `reason_out` NULL or writable per the contract.
-        unsafe { *allowed = a.allowed };
-        if !reason_out.is_null() {
-            give_string(reason_out, &a.reason);
+        allowed.write(a.allowed);
+        if let Some(reason_out) = reason_out {
+            reason_out.write(owned_string(&a.reason));
         }
         Ok(())
-    })
-}
-
-/// Free a string returned by the library (`incluster_whoami`, `incluster_can_i`). NULL is a
-/// no-op.
-///
-/// # Safety
-/// `s` is NULL or a string from this library, freed at most once.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn incluster_string_free(s: *mut c_char) {
-    guard_value((), || {
-        if !s.is_null() {
-            // SAFETY: created by CString::into_raw in `give_string`.
-            drop(unsafe { CString::from_raw(s) });
-        }
     })
 }

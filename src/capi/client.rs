@@ -4,7 +4,8 @@ use std::ffi::{CString, c_char};
 
 use crate::capi::config::incluster_config;
 use crate::capi::error::incluster_error;
-use crate::capi::guard::{Failure, cstring_lossy, give, guard, guard_value, req_out};
+use crate::capi::guard::{cstring_lossy, guard, guard_value};
+use crate::capi::handle::{Handle, Out};
 use crate::capi::result::incluster_result;
 use crate::core::client::Client;
 
@@ -14,6 +15,10 @@ pub struct incluster_client {
     pub(crate) inner: Client,
     namespace: CString,
     server: CString,
+}
+
+impl Handle for incluster_client {
+    const PARAM: &'static str = "client";
 }
 
 impl incluster_client {
@@ -30,7 +35,8 @@ impl incluster_client {
 /// `KUBERNETES_SERVICE_HOST`/`_PORT`). The token and `ca.crt` are read now, so a missing or
 /// broken file fails here with `INCLUSTER_ERR_CONFIG` and a message naming it.
 ///
-/// On success writes the client to `*out` (free with `incluster_client_free`). Thread-safe.
+/// On success writes the client to `*out` (free with `incluster_client_free`); NULL `out` is
+/// `INCLUSTER_ERR_NULL_ARGUMENT`. Thread-safe.
 ///
 /// # Safety
 /// `out` points to writable storage for one pointer; `err` is NULL or writable.
@@ -40,14 +46,17 @@ pub unsafe extern "C" fn incluster_client_new_in_cluster(
     err: *mut *mut incluster_error,
 ) -> incluster_result {
     guard(err, || {
-        req_out(out, "out")?;
-        give(out, incluster_client::wrap(Client::in_cluster()?));
+        // SAFETY: caller contract.
+        let out = unsafe { Out::new(out, "out") }?;
+        out.write(incluster_client::wrap(Client::in_cluster()?).into_raw());
         Ok(())
     })
 }
 
 /// Build a client from an explicit configuration. The config is not consumed (free it
-/// yourself, before or after the client). Errors as for `incluster_client_new_in_cluster`.
+/// yourself, before or after the client). Errors as for `incluster_client_new_in_cluster`,
+/// and `INCLUSTER_ERR_NULL_ARGUMENT` for a NULL `config` or `out`. Thread-safe, as long as
+/// no other thread is changing `config` at the same time.
 ///
 /// # Safety
 /// `config` is a live config; `out` points to writable storage for one pointer; `err` is NULL
@@ -59,10 +68,9 @@ pub unsafe extern "C" fn incluster_client_new(
     err: *mut *mut incluster_error,
 ) -> incluster_result {
     guard(err, || {
-        req_out(out, "out")?;
-        // SAFETY: caller contract.
-        let c = unsafe { config.as_ref() }.ok_or(Failure::Null("config"))?;
-        give(out, incluster_client::wrap(Client::new(c.inner.clone())?));
+        // SAFETY: caller contract for both pointers.
+        let (out, c) = unsafe { (Out::new(out, "out")?, incluster_config::arg(config)?) };
+        out.write(incluster_client::wrap(Client::new(c.inner.clone())?).into_raw());
         Ok(())
     })
 }
@@ -78,7 +86,7 @@ pub unsafe extern "C" fn incluster_client_namespace(
 ) -> *const c_char {
     guard_value(c"".as_ptr(), || {
         // SAFETY: caller contract.
-        unsafe { client.as_ref() }.map_or(c"".as_ptr(), |c| c.namespace.as_ptr())
+        unsafe { incluster_client::opt(client) }.map_or(c"".as_ptr(), |c| c.namespace.as_ptr())
     })
 }
 
@@ -91,22 +99,19 @@ pub unsafe extern "C" fn incluster_client_namespace(
 pub unsafe extern "C" fn incluster_client_server(client: *const incluster_client) -> *const c_char {
     guard_value(c"".as_ptr(), || {
         // SAFETY: caller contract.
-        unsafe { client.as_ref() }.map_or(c"".as_ptr(), |c| c.server.as_ptr())
+        unsafe { incluster_client::opt(client) }.map_or(c"".as_ptr(), |c| c.server.as_ptr())
     })
 }
 
 /// Free a client and its connection pool. NULL is a no-op. No other thread may be using the
-/// client when it is freed.
+/// client when it is freed; watches and log streams opened from it keep what they need and
+/// stay usable.
 ///
 /// # Safety
 /// `client` is NULL or a client from `incluster_client_new*`, freed at most once, with no call
 /// using it still running.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_client_free(client: *mut incluster_client) {
-    guard_value((), || {
-        if !client.is_null() {
-            // SAFETY: created by `give`; freed once per the contract.
-            drop(unsafe { Box::from_raw(client) });
-        }
-    })
+    // SAFETY: made by `Handle::into_raw`; freed once per the contract.
+    unsafe { incluster_client::free(client) }
 }

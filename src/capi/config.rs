@@ -5,14 +5,24 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::capi::error::incluster_error;
-use crate::capi::guard::{Failure, bytes, give, guard, opt_str, req_out, req_str};
+use crate::capi::guard::{Failure, bytes, guard, opt_str, req_str};
+use crate::capi::handle::{Handle, Out};
 use crate::capi::result::incluster_result;
-use crate::core::config::{Config, RateLimit};
+use crate::core::auth::secret::Secret;
+use crate::core::config::{Config, RateLimit, TokenConfig};
+use crate::core::error::Error;
+use crate::core::tls::Trust;
+use crate::core::tls::roots::CaSource;
 
-/// Settings for a client. Owned by one thread at a time; free with `incluster_config_free`
+/// Settings for a client. Owned by one thread at a time (the setters change it in place, so
+/// no two threads may call them on one config at once); free with `incluster_config_free`
 /// (building a client copies what it needs, so the config may be freed right after).
 pub struct incluster_config {
     pub(crate) inner: Config,
+}
+
+impl Handle for incluster_config {
+    const PARAM: &'static str = "config";
 }
 
 /// Start a configuration for an explicit server URL (`https://host:port` or, for the
@@ -32,15 +42,10 @@ pub unsafe extern "C" fn incluster_config_new(
     err: *mut *mut incluster_error,
 ) -> incluster_result {
     guard(err, || {
-        req_out(out, "out")?;
-        // SAFETY: caller contract.
-        let server = unsafe { req_str(server, "server") }?;
-        give(
-            out,
-            incluster_config {
-                inner: Config::new(server)?,
-            },
-        );
+        // SAFETY: caller contract for both pointers.
+        let (out, server) = unsafe { (Out::new(out, "out")?, req_str(server, "server")?) };
+        let inner = Config::new(server)?;
+        out.write(incluster_config { inner }.into_raw());
         Ok(())
     })
 }
@@ -63,34 +68,40 @@ pub unsafe extern "C" fn incluster_config_in_cluster(
     err: *mut *mut incluster_error,
 ) -> incluster_result {
     guard(err, || {
-        req_out(out, "out")?;
-        // SAFETY: caller contract.
-        let dir = unsafe { opt_str(serviceaccount_dir, "serviceaccount_dir") }?;
-        give(
-            out,
-            incluster_config {
-                inner: Config::in_cluster(dir.map(Path::new))?,
-            },
-        );
+        // SAFETY: caller contract for both pointers.
+        let (out, dir) = unsafe {
+            (
+                Out::new(out, "out")?,
+                opt_str(serviceaccount_dir, "serviceaccount_dir")?,
+            )
+        };
+        let inner = Config::in_cluster(dir.map(Path::new))?;
+        out.write(incluster_config { inner }.into_raw());
         Ok(())
     })
 }
 
-/// Run a setter on a non-NULL config.
-fn with_config(
+/// Run a setter on a non-NULL config, changing its fields in place (no copy of the config,
+/// whose CA bundle may be large). A setter that fails leaves the config as it was.
+///
+/// # Safety
+/// `config` is NULL or a live config owned by the calling thread.
+unsafe fn with_config(
     config: *mut incluster_config,
     err: *mut *mut incluster_error,
     f: impl FnOnce(&mut Config) -> Result<(), Failure>,
 ) -> incluster_result {
     guard(err, || {
         // SAFETY: the caller promises `config` is NULL or a live config it owns.
-        let c = unsafe { config.as_mut() }.ok_or(Failure::Null("config"))?;
+        let c = unsafe { incluster_config::arg_mut(config) }?;
         f(&mut c.inner)
     })
 }
 
 /// Use a fixed bearer token. Errors: `INCLUSTER_ERR_CONFIG` if it is empty or not sendable in
 /// a header (checked when the client is built), NULL and UTF-8 errors.
+/// NULL `config` or `token` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it
+/// from the thread that owns the config, never while another thread uses it.
 ///
 /// # Safety
 /// `config` is a live config owned by the calling thread; `token` a NUL-terminated string;
@@ -101,16 +112,19 @@ pub unsafe extern "C" fn incluster_config_set_token(
     token: *const c_char,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    with_config(config, err, |c| {
-        // SAFETY: caller contract.
-        let t = unsafe { req_str(token, "token") }?;
-        *c = c.clone().with_token(t);
-        Ok(())
-    })
+    // SAFETY: caller contract for every pointer.
+    unsafe {
+        with_config(config, err, |c| {
+            c.token = TokenConfig::Token(Secret::new(req_str(token, "token")?));
+            Ok(())
+        })
+    }
 }
 
 /// Read the token from a file, re-read whenever the file changes (kubelet rotation) and once
 /// more after a 401.
+/// NULL `config` or `path` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it
+/// from the thread that owns the config, never while another thread uses it.
 ///
 /// # Safety
 /// `config` is a live config owned by the calling thread; `path` a NUL-terminated string;
@@ -121,15 +135,18 @@ pub unsafe extern "C" fn incluster_config_set_token_file(
     path: *const c_char,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    with_config(config, err, |c| {
-        // SAFETY: caller contract.
-        let p = unsafe { req_str(path, "path") }?;
-        *c = c.clone().with_token_file(p);
-        Ok(())
-    })
+    // SAFETY: caller contract for every pointer.
+    unsafe {
+        with_config(config, err, |c| {
+            c.token = TokenConfig::File(req_str(path, "path")?.into());
+            Ok(())
+        })
+    }
 }
 
 /// Make requests without a token (anonymous; the `kubectl proxy` route).
+/// NULL `config` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it from the
+/// thread that owns the config, never while another thread uses it.
 ///
 /// # Safety
 /// `config` is a live config owned by the calling thread; `err` NULL or writable.
@@ -138,13 +155,18 @@ pub unsafe extern "C" fn incluster_config_clear_token(
     config: *mut incluster_config,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    with_config(config, err, |c| {
-        c.token = crate::core::config::TokenConfig::None;
-        Ok(())
-    })
+    // SAFETY: caller contract.
+    unsafe {
+        with_config(config, err, |c| {
+            c.token = TokenConfig::None;
+            Ok(())
+        })
+    }
 }
 
 /// Trust only the CA certificates in this PEM file (re-read when it changes).
+/// NULL `config` or `path` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it
+/// from the thread that owns the config, never while another thread uses it.
 ///
 /// # Safety
 /// `config` is a live config owned by the calling thread; `path` a NUL-terminated string;
@@ -155,15 +177,19 @@ pub unsafe extern "C" fn incluster_config_set_ca_file(
     path: *const c_char,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    with_config(config, err, |c| {
-        // SAFETY: caller contract.
-        let p = unsafe { req_str(path, "path") }?;
-        *c = c.clone().with_ca_file(p);
-        Ok(())
-    })
+    // SAFETY: caller contract for every pointer.
+    unsafe {
+        with_config(config, err, |c| {
+            c.trust = Some(Trust::Ca(CaSource::File(req_str(path, "path")?.into())));
+            Ok(())
+        })
+    }
 }
 
 /// Trust only the CA certificates in this PEM buffer (copied).
+/// NULL `config`, or NULL `pem` with a non-zero `len`, is `INCLUSTER_ERR_NULL_ARGUMENT`.
+/// Changes the config in place: call it from the thread that owns the config, never while
+/// another thread uses it.
 ///
 /// # Safety
 /// `config` is a live config owned by the calling thread; `pem` points to `len` readable
@@ -175,15 +201,18 @@ pub unsafe extern "C" fn incluster_config_set_ca_pem(
     len: usize,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    with_config(config, err, |c| {
-        // SAFETY: caller contract.
-        let pem = unsafe { bytes(pem, len, "pem") }?;
-        *c = c.clone().with_ca_pem(pem.to_vec());
-        Ok(())
-    })
+    // SAFETY: caller contract for every pointer.
+    unsafe {
+        with_config(config, err, |c| {
+            c.trust = Some(Trust::Ca(CaSource::Pem(bytes(pem, len, "pem")?.to_vec())));
+            Ok(())
+        })
+    }
 }
 
 /// Set the default namespace (`incluster_client_namespace` returns it).
+/// NULL `config` or `ns` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it
+/// from the thread that owns the config, never while another thread uses it.
 ///
 /// # Safety
 /// `config` is a live config owned by the calling thread; `ns` a NUL-terminated string;
@@ -194,16 +223,20 @@ pub unsafe extern "C" fn incluster_config_set_namespace(
     ns: *const c_char,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    with_config(config, err, |c| {
-        // SAFETY: caller contract.
-        c.namespace = unsafe { req_str(ns, "ns") }?.to_owned();
-        Ok(())
-    })
+    // SAFETY: caller contract for every pointer.
+    unsafe {
+        with_config(config, err, |c| {
+            c.namespace = req_str(ns, "ns")?.to_owned();
+            Ok(())
+        })
+    }
 }
 
 /// Set the connect timeout and the whole-request timeout in milliseconds. `request_ms` 0
 /// means no limit; `connect_ms` 0 is an `INCLUSTER_ERR_INVALID_ARGUMENT`.
 /// Defaults: 10 s connect, 60 s per request.
+/// NULL `config` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it from the
+/// thread that owns the config, never while another thread uses it.
 ///
 /// # Safety
 /// `config` is a live config owned by the calling thread; `err` NULL or writable.
@@ -214,18 +247,24 @@ pub unsafe extern "C" fn incluster_config_set_timeouts(
     request_ms: u32,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    with_config(config, err, |c| {
-        if connect_ms == 0 {
-            return Err(crate::core::error::Error::invalid("connect_ms must be > 0").into());
-        }
-        c.connect_timeout = Duration::from_millis(connect_ms.into());
-        c.request_timeout = (request_ms > 0).then(|| Duration::from_millis(request_ms.into()));
-        Ok(())
-    })
+    // SAFETY: caller contract.
+    unsafe {
+        with_config(config, err, |c| {
+            if connect_ms == 0 {
+                return Err(Error::invalid("connect_ms must be > 0").into());
+            }
+            c.connect_timeout = Duration::from_millis(connect_ms.into());
+            c.request_timeout = (request_ms > 0).then(|| Duration::from_millis(request_ms.into()));
+            Ok(())
+        })
+    }
 }
 
 /// Limit this client to `qps` requests per second with bursts of `burst` (token bucket,
-/// shared by all threads using the client). Off by default. `qps` must be > 0.
+/// shared by all threads using the client). Off by default. `qps` must be > 0
+/// (`INCLUSTER_ERR_INVALID_ARGUMENT`). Changes the config in place: call it from the thread
+/// that owns the config, never while another thread uses it.
+/// NULL `config` is `INCLUSTER_ERR_NULL_ARGUMENT`.
 ///
 /// # Safety
 /// `config` is a live config owned by the calling thread; `err` NULL or writable.
@@ -236,17 +275,22 @@ pub unsafe extern "C" fn incluster_config_set_rate_limit(
     burst: u32,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    with_config(config, err, |c| {
-        if !(qps.is_finite() && qps > 0.0) {
-            return Err(crate::core::error::Error::invalid("qps must be a number > 0").into());
-        }
-        c.rate_limit = Some(RateLimit { qps, burst });
-        Ok(())
-    })
+    // SAFETY: caller contract.
+    unsafe {
+        with_config(config, err, |c| {
+            if !(qps.is_finite() && qps > 0.0) {
+                return Err(Error::invalid("qps must be a number > 0").into());
+            }
+            c.rate_limit = Some(RateLimit { qps, burst });
+            Ok(())
+        })
+    }
 }
 
 /// DANGER: accept any server certificate. This removes all protection against a man in the
 /// middle and exists for debugging only. Never on unless this function is called.
+/// NULL `config` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it from the
+/// thread that owns the config, never while another thread uses it.
 ///
 /// # Safety
 /// `config` is a live config owned by the calling thread; `err` NULL or writable.
@@ -255,22 +299,22 @@ pub unsafe extern "C" fn incluster_config_danger_insecure_skip_tls_verify(
     config: *mut incluster_config,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    with_config(config, err, |c| {
-        *c = c.clone().danger_insecure_skip_tls_verify();
-        Ok(())
-    })
+    // SAFETY: caller contract.
+    unsafe {
+        with_config(config, err, |c| {
+            c.trust = Some(Trust::DangerInsecureSkipVerify);
+            Ok(())
+        })
+    }
 }
 
-/// Free a config. NULL is a no-op.
+/// Free a config. NULL is a no-op. Clients built from it are not affected. No other thread
+/// may be using it.
 ///
 /// # Safety
 /// `config` is NULL or a config from `incluster_config_new`/`_in_cluster`, freed at most once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_config_free(config: *mut incluster_config) {
-    crate::capi::guard::guard_value((), || {
-        if !config.is_null() {
-            // SAFETY: created by `give` (Box::into_raw); freed once per the contract.
-            drop(unsafe { Box::from_raw(config) });
-        }
-    })
+    // SAFETY: made by `Handle::into_raw`; freed once per the contract.
+    unsafe { incluster_config::free(config) }
 }

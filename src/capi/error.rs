@@ -3,12 +3,13 @@
 use std::ffi::{CString, c_char};
 
 use crate::capi::guard::{cstring_lossy, guard_value};
+use crate::capi::handle::{Handle, Out};
 use crate::capi::result::incluster_result;
 use crate::core::error::Error;
 
 /// Details of a failed call: result code, HTTP status, Kubernetes `Status` reason, message and
-/// the raw response body. Owned by the caller; free with `incluster_error_free`. Not shared
-/// between threads by the library; reading it from any one thread at a time is fine.
+/// the raw response body. Owned by the caller; free with `incluster_error_free`. Immutable:
+/// the accessors only read it, so any thread may call them while no thread frees it.
 pub struct incluster_error {
     pub(crate) code: incluster_result,
     status: u16,
@@ -16,6 +17,10 @@ pub struct incluster_error {
     message: CString,
     body: Vec<u8>,
     retry_after: i64,
+}
+
+impl Handle for incluster_error {
+    const PARAM: &'static str = "err";
 }
 
 impl incluster_error {
@@ -49,7 +54,8 @@ impl incluster_error {
 
 /// The result code of the failure (never `INCLUSTER_OK`).
 ///
-/// NULL `err` gives `INCLUSTER_ERR_NULL_ARGUMENT`.
+/// NULL `err` gives `INCLUSTER_ERR_NULL_ARGUMENT`. Reads only; callable from any thread while
+/// no thread frees `err`.
 ///
 /// # Safety
 /// `err` is NULL or a pointer received from an incluster call and not yet freed.
@@ -57,23 +63,29 @@ impl incluster_error {
 pub unsafe extern "C" fn incluster_error_code(err: *const incluster_error) -> incluster_result {
     guard_value(incluster_result::INCLUSTER_ERR_NULL_ARGUMENT, || {
         // SAFETY: the caller promises `err` is NULL or valid.
-        unsafe { err.as_ref() }.map_or(incluster_result::INCLUSTER_ERR_NULL_ARGUMENT, |e| e.code)
+        unsafe { incluster_error::opt(err) }
+            .map_or(incluster_result::INCLUSTER_ERR_NULL_ARGUMENT, |e| e.code)
     })
 }
 
-/// The HTTP status of an API error, 0 for other failures (and for NULL).
+/// The HTTP status of an API error, 0 for other failures (and for NULL). Reads only; callable
+/// from any thread while no thread frees `err`.
 ///
 /// # Safety
 /// `err` is NULL or a pointer received from an incluster call and not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_error_status(err: *const incluster_error) -> u16 {
-    // SAFETY: the caller promises `err` is NULL or valid.
-    guard_value(0, || unsafe { err.as_ref() }.map_or(0, |e| e.status))
+    guard_value(0, || {
+        // SAFETY: the caller promises `err` is NULL or valid.
+        unsafe { incluster_error::opt(err) }.map_or(0, |e| e.status)
+    })
 }
 
 /// The Kubernetes `Status` reason (`"NotFound"`, `"Forbidden"`, `"AlreadyExists"`, ...), or
 /// `""` when the failure was not an API error. Borrowed: valid until `incluster_error_free`.
-/// NULL `err` gives `""`.
+/// NULL `err` gives `""`. A 409 for a name that is taken has the reason `"AlreadyExists"`
+/// (with `INCLUSTER_ERR_CONFLICT`). Reads only; callable from any thread while no thread frees
+/// `err`.
 ///
 /// # Safety
 /// `err` is NULL or a pointer received from an incluster call and not yet freed.
@@ -81,13 +93,14 @@ pub unsafe extern "C" fn incluster_error_status(err: *const incluster_error) -> 
 pub unsafe extern "C" fn incluster_error_reason(err: *const incluster_error) -> *const c_char {
     guard_value(c"".as_ptr(), || {
         // SAFETY: the caller promises `err` is NULL or valid.
-        unsafe { err.as_ref() }.map_or(c"".as_ptr(), |e| e.reason.as_ptr())
+        unsafe { incluster_error::opt(err) }.map_or(c"".as_ptr(), |e| e.reason.as_ptr())
     })
 }
 
 /// A message for people, naming what failed (the file, the server, the request and the
 /// server's `Status` message). Never contains the token. Borrowed: valid until
-/// `incluster_error_free`. NULL `err` gives `""`.
+/// `incluster_error_free`. NULL `err` gives `""`. Reads only; callable from any thread while
+/// no thread frees `err`.
 ///
 /// # Safety
 /// `err` is NULL or a pointer received from an incluster call and not yet freed.
@@ -95,13 +108,15 @@ pub unsafe extern "C" fn incluster_error_reason(err: *const incluster_error) -> 
 pub unsafe extern "C" fn incluster_error_message(err: *const incluster_error) -> *const c_char {
     guard_value(c"".as_ptr(), || {
         // SAFETY: the caller promises `err` is NULL or valid.
-        unsafe { err.as_ref() }.map_or(c"".as_ptr(), |e| e.message.as_ptr())
+        unsafe { incluster_error::opt(err) }.map_or(c"".as_ptr(), |e| e.message.as_ptr())
     })
 }
 
 /// The raw body of the failed response (often a JSON `Status`); empty for non-API failures.
 /// Writes the length to `*len` when `len` is not NULL. Borrowed: valid until
-/// `incluster_error_free`. Never NULL (an empty body is a valid pointer with length 0).
+/// `incluster_error_free`. Never NULL (an empty body is a valid pointer with length 0; so is
+/// the answer for a NULL `err`). Reads only; callable from any thread while no thread frees
+/// `err`.
 ///
 /// # Safety
 /// `err` is NULL or a pointer received from an incluster call and not yet freed; `len` is NULL
@@ -113,37 +128,38 @@ pub unsafe extern "C" fn incluster_error_body(
 ) -> *const u8 {
     guard_value(c"".as_ptr().cast(), || {
         // SAFETY: the caller promises both pointers are NULL or valid.
-        let (ptr, n) = match unsafe { err.as_ref() } {
+        let (ptr, n) = match unsafe { incluster_error::opt(err) } {
             Some(e) if !e.body.is_empty() => (e.body.as_ptr(), e.body.len()),
             _ => (c"".as_ptr().cast(), 0),
         };
-        if let Some(l) = unsafe { len.as_mut() } {
-            *l = n;
+        // SAFETY: `len` is NULL or writable per the contract.
+        if let Some(len) = unsafe { Out::optional(len) } {
+            len.write(n);
         }
         ptr
     })
 }
 
-/// `details.retryAfterSeconds` from the server's `Status`, or -1 when there is none.
+/// `details.retryAfterSeconds` from the server's `Status`, or -1 when there is none (and for
+/// NULL). Reads only; callable from any thread while no thread frees `err`.
 ///
 /// # Safety
 /// `err` is NULL or a pointer received from an incluster call and not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_error_retry_after_seconds(err: *const incluster_error) -> i64 {
-    // SAFETY: the caller promises `err` is NULL or valid.
-    guard_value(-1, || unsafe { err.as_ref() }.map_or(-1, |e| e.retry_after))
+    guard_value(-1, || {
+        // SAFETY: the caller promises `err` is NULL or valid.
+        unsafe { incluster_error::opt(err) }.map_or(-1, |e| e.retry_after)
+    })
 }
 
-/// Free an error. NULL is a no-op.
+/// Free an error and the strings and body borrowed from it. NULL is a no-op. No other thread
+/// may be reading it.
 ///
 /// # Safety
 /// `err` is NULL or a pointer received from an incluster call, freed at most once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_error_free(err: *mut incluster_error) {
-    guard_value((), || {
-        if !err.is_null() {
-            // SAFETY: created by Box::into_raw in `guard`, and the caller frees it once.
-            drop(unsafe { Box::from_raw(err) });
-        }
-    })
+    // SAFETY: made by `guard` through `Handle::into_raw`; freed once per the contract.
+    unsafe { incluster_error::free(err) }
 }

@@ -2,8 +2,10 @@
 
 use std::ffi::{CStr, CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Mutex, TryLockError};
 
 use crate::capi::error::incluster_error;
+use crate::capi::handle::{Handle, Out};
 use crate::capi::result::incluster_result;
 use crate::core::error::Error;
 
@@ -23,27 +25,26 @@ impl From<Error> for Failure {
     }
 }
 
-fn store(err: *mut *mut incluster_error, e: incluster_error) {
-    if !err.is_null() {
-        // SAFETY: the caller passed NULL or a writable `incluster_error **`.
-        unsafe { *err = Box::into_raw(Box::new(e)) };
-    }
-}
-
 /// Run `f` inside the panic boundary and turn its outcome into a result code, writing the
 /// details to `*err` (when `err` is not NULL) on failure. `*err` is set to NULL on success so a
 /// caller can always free it.
-pub(crate) fn guard<F>(err: *mut *mut incluster_error, f: F) -> incluster_result
+///
+/// `f` returns `Ok(())` for `INCLUSTER_OK`, or `Ok(code)` for the codes that are outcomes
+/// rather than failures (`INCLUSTER_END`, `INCLUSTER_STOPPED`, `INCLUSTER_ABSENT`), which
+/// carry no error; every failure goes through `Err`, so it always has its details.
+pub(crate) fn guard<T, F>(err: *mut *mut incluster_error, f: F) -> incluster_result
 where
-    F: FnOnce() -> Result<(), Failure>,
+    T: Into<incluster_result>,
+    F: FnOnce() -> Result<T, Failure>,
 {
-    if !err.is_null() {
-        // SAFETY: as in `store`.
-        unsafe { *err = std::ptr::null_mut() };
+    // SAFETY: the caller passed NULL or a writable `incluster_error **`.
+    let err = unsafe { Out::optional(err) };
+    if let Some(err) = &err {
+        err.write(std::ptr::null_mut());
     }
     let outcome = catch_unwind(AssertUnwindSafe(f));
     let e = match outcome {
-        Ok(Ok(())) => return incluster_result::INCLUSTER_OK,
+        Ok(Ok(outcome)) => return outcome.into(),
         Ok(Err(Failure::Null(name))) => incluster_error::plain(
             incluster_result::INCLUSTER_ERR_NULL_ARGUMENT,
             &format!("argument `{name}` must not be NULL"),
@@ -59,7 +60,9 @@ where
         ),
     };
     let code = e.code;
-    store(err, e);
+    if let Some(err) = err {
+        err.write(e.into_raw());
+    }
     code
 }
 
@@ -95,15 +98,6 @@ pub(crate) unsafe fn opt_str<'a>(
     } else {
         // SAFETY: forwarded contract.
         unsafe { req_str(p, name) }.map(Some)
-    }
-}
-
-/// A required out-pointer.
-pub(crate) fn req_out<T>(p: *mut *mut T, name: &'static str) -> Result<(), Failure> {
-    if p.is_null() {
-        Err(Failure::Null(name))
-    } else {
-        Ok(())
     }
 }
 
@@ -174,54 +168,28 @@ pub(crate) fn cstring_lossy(s: &str) -> CString {
         .unwrap_or_else(|_| CString::new(s.replace('\0', "\u{fffd}")).unwrap_or_default())
 }
 
-/// Move `value` into a box and hand its pointer to C through `out`.
-pub(crate) fn give<T>(out: *mut *mut T, value: T) {
-    // SAFETY: `out` was checked non-NULL by `req_out` before the work started.
-    unsafe { *out = Box::into_raw(Box::new(value)) };
-}
-
-/// State of a stream handle that one call at a time may use: a re-entrant call (a callback
-/// calling `_next` on its own stream) is refused instead of aliasing the state. Calls reach
-/// the handle through a shared reference, and the state only through this cell, so no second
-/// `&mut` to it can ever exist.
-pub(crate) struct Exclusive<T> {
-    busy: std::sync::atomic::AtomicBool,
-    value: std::cell::UnsafeCell<T>,
-}
-
-impl<T> Exclusive<T> {
-    pub(crate) fn new(value: T) -> Self {
-        Exclusive {
-            busy: std::sync::atomic::AtomicBool::new(false),
-            value: std::cell::UnsafeCell::new(value),
-        }
-    }
-
-    /// Run `f` with the state, or fail if another call is using it.
-    pub(crate) fn with<R>(
-        &self,
-        what: &'static str,
-        f: impl FnOnce(&mut T) -> Result<R, Failure>,
-    ) -> Result<R, Failure> {
-        use std::sync::atomic::Ordering;
-        if self.busy.swap(true, Ordering::Acquire) {
+/// Run `f` with the state of a stream handle, or fail at once if another call is using it
+/// (a callback calling `_next` or `_run` on its own stream, or a second thread): refusing is
+/// the only answer that neither aliases the state nor deadlocks. A lock poisoned by a panic
+/// (already reported as `INCLUSTER_ERR_PANIC`) is taken over: the stream state is rebuilt by
+/// the next call (`advance` starts by clearing what the last one handed out).
+pub(crate) fn exclusive<T, R>(
+    state: &Mutex<T>,
+    what: &'static str,
+    f: impl FnOnce(&mut T) -> Result<R, Failure>,
+) -> Result<R, Failure> {
+    let mut guard = match state.try_lock() {
+        Ok(g) => g,
+        Err(TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(TryLockError::WouldBlock) => {
             return Err(Error::invalid(format!(
                 "the {what} is already in use (a callback may not call _next or _run on its \
-                 own {what})"
+                 own {what}, and two threads may not use one {what} at once)"
             ))
             .into());
         }
-        /// Clears the flag however `f` ends (a panic is caught at the boundary).
-        struct Release<'a>(&'a std::sync::atomic::AtomicBool);
-        impl Drop for Release<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, std::sync::atomic::Ordering::Release);
-            }
-        }
-        let _release = Release(&self.busy);
-        // SAFETY: the flag above guarantees this is the only live reference to the value.
-        f(unsafe { &mut *self.value.get() })
-    }
+    };
+    f(&mut guard)
 }
 
 #[cfg(test)]
@@ -231,7 +199,7 @@ mod tests {
     #[test]
     fn a_panic_becomes_a_result_code_not_an_unwind() {
         let mut err: *mut incluster_error = std::ptr::null_mut();
-        let rc = guard(&mut err, || panic!("boom"));
+        let rc = guard(&mut err, || -> Result<(), Failure> { panic!("boom") });
         assert_eq!(rc, incluster_result::INCLUSTER_ERR_PANIC);
         // SAFETY: `guard` stored a boxed error.
         let e = unsafe { Box::from_raw(err) };
@@ -244,5 +212,30 @@ mod tests {
         let mut err: *mut incluster_error = std::ptr::dangling_mut();
         assert_eq!(guard(&mut err, || Ok(())), incluster_result::INCLUSTER_OK);
         assert!(err.is_null());
+        // An outcome that is not a failure comes back as it is, with no error.
+        err = std::ptr::dangling_mut();
+        assert_eq!(
+            guard(&mut err, || Ok(incluster_result::INCLUSTER_END)),
+            incluster_result::INCLUSTER_END
+        );
+        assert!(err.is_null());
+    }
+
+    #[test]
+    fn a_busy_stream_state_is_refused_not_waited_for() {
+        let state = Mutex::new(1);
+        let inner = exclusive(&state, "watch", |_| {
+            // A re-entrant call, as from a callback: refused at once.
+            match exclusive(&state, "watch", |_| Ok(())) {
+                Err(Failure::Core(e)) => Ok(e.to_string()),
+                _ => Ok(String::new()),
+            }
+        });
+        match inner {
+            Ok(msg) => assert!(msg.contains("watch is already in use"), "{msg}"),
+            Err(_) => panic!("the outer call failed"),
+        }
+        // Free again afterwards.
+        assert!(exclusive(&state, "watch", |v| Ok(*v)).is_ok_and(|v| v == 1));
     }
 }

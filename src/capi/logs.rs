@@ -1,12 +1,12 @@
 //! Pod logs from C: a callback form, a pull form, and a thread-safe cancel.
 
 use std::ffi::{c_char, c_int, c_void};
+use std::sync::Mutex;
 
 use crate::capi::client::incluster_client;
 use crate::capi::error::incluster_error;
-use crate::capi::guard::{
-    Exclusive, Failure, give, guard, guard_value, read_pairs, req_out, req_str,
-};
+use crate::capi::guard::{Failure, exclusive, guard, guard_value, opt_str, read_pairs, req_str};
+use crate::capi::handle::{Handle, Out};
 use crate::capi::result::{incluster_callback_action, incluster_result};
 use crate::core::cancel::CancelHandle;
 use crate::core::error::Result;
@@ -19,10 +19,17 @@ use crate::core::logs::{LogOptions, LogStream};
 pub type incluster_logs_callback =
     Option<unsafe extern "C" fn(userdata: *mut c_void, line: *const u8, len: usize) -> c_int>;
 
-/// A running log read. Owned by one thread at a time, except `incluster_logs_cancel`.
+/// A running log read. Owned by one thread at a time, except `incluster_logs_cancel`, which
+/// any thread may call while the stream is alive; a second call while one is running (from
+/// another thread, or from the stream's own callback) is refused with
+/// `INCLUSTER_ERR_INVALID_ARGUMENT`, never a wait.
 pub struct incluster_logs_handle {
     cancel: CancelHandle,
-    state: Exclusive<LogsState>,
+    state: Mutex<LogsState>,
+}
+
+impl Handle for incluster_logs_handle {
+    const PARAM: &'static str = "logs";
 }
 
 /// What one call at a time works on.
@@ -59,8 +66,14 @@ impl LogsState {
 /// `follow`, `previous`, `sinceSeconds`, `sinceTime`, `timestamps`, `tailLines`, `limitBytes`,
 /// `insecureSkipTLSVerifyBackend`, and `incluster.resume` (a follow that breaks or ends while
 /// the container runs resumes without losing or repeating lines; on by default, as in Python
-/// and the CLI: `"false"` stops instead), `incluster.maxLineBytes` (longer lines are split; default
-/// 1 MiB), `incluster.idleCheckMs`, `incluster.backoffInitialMs`, `incluster.backoffMaxMs`.
+/// and the CLI: `"false"` stops instead), `incluster.maxLineBytes` (longer lines are split;
+/// default 1 MiB), `incluster.idleCheckMs`, `incluster.backoffInitialMs`,
+/// `incluster.backoffMaxMs`.
+///
+/// On success writes the stream to `*out` (free with `incluster_logs_free`). A NULL `client`,
+/// `pod` or `out` is `INCLUSTER_ERR_NULL_ARGUMENT`; `namespace` and `options` may be NULL.
+/// Blocks until the first answer. Thread-safe (the client may be shared); the stream it makes
+/// belongs to one thread at a time.
 ///
 /// # Safety
 /// `client` is a live client; `namespace` NULL or NUL-terminated; `pod` NUL-terminated;
@@ -75,31 +88,26 @@ pub unsafe extern "C" fn incluster_logs_open(
     err: *mut *mut incluster_error,
 ) -> incluster_result {
     guard(err, || {
-        req_out(out, "out")?;
         // SAFETY: caller contract for every pointer.
-        let (c, pod, opts) = unsafe {
+        let (c, out, ns, pod, opts) = unsafe {
             (
-                client.as_ref().ok_or(Failure::Null("client"))?,
+                incluster_client::arg(client)?,
+                Out::new(out, "out")?,
+                opt_str(namespace, "namespace")?,
                 req_str(pod, "pod")?,
                 read_options(options)?,
             )
         };
-        // SAFETY: caller contract.
-        let ns = match unsafe { crate::capi::guard::opt_str(namespace, "namespace") }? {
-            Some(n) => n.to_owned(),
-            None => c.inner.namespace().to_owned(),
+        let ns = ns.unwrap_or(c.inner.namespace());
+        let inner = LogStream::open(&c.inner, ns, pod, opts)?;
+        let handle = incluster_logs_handle {
+            cancel: inner.cancel_handle(),
+            state: Mutex::new(LogsState {
+                inner,
+                current: Vec::new(),
+            }),
         };
-        let inner = LogStream::open(&c.inner, &ns, pod, opts)?;
-        give(
-            out,
-            incluster_logs_handle {
-                cancel: inner.cancel_handle(),
-                state: Exclusive::new(LogsState {
-                    inner,
-                    current: Vec::new(),
-                }),
-            },
-        );
+        out.write(handle.into_raw());
         Ok(())
     })
 }
@@ -107,7 +115,9 @@ pub unsafe extern "C" fn incluster_logs_open(
 /// Wait for the next line; on `INCLUSTER_OK` writes a borrowed pointer (valid until the next
 /// call on this stream or its free) and length to `*line`/`*len`. `INCLUSTER_END` when the log
 /// ended; `INCLUSTER_ERR_CANCELLED` after `incluster_logs_cancel`; another code (with `*err`)
-/// when it failed.
+/// when it failed. A NULL `logs`, `line` or `len` is `INCLUSTER_ERR_NULL_ARGUMENT`. Call it
+/// from the thread that owns the stream; a call while another `_next`/`_run` on it is running
+/// is refused at once with `INCLUSTER_ERR_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `logs` is a live stream used by no other call at the same time (except
@@ -119,37 +129,35 @@ pub unsafe extern "C" fn incluster_logs_next(
     len: *mut usize,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    let mut end = false;
-    let rc = guard(err, || {
-        if line.is_null() || len.is_null() {
-            return Err(Failure::Null("line/len"));
-        }
-        // SAFETY: caller contract; shared access only (see `Exclusive`).
-        let l = unsafe { logs.as_ref() }.ok_or(Failure::Null("logs"))?;
-        l.state.with("log stream", |l| {
-            if l.advance()? {
-                // SAFETY: checked non-NULL above.
-                unsafe {
-                    *line = l.current.as_ptr();
-                    *len = l.current.len();
-                }
-            } else {
-                end = true;
+    guard(err, || {
+        // SAFETY: caller contract; shared access only (the state is behind a lock).
+        let (l, line, len) = unsafe {
+            (
+                incluster_logs_handle::arg(logs)?,
+                Out::new(line, "line")?,
+                Out::new(len, "len")?,
+            )
+        };
+        exclusive(&l.state, "log stream", |l| {
+            if !l.advance()? {
+                return Ok(incluster_result::INCLUSTER_END);
             }
-            Ok(())
+            // The line buffer lives in the boxed handle, so the pointer stays valid after the
+            // lock is released, until the next call on this stream or its free.
+            line.write(l.current.as_ptr());
+            len.write(l.current.len());
+            Ok(incluster_result::INCLUSTER_OK)
         })
-    });
-    if rc == incluster_result::INCLUSTER_OK && end {
-        incluster_result::INCLUSTER_END
-    } else {
-        rc
-    }
+    })
 }
 
 /// Call `callback(userdata, line, len)` for each line until it returns non-zero
 /// (`INCLUSTER_STOPPED`), the log ends (`INCLUSTER_END`), it is cancelled
 /// (`INCLUSTER_ERR_CANCELLED`) or fails. The callback may call any other incluster function
-/// except `_next`/`_run` on this stream.
+/// except `_next`/`_run` on this stream. A NULL `logs` or `callback` is
+/// `INCLUSTER_ERR_NULL_ARGUMENT`; `userdata` may be NULL. Runs the callback on the calling
+/// thread, which must own the stream; a call while another `_next`/`_run` on it is running is
+/// refused at once with `INCLUSTER_ERR_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `logs` is a live stream used by no other call at the same time (except
@@ -161,12 +169,11 @@ pub unsafe extern "C" fn incluster_logs_run(
     userdata: *mut c_void,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    let mut code = incluster_result::INCLUSTER_OK;
-    let rc = guard(err, || {
+    guard(err, || {
         let cb = callback.ok_or(Failure::Null("callback"))?;
-        // SAFETY: caller contract; shared access only (see `Exclusive`).
-        let l = unsafe { logs.as_ref() }.ok_or(Failure::Null("logs"))?;
-        code = l.state.with("log stream", |l| {
+        // SAFETY: caller contract; shared access only (the state is behind a lock).
+        let l = unsafe { incluster_logs_handle::arg(logs) }?;
+        exclusive(&l.state, "log stream", |l| {
             while l.advance()? {
                 // SAFETY: the caller's callback, with a pointer valid for the call.
                 let rc = unsafe { cb(userdata, l.current.as_ptr(), l.current.len()) };
@@ -175,17 +182,12 @@ pub unsafe extern "C" fn incluster_logs_run(
                 }
             }
             Ok(incluster_result::INCLUSTER_END)
-        })?;
-        Ok(())
-    });
-    if rc == incluster_result::INCLUSTER_OK {
-        code
-    } else {
-        rc
-    }
+        })
+    })
 }
 
-/// `incluster_logs_open` + `incluster_logs_run` + `incluster_logs_free`.
+/// `incluster_logs_open` + `incluster_logs_run` + `incluster_logs_free`. NULL arguments as for
+/// those two. Thread-safe (the client may be shared); the callback runs on the calling thread.
 ///
 /// # Safety
 /// As for `incluster_logs_open` and `incluster_logs_run`.
@@ -200,7 +202,7 @@ pub unsafe extern "C" fn incluster_logs(
     err: *mut *mut incluster_error,
 ) -> incluster_result {
     if callback.is_none() {
-        return guard(err, || Err(Failure::Null("callback")));
+        return guard(err, || Err::<(), _>(Failure::Null("callback")));
     }
     let mut l: *mut incluster_logs_handle = std::ptr::null_mut();
     // SAFETY: forwarded contract; `l` is a local out-pointer.
@@ -215,7 +217,8 @@ pub unsafe extern "C" fn incluster_logs(
     rc
 }
 
-/// Stop the log read from any thread: a blocked `_next`/`_run` returns
+/// Stop the log read from any thread (the one call on a stream that other threads may make):
+/// a blocked `_next`/`_run` returns
 /// `INCLUSTER_ERR_CANCELLED` within about 100 ms. Idempotent; NULL is a no-op.
 ///
 /// # Safety
@@ -224,22 +227,19 @@ pub unsafe extern "C" fn incluster_logs(
 pub unsafe extern "C" fn incluster_logs_cancel(logs: *const incluster_logs_handle) {
     guard_value((), || {
         // SAFETY: caller contract; only the atomic flag is touched.
-        if let Some(l) = unsafe { logs.as_ref() } {
+        if let Some(l) = unsafe { incluster_logs_handle::opt(logs) } {
             l.cancel.cancel();
         }
     })
 }
 
-/// Close the stream and free it. NULL is a no-op.
+/// Close the stream and free it, with the last line handed out. NULL is a no-op. No other
+/// thread may be using it (not even `incluster_logs_cancel`).
 ///
 /// # Safety
 /// `logs` is NULL or a stream from `incluster_logs_open`, freed once, with no call using it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_logs_free(logs: *mut incluster_logs_handle) {
-    guard_value((), || {
-        if !logs.is_null() {
-            // SAFETY: created by `give`; freed once per the contract.
-            drop(unsafe { Box::from_raw(logs) });
-        }
-    })
+    // SAFETY: made by `Handle::into_raw`; freed once per the contract.
+    unsafe { incluster_logs_handle::free(logs) }
 }

@@ -10,21 +10,38 @@
 //!   success.
 //! - Strings in are NUL-terminated UTF-8; strings and bodies out are owned by the library and
 //!   freed with its own `_free` functions.
-//! - No panic crosses this boundary: every function body runs inside [`guard`].
+//! - No panic crosses this boundary: every function body runs inside `guard::guard` (or
+//!   `guard_value`), and handles are borrowed and freed through `handle::Handle`.
 //!
 //! This module only converts; all behaviour is in [`crate::core`].
 
 #![allow(non_camel_case_types)]
 
-pub mod access;
-pub mod client;
-pub mod config;
-pub mod error;
-pub mod extract;
-pub mod guard;
-pub mod logs;
-pub mod request;
-pub mod response;
-pub mod result;
+// In the order a reader meets them: cbindgen writes the header's functions in the order of
+// these declarations, and the blank lines keep rustfmt from sorting them.
 pub mod version;
+
+pub mod result;
+
+pub mod error;
+
+pub mod config;
+
+pub mod client;
+
+pub mod request;
+
+pub mod response;
+
+pub mod access;
+
 pub mod watch;
+
+pub mod logs;
+
+pub mod extract;
+
+pub mod strings;
+
+pub(crate) mod guard;
+pub(crate) mod handle;

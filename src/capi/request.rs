@@ -4,7 +4,8 @@ use std::ffi::{c_char, c_int};
 
 use crate::capi::client::incluster_client;
 use crate::capi::error::incluster_error;
-use crate::capi::guard::{Failure, bytes, give, guard, opt_str, read_pairs, req_out, req_str};
+use crate::capi::guard::{Failure, bytes, guard, opt_str, read_pairs, req_str};
+use crate::capi::handle::{Handle, Out};
 use crate::capi::response::incluster_response;
 use crate::capi::result::incluster_result;
 use crate::core::api::patch::PatchType;
@@ -39,14 +40,12 @@ unsafe fn read_params(params: *const *const c_char) -> Result<Vec<(String, Strin
 }
 
 fn run(
-    client: *const incluster_client,
+    client: &incluster_client,
     req: &Request,
-    out: *mut *mut incluster_response,
+    out: Out<*mut incluster_response>,
 ) -> Result<(), Failure> {
-    // SAFETY: the caller promises `client` is NULL or live.
-    let c = unsafe { client.as_ref() }.ok_or(Failure::Null("client"))?;
-    let resp = c.inner.request(req)?;
-    give(out, incluster_response::from_core(resp));
+    let resp = client.inner.request(req)?;
+    out.write(incluster_response::from_core(resp).into_raw());
     Ok(())
 }
 
@@ -66,6 +65,7 @@ fn run(
 /// `INCLUSTER_ERR_API`, ...) with the HTTP status, the `Status` reason and message and the raw
 /// body in `*err`. Transport, TLS, timeout and argument errors have their own codes.
 /// A 401 re-reads the token file and retries once; 429/503/504 with `Retry-After` are retried.
+/// A NULL `client`, `method`, `path` or `out` is `INCLUSTER_ERR_NULL_ARGUMENT`.
 /// Blocks the calling thread; thread-safe (many threads may share one client).
 ///
 /// # Safety
@@ -85,10 +85,11 @@ pub unsafe extern "C" fn incluster_request(
     err: *mut *mut incluster_error,
 ) -> incluster_result {
     guard(err, || {
-        req_out(out, "out")?;
         // SAFETY: caller contract for every pointer.
-        let (method, path, query, body, ct) = unsafe {
+        let (client, out, method, path, query, body, ct) = unsafe {
             (
+                incluster_client::arg(client)?,
+                Out::new(out, "out")?,
                 req_str(method, "method")?,
                 req_str(path, "path")?,
                 read_params(params)?,
@@ -109,7 +110,8 @@ pub unsafe extern "C" fn incluster_request(
     })
 }
 
-/// `GET path`: the common case of `incluster_request`. Same results and ownership.
+/// `GET path`: the common case of `incluster_request`. Same results, ownership, NULL
+/// handling and thread-safety.
 ///
 /// # Safety
 /// `client` is a live client; `path` a NUL-terminated string; `out` writable; `err` NULL or
@@ -122,9 +124,14 @@ pub unsafe extern "C" fn incluster_get(
     err: *mut *mut incluster_error,
 ) -> incluster_result {
     guard(err, || {
-        req_out(out, "out")?;
-        // SAFETY: caller contract.
-        let path = unsafe { req_str(path, "path") }?;
+        // SAFETY: caller contract for every pointer.
+        let (client, out, path) = unsafe {
+            (
+                incluster_client::arg(client)?,
+                Out::new(out, "out")?,
+                req_str(path, "path")?,
+            )
+        };
         run(client, &Request::new("GET", path), out)
     })
 }
@@ -133,7 +140,7 @@ pub unsafe extern "C" fn incluster_get(
 /// For `INCLUSTER_PATCH_APPLY`, `field_manager` is required (the server rejects an apply
 /// without one; NULL gives `"incluster"`) and `force` takes over conflicting fields; both are
 /// ignored for the other types. An unknown `patch_type` is `INCLUSTER_ERR_INVALID_ARGUMENT`.
-/// Results and ownership as for `incluster_request`.
+/// Results, ownership, NULL handling and thread-safety as for `incluster_request`.
 ///
 /// # Safety
 /// `client` is a live client; `path` a NUL-terminated string; `body` NULL or `body_len`
@@ -153,10 +160,11 @@ pub unsafe extern "C" fn incluster_patch(
 ) -> incluster_result {
     use incluster_patch_type as P;
     guard(err, || {
-        req_out(out, "out")?;
-        // SAFETY: caller contract.
-        let (path, body, fm) = unsafe {
+        // SAFETY: caller contract for every pointer.
+        let (client, out, path, body, fm) = unsafe {
             (
+                incluster_client::arg(client)?,
+                Out::new(out, "out")?,
                 req_str(path, "path")?,
                 bytes(body, body_len, "body")?,
                 opt_str(field_manager, "field_manager")?,

@@ -3,17 +3,28 @@
 use std::ffi::{CString, c_char};
 
 use crate::capi::guard::{cstring_lossy, guard_value};
+use crate::capi::handle::{Handle, Out};
 use crate::core::api::request::Response;
 
 /// A response: owned by the caller that received it; free with `incluster_response_free`.
-/// Read it from one thread at a time.
+/// Immutable: the accessors only read it, so any thread may call them while no thread frees
+/// it.
 pub struct incluster_response {
     status: u16,
     headers: Vec<(String, CString)>,
     body: Vec<u8>,
 }
 
+impl Handle for incluster_response {
+    const PARAM: &'static str = "resp";
+}
+
 impl incluster_response {
+    /// The body bytes.
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
+    }
+
     pub(crate) fn from_core(r: Response) -> Self {
         incluster_response {
             status: r.status,
@@ -27,19 +38,23 @@ impl incluster_response {
     }
 }
 
-/// The HTTP status (2xx: other statuses are returned as errors). 0 for NULL.
+/// The HTTP status (2xx: other statuses are returned as errors). 0 for NULL. Reads only;
+/// callable from any thread while no thread frees `resp`.
 ///
 /// # Safety
 /// `resp` is NULL or a live response.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_response_status(resp: *const incluster_response) -> u16 {
-    // SAFETY: caller contract.
-    guard_value(0, || unsafe { resp.as_ref() }.map_or(0, |r| r.status))
+    guard_value(0, || {
+        // SAFETY: caller contract.
+        unsafe { incluster_response::opt(resp) }.map_or(0, |r| r.status)
+    })
 }
 
 /// The body bytes (usually JSON, not NUL-terminated). Writes the length to `*len` when `len`
 /// is not NULL. Borrowed: valid until `incluster_response_free`. Never NULL: an empty body is a
-/// valid pointer with length 0; NULL `resp` gives an empty body.
+/// valid pointer with length 0; NULL `resp` gives an empty body. Reads only; callable from
+/// any thread while no thread frees `resp`.
 ///
 /// # Safety
 /// `resp` is NULL or a live response; `len` is NULL or writable.
@@ -50,12 +65,13 @@ pub unsafe extern "C" fn incluster_response_body(
 ) -> *const u8 {
     guard_value(c"".as_ptr().cast(), || {
         // SAFETY: caller contract.
-        let (p, n) = match unsafe { resp.as_ref() } {
+        let (p, n) = match unsafe { incluster_response::opt(resp) } {
             Some(r) if !r.body.is_empty() => (r.body.as_ptr(), r.body.len()),
             _ => (c"".as_ptr().cast(), 0),
         };
-        if let Some(l) = unsafe { len.as_mut() } {
-            *l = n;
+        // SAFETY: `len` is NULL or writable per the contract.
+        if let Some(len) = unsafe { Out::optional(len) } {
+            len.write(n);
         }
         p
     })
@@ -63,7 +79,8 @@ pub unsafe extern "C" fn incluster_response_body(
 
 /// The value of the first header named `name` (case-insensitive), or NULL if absent (or if
 /// either argument is NULL or `name` is not UTF-8). Borrowed: valid until
-/// `incluster_response_free`.
+/// `incluster_response_free`. Reads only; callable from any thread while no thread frees
+/// `resp`.
 ///
 /// # Safety
 /// `resp` is NULL or a live response; `name` is NULL or a NUL-terminated string.
@@ -74,7 +91,7 @@ pub unsafe extern "C" fn incluster_response_header(
 ) -> *const c_char {
     guard_value(std::ptr::null(), || {
         // SAFETY: caller contract.
-        let (Some(r), false) = (unsafe { resp.as_ref() }, name.is_null()) else {
+        let (Some(r), false) = (unsafe { incluster_response::opt(resp) }, name.is_null()) else {
             return std::ptr::null();
         };
         // SAFETY: non-NULL, NUL-terminated per the contract.
@@ -88,16 +105,13 @@ pub unsafe extern "C" fn incluster_response_header(
     })
 }
 
-/// Free a response. NULL is a no-op.
+/// Free a response and everything borrowed from it. NULL is a no-op. No other thread may be
+/// reading it.
 ///
 /// # Safety
 /// `resp` is NULL or a response from an incluster call, freed at most once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_response_free(resp: *mut incluster_response) {
-    guard_value((), || {
-        if !resp.is_null() {
-            // SAFETY: created by Box::into_raw; freed once per the contract.
-            drop(unsafe { Box::from_raw(resp) });
-        }
-    })
+    // SAFETY: made by `Handle::into_raw`; freed once per the contract.
+    unsafe { incluster_response::free(resp) }
 }

@@ -1,13 +1,16 @@
 //! Watches from C: a callback form, a pull form, and a thread-safe cancel.
 
 use std::ffi::{CString, c_char, c_int, c_void};
+use std::sync::Mutex;
 
 use crate::capi::client::incluster_client;
 use crate::capi::error::incluster_error;
 use crate::capi::guard::{
-    Exclusive, Failure, cstring_lossy, give, guard, guard_value, read_pairs, req_out, req_str,
+    Failure, cstring_lossy, exclusive, guard, guard_value, read_pairs, req_str,
 };
+use crate::capi::handle::{Handle, Out};
 use crate::capi::result::{incluster_callback_action, incluster_result};
+use crate::capi::strings::owned_string;
 use crate::core::cancel::CancelHandle;
 use crate::core::error::Result;
 use crate::core::watch::{Event, Watch, WatchOptions};
@@ -28,7 +31,7 @@ pub struct incluster_watch_event {
     pub resource_version: *const c_char,
 }
 
-/// The callback of `incluster_watch_handle` and `incluster_watch_run`: return
+/// The callback of `incluster_watch` and `incluster_watch_run`: return
 /// `INCLUSTER_CONTINUE` (0) to go on, anything else (`INCLUSTER_STOP`) to stop (the call then
 /// returns `INCLUSTER_STOPPED`). `userdata` is passed through untouched.
 pub type incluster_watch_callback = Option<
@@ -36,11 +39,17 @@ pub type incluster_watch_callback = Option<
 >;
 
 /// A running watch. Owned by one thread at a time, except `incluster_watch_cancel`, which any
-/// thread may call while the watch is alive. (Not named `incluster_watch`: C gives types and
-/// functions one namespace, and `incluster_watch()` is the callback form.)
+/// thread may call while the watch is alive; a second call while one is running (from another
+/// thread, or from the watch's own callback) is refused with `INCLUSTER_ERR_INVALID_ARGUMENT`,
+/// never a wait. (Not named `incluster_watch`: C gives types and functions one namespace, and
+/// `incluster_watch()` is the callback form.)
 pub struct incluster_watch_handle {
     cancel: CancelHandle,
-    state: Exclusive<WatchState>,
+    state: Mutex<WatchState>,
+}
+
+impl Handle for incluster_watch_handle {
+    const PARAM: &'static str = "watch";
 }
 
 /// What one call at a time works on.
@@ -110,23 +119,21 @@ impl WatchState {
         }
     }
 
+    /// Call `cb` for each event: `INCLUSTER_STOPPED` when it asks to stop, `INCLUSTER_END`
+    /// when the watch ends.
     fn run(
         &mut self,
-        callback: incluster_watch_callback,
+        cb: unsafe extern "C" fn(*mut c_void, *const incluster_watch_event) -> c_int,
         userdata: *mut c_void,
     ) -> std::result::Result<incluster_result, Failure> {
-        let cb = callback.ok_or(Failure::Null("callback"))?;
-        let w = self;
-        {
-            while w.advance()? {
-                // SAFETY: the caller's callback, given a pointer valid for this call.
-                let rc = unsafe { cb(userdata, &w.view) };
-                if rc != incluster_callback_action::INCLUSTER_CONTINUE as c_int {
-                    return Ok(incluster_result::INCLUSTER_STOPPED);
-                }
+        while self.advance()? {
+            // SAFETY: the caller's callback, given a pointer valid for this call.
+            let rc = unsafe { cb(userdata, &self.view) };
+            if rc != incluster_callback_action::INCLUSTER_CONTINUE as c_int {
+                return Ok(incluster_result::INCLUSTER_STOPPED);
             }
-            Ok(incluster_result::INCLUSTER_END)
         }
+        Ok(incluster_result::INCLUSTER_END)
     }
 }
 
@@ -145,7 +152,10 @@ impl WatchState {
 ///   (30000);
 /// - any other key is sent as a query parameter.
 ///
-/// On success writes the watch to `*out` (free with `incluster_watch_free`).
+/// On success writes the watch to `*out` (free with `incluster_watch_free`). A NULL `client`,
+/// `path` or `out` is `INCLUSTER_ERR_NULL_ARGUMENT`; `options` may be NULL. Blocks until the
+/// first answer. Thread-safe (the client may be shared); the watch it makes belongs to one
+/// thread at a time.
 ///
 /// # Safety
 /// `client` is a live client (it may be freed before the watch: the watch keeps what it
@@ -160,27 +170,25 @@ pub unsafe extern "C" fn incluster_watch_open(
     err: *mut *mut incluster_error,
 ) -> incluster_result {
     guard(err, || {
-        req_out(out, "out")?;
         // SAFETY: caller contract for every pointer.
-        let (c, path, opts) = unsafe {
+        let (c, out, path, opts) = unsafe {
             (
-                client.as_ref().ok_or(Failure::Null("client"))?,
+                incluster_client::arg(client)?,
+                Out::new(out, "out")?,
                 req_str(path, "path")?,
                 read_options(options)?,
             )
         };
         let inner = Watch::new(&c.inner, path, opts)?;
-        give(
-            out,
-            incluster_watch_handle {
-                cancel: inner.cancel_handle(),
-                state: Exclusive::new(WatchState {
-                    inner,
-                    current: None,
-                    view: empty_view(),
-                }),
-            },
-        );
+        let handle = incluster_watch_handle {
+            cancel: inner.cancel_handle(),
+            state: Mutex::new(WatchState {
+                inner,
+                current: None,
+                view: empty_view(),
+            }),
+        };
+        out.write(handle.into_raw());
         Ok(())
     })
 }
@@ -188,7 +196,10 @@ pub unsafe extern "C" fn incluster_watch_open(
 /// Wait for the next event and point `*event` at it (borrowed: valid until the next call on
 /// this watch or its free). Returns `INCLUSTER_OK` with an event; `INCLUSTER_END` when the
 /// stream ended and resuming is off; `INCLUSTER_ERR_CANCELLED` after `incluster_watch_cancel`;
-/// another error code (with `*err`) when the watch failed — it is over then.
+/// another error code (with `*err`) when the watch failed — it is over then. A NULL `watch`
+/// or `event` is `INCLUSTER_ERR_NULL_ARGUMENT`. Call it from the thread that owns the watch; a
+/// call while another `_next`/`_run` on it is running is refused at once with
+/// `INCLUSTER_ERR_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `watch` is a live watch used by no other call at the same time (except
@@ -199,35 +210,34 @@ pub unsafe extern "C" fn incluster_watch_next(
     event: *mut *const incluster_watch_event,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    let mut end = false;
-    let rc = guard(err, || {
-        if event.is_null() {
-            return Err(Failure::Null("event"));
-        }
-        // SAFETY: caller contract; shared access only (see `Exclusive`).
-        let w = unsafe { watch.as_ref() }.ok_or(Failure::Null("watch"))?;
-        w.state.with("watch", |w| {
-            if w.advance()? {
-                // SAFETY: checked non-NULL above.
-                unsafe { *event = &w.view };
-            } else {
-                end = true;
+    guard(err, || {
+        // SAFETY: caller contract; shared access only (the state is behind a lock).
+        let (w, event) = unsafe {
+            (
+                incluster_watch_handle::arg(watch)?,
+                Out::new(event, "event")?,
+            )
+        };
+        exclusive(&w.state, "watch", |w| {
+            if !w.advance()? {
+                return Ok(incluster_result::INCLUSTER_END);
             }
-            Ok(())
+            // The view lives in the boxed handle, so the pointer stays valid after the lock
+            // is released, until the next call on this watch or its free.
+            event.write(&w.view);
+            Ok(incluster_result::INCLUSTER_OK)
         })
-    });
-    if rc == incluster_result::INCLUSTER_OK && end {
-        incluster_result::INCLUSTER_END
-    } else {
-        rc
-    }
+    })
 }
 
 /// Run the watch, calling `callback(userdata, event)` for each event until the callback
 /// returns non-zero (`INCLUSTER_STOPPED`), the watch is cancelled (`INCLUSTER_ERR_CANCELLED`),
 /// the stream ends with resuming off (`INCLUSTER_END`) or it fails (that error, in `*err`).
 /// The callback may call any other incluster function, but not `_next`/`_run` on this watch
-/// (refused with `INCLUSTER_ERR_INVALID_ARGUMENT`).
+/// (refused with `INCLUSTER_ERR_INVALID_ARGUMENT`). A NULL `watch` or `callback` is
+/// `INCLUSTER_ERR_NULL_ARGUMENT`; `userdata` may be NULL. Runs the callback on the calling
+/// thread, which must own the watch; a call while another `_next`/`_run` on it is running is
+/// refused at once with `INCLUSTER_ERR_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `watch` is a live watch used by no other call at the same time (except
@@ -239,23 +249,18 @@ pub unsafe extern "C" fn incluster_watch_run(
     userdata: *mut c_void,
     err: *mut *mut incluster_error,
 ) -> incluster_result {
-    let mut code = incluster_result::INCLUSTER_OK;
-    let rc = guard(err, || {
-        // SAFETY: caller contract; shared access only (see `Exclusive`).
-        let w = unsafe { watch.as_ref() }.ok_or(Failure::Null("watch"))?;
-        code = w.state.with("watch", |s| s.run(callback, userdata))?;
-        Ok(())
-    });
-    if rc == incluster_result::INCLUSTER_OK {
-        code
-    } else {
-        rc
-    }
+    guard(err, || {
+        // SAFETY: caller contract; shared access only (the state is behind a lock).
+        let w = unsafe { incluster_watch_handle::arg(watch) }?;
+        let cb = callback.ok_or(Failure::Null("callback"))?;
+        exclusive(&w.state, "watch", |s| s.run(cb, userdata))
+    })
 }
 
 /// Open a watch and run it with `callback` (`incluster_watch_open` + `incluster_watch_run` +
 /// `incluster_watch_free`). Stop it by returning non-zero from the callback; to stop it from
-/// another thread, use the open/run form and `incluster_watch_cancel`.
+/// another thread, use the open/run form and `incluster_watch_cancel`. NULL arguments as for
+/// those two. Thread-safe (the client may be shared); the callback runs on the calling thread.
 ///
 /// # Safety
 /// As for `incluster_watch_open` and `incluster_watch_run`.
@@ -269,7 +274,7 @@ pub unsafe extern "C" fn incluster_watch(
     err: *mut *mut incluster_error,
 ) -> incluster_result {
     if callback.is_none() {
-        return guard(err, || Err(Failure::Null("callback")));
+        return guard(err, || Err::<(), _>(Failure::Null("callback")));
     }
     let mut w: *mut incluster_watch_handle = std::ptr::null_mut();
     // SAFETY: forwarded contract; `w` is a local out-pointer.
@@ -284,8 +289,9 @@ pub unsafe extern "C" fn incluster_watch(
     rc
 }
 
-/// Stop the watch from any thread: a blocked `_next`/`_run` returns `INCLUSTER_ERR_CANCELLED`
-/// within about 100 ms. Idempotent; NULL is a no-op.
+/// Stop the watch from any thread (the one call on a watch that other threads may make): a
+/// blocked `_next`/`_run` returns `INCLUSTER_ERR_CANCELLED` within about 100 ms. Idempotent;
+/// NULL is a no-op.
 ///
 /// # Safety
 /// `watch` is NULL or a live watch (not being freed concurrently).
@@ -293,7 +299,7 @@ pub unsafe extern "C" fn incluster_watch(
 pub unsafe extern "C" fn incluster_watch_cancel(watch: *const incluster_watch_handle) {
     guard_value((), || {
         // SAFETY: caller contract; only the atomic cancel flag is touched.
-        if let Some(w) = unsafe { watch.as_ref() } {
+        if let Some(w) = unsafe { incluster_watch_handle::opt(watch) } {
             w.cancel.cancel();
         }
     })
@@ -302,7 +308,8 @@ pub unsafe extern "C" fn incluster_watch_cancel(watch: *const incluster_watch_ha
 /// The resourceVersion the watch would resume from (`""` if none yet). Owned by the caller:
 /// free with `incluster_string_free`. NULL `watch` gives NULL, and so does a watch that
 /// another call is using at the moment (such as `_run` of this watch, asked from its own
-/// callback: keep the event's `resource_version` there instead).
+/// callback: keep the event's `resource_version` there instead). Call it from the thread that
+/// owns the watch.
 ///
 /// # Safety
 /// `watch` is NULL or a live watch.
@@ -312,27 +319,23 @@ pub unsafe extern "C" fn incluster_watch_resource_version(
 ) -> *mut c_char {
     guard_value(std::ptr::null_mut(), || {
         // SAFETY: caller contract.
-        let Some(w) = (unsafe { watch.as_ref() }) else {
+        let Some(w) = (unsafe { incluster_watch_handle::opt(watch) }) else {
             return std::ptr::null_mut();
         };
-        w.state
-            .with("watch", |s| {
-                Ok(cstring_lossy(s.inner.resource_version().unwrap_or_default()).into_raw())
-            })
-            .unwrap_or(std::ptr::null_mut())
+        exclusive(&w.state, "watch", |s| {
+            Ok(owned_string(s.inner.resource_version().unwrap_or_default()))
+        })
+        .unwrap_or(std::ptr::null_mut())
     })
 }
 
-/// Close the watch's connection and free it. NULL is a no-op.
+/// Close the watch's connection and free it, with the last event handed out. NULL is a no-op.
+/// No other thread may be using it (not even `incluster_watch_cancel`).
 ///
 /// # Safety
 /// `watch` is NULL or a watch from `incluster_watch_open`, freed once, with no call using it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn incluster_watch_free(watch: *mut incluster_watch_handle) {
-    guard_value((), || {
-        if !watch.is_null() {
-            // SAFETY: created by `give`; freed once per the contract.
-            drop(unsafe { Box::from_raw(watch) });
-        }
-    })
+    // SAFETY: made by `Handle::into_raw`; freed once per the contract.
+    unsafe { incluster_watch_handle::free(watch) }
 }

@@ -1,7 +1,9 @@
 //! One error type for everything the core does.
 //!
 //! Every front maps [`Error`] to its own form (a C result code + `incluster_error`, a Python
-//! exception, a CLI exit code) through [`Error::kind`], so the grouping lives here once.
+//! exception, a CLI exit code) from one classification, [`Error::class`]: which HTTP status
+//! or `Status` reason counts as "not found" or "already exists" is decided here once, and each
+//! front only names the classes (an exhaustive `match`, so a new class cannot be forgotten).
 //! No variant ever holds the bearer token: messages are built from file names, paths, HTTP
 //! statuses and the server's `Status` object only.
 
@@ -30,6 +32,131 @@ pub enum ErrorKind {
     Decode,
     /// The operation was cancelled by the caller.
     Cancelled,
+}
+
+/// The one classification of an [`Error`] that every front derives its answer from: the C
+/// result code, the Python exception class and the CLI exit code. Finer than [`ErrorKind`]:
+/// API errors are split by HTTP status and, for 409, by the `Status` reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// [`ErrorKind::InvalidArgument`].
+    InvalidArgument,
+    /// [`ErrorKind::Config`].
+    Config,
+    /// [`ErrorKind::Transport`].
+    Transport,
+    /// [`ErrorKind::Timeout`].
+    Timeout,
+    /// [`ErrorKind::Tls`].
+    Tls,
+    /// HTTP 401: the token was missing, invalid or expired (after one re-read and retry).
+    Unauthorized,
+    /// HTTP 403: RBAC does not allow the request.
+    Forbidden,
+    /// HTTP 404.
+    NotFound,
+    /// HTTP 409 with the `Status` reason `AlreadyExists`: a create of a name that is taken.
+    /// A kind of [`ErrorClass::Conflict`] (Python's `AlreadyExists` subclasses `Conflict`;
+    /// C reports it as `INCLUSTER_ERR_CONFLICT` with the reason `"AlreadyExists"`).
+    AlreadyExists,
+    /// HTTP 409 for any other reason (a resourceVersion conflict, ...).
+    Conflict,
+    /// HTTP 410: an expired resourceVersion.
+    Gone,
+    /// HTTP 422: the object failed validation.
+    Invalid,
+    /// HTTP 429, after the retries that Retry-After allowed.
+    TooManyRequests,
+    /// Any HTTP 5xx.
+    ServerError,
+    /// Any other non-2xx status.
+    OtherStatus,
+    /// [`ErrorKind::Decode`].
+    Decode,
+    /// [`ErrorKind::Cancelled`].
+    Cancelled,
+}
+
+impl ErrorClass {
+    /// Every class, for tests and tables that must cover them all. (A function, not an
+    /// associated constant, which cbindgen would copy into the C header.)
+    pub fn all() -> [ErrorClass; 17] {
+        [
+            ErrorClass::InvalidArgument,
+            ErrorClass::Config,
+            ErrorClass::Transport,
+            ErrorClass::Timeout,
+            ErrorClass::Tls,
+            ErrorClass::Unauthorized,
+            ErrorClass::Forbidden,
+            ErrorClass::NotFound,
+            ErrorClass::AlreadyExists,
+            ErrorClass::Conflict,
+            ErrorClass::Gone,
+            ErrorClass::Invalid,
+            ErrorClass::TooManyRequests,
+            ErrorClass::ServerError,
+            ErrorClass::OtherStatus,
+            ErrorClass::Decode,
+            ErrorClass::Cancelled,
+        ]
+    }
+
+    /// The class of an API error with this HTTP status and `Status` reason.
+    pub fn of_status(status: u16, reason: &str) -> Self {
+        match status {
+            401 => ErrorClass::Unauthorized,
+            403 => ErrorClass::Forbidden,
+            404 => ErrorClass::NotFound,
+            409 if reason == "AlreadyExists" => ErrorClass::AlreadyExists,
+            409 => ErrorClass::Conflict,
+            410 => ErrorClass::Gone,
+            422 => ErrorClass::Invalid,
+            429 => ErrorClass::TooManyRequests,
+            500..=599 => ErrorClass::ServerError,
+            _ => ErrorClass::OtherStatus,
+        }
+    }
+
+    /// The broad kind this class belongs to.
+    pub fn kind(self) -> ErrorKind {
+        use ErrorClass as C;
+        match self {
+            C::InvalidArgument => ErrorKind::InvalidArgument,
+            C::Config => ErrorKind::Config,
+            C::Transport => ErrorKind::Transport,
+            C::Timeout => ErrorKind::Timeout,
+            C::Tls => ErrorKind::Tls,
+            C::Decode => ErrorKind::Decode,
+            C::Cancelled => ErrorKind::Cancelled,
+            C::Unauthorized
+            | C::Forbidden
+            | C::NotFound
+            | C::AlreadyExists
+            | C::Conflict
+            | C::Gone
+            | C::Invalid
+            | C::TooManyRequests
+            | C::ServerError
+            | C::OtherStatus => ErrorKind::Api,
+        }
+    }
+
+    /// The exit code of the `incluster` command for this class: 2 argument, 3 configuration,
+    /// 4 transport/TLS/timeout, 5 HTTP 4xx, 6 HTTP 5xx, 1 anything else. Scripts test these
+    /// numbers, so they never change.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorClass::ServerError => 6,
+            class => match class.kind() {
+                ErrorKind::InvalidArgument => 2,
+                ErrorKind::Config => 3,
+                ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Tls => 4,
+                ErrorKind::Api => 5,
+                ErrorKind::Decode | ErrorKind::Cancelled => 1,
+            },
+        }
+    }
 }
 
 /// A non-2xx answer from the API server, with the parsed Kubernetes `Status` when the body
@@ -113,6 +240,20 @@ impl Error {
         }
     }
 
+    /// The one classification the fronts derive their answers from (see [`ErrorClass`]).
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::InvalidArgument(_) => ErrorClass::InvalidArgument,
+            Error::Config(_) => ErrorClass::Config,
+            Error::Transport(_) => ErrorClass::Transport,
+            Error::Timeout(_) => ErrorClass::Timeout,
+            Error::Tls(_) => ErrorClass::Tls,
+            Error::Api(e) => ErrorClass::of_status(e.status, &e.reason),
+            Error::Decode(_) => ErrorClass::Decode,
+            Error::Cancelled => ErrorClass::Cancelled,
+        }
+    }
+
     /// The HTTP status for API errors, 0 otherwise.
     pub fn status(&self) -> u16 {
         match self {
@@ -181,5 +322,64 @@ mod tests {
         );
         assert_eq!(e.kind(), ErrorKind::Api);
         assert_eq!(e.status(), 404);
+        assert_eq!(e.class(), ErrorClass::NotFound);
+    }
+
+    fn api(status: u16, reason: &str) -> Error {
+        Error::Api(Box::new(ApiError {
+            status,
+            reason: reason.into(),
+            message: String::new(),
+            details: None,
+            request: "GET /x".into(),
+            body: Vec::new(),
+        }))
+    }
+
+    #[test]
+    fn api_errors_are_classed_by_status_and_409_by_reason() {
+        let cases = [
+            (401, "Unauthorized", ErrorClass::Unauthorized, 5),
+            (403, "Forbidden", ErrorClass::Forbidden, 5),
+            (404, "NotFound", ErrorClass::NotFound, 5),
+            (409, "AlreadyExists", ErrorClass::AlreadyExists, 5),
+            (409, "Conflict", ErrorClass::Conflict, 5),
+            // The reason decides only for 409: a 404 that says AlreadyExists is still a 404.
+            (404, "AlreadyExists", ErrorClass::NotFound, 5),
+            (410, "Expired", ErrorClass::Gone, 5),
+            (422, "Invalid", ErrorClass::Invalid, 5),
+            (429, "TooManyRequests", ErrorClass::TooManyRequests, 5),
+            (400, "BadRequest", ErrorClass::OtherStatus, 5),
+            (418, "", ErrorClass::OtherStatus, 5),
+            (500, "InternalError", ErrorClass::ServerError, 6),
+            (503, "ServiceUnavailable", ErrorClass::ServerError, 6),
+        ];
+        for (status, reason, class, exit) in cases {
+            let e = api(status, reason);
+            assert_eq!(e.class(), class, "{status} {reason}");
+            assert_eq!(class.kind(), ErrorKind::Api);
+            assert_eq!(class.exit_code(), exit, "{status} {reason}");
+        }
+    }
+
+    #[test]
+    fn every_other_error_has_its_own_class_and_exit_code() {
+        let cases = [
+            (Error::invalid("x"), ErrorClass::InvalidArgument, 2),
+            (Error::config("x"), ErrorClass::Config, 3),
+            (Error::Transport("x".into()), ErrorClass::Transport, 4),
+            (Error::Timeout("x".into()), ErrorClass::Timeout, 4),
+            (Error::Tls("x".into()), ErrorClass::Tls, 4),
+            (Error::Decode("x".into()), ErrorClass::Decode, 1),
+            (Error::Cancelled, ErrorClass::Cancelled, 1),
+        ];
+        for (e, class, exit) in cases {
+            assert_eq!(e.class(), class, "{e}");
+            assert_eq!(class.kind(), e.kind(), "{e}");
+            assert_eq!(class.exit_code(), exit, "{e}");
+        }
+        // `ALL` lists each class once.
+        let set: std::collections::HashSet<_> = ErrorClass::all().into_iter().collect();
+        assert_eq!(set.len(), ErrorClass::all().len());
     }
 }

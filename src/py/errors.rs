@@ -6,28 +6,29 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
-use crate::core::error::{Error, ErrorKind};
+use crate::core::error::{Error, ErrorClass};
 use crate::py::convert::loads;
 
-/// The exception class name for an error.
+/// The exception class name for an error: the core's [`ErrorClass`] named in Python.
+/// Classes without a Python class of their own use the nearest base (`ApiError`).
 pub fn class_name(e: &Error) -> &'static str {
-    match e.kind() {
-        ErrorKind::InvalidArgument => "InvalidArgument",
-        ErrorKind::Config => "ConfigError",
-        ErrorKind::Transport => "TransportError",
-        ErrorKind::Timeout => "TimeoutError",
-        ErrorKind::Tls => "TlsError",
-        ErrorKind::Decode => "DecodeError",
-        ErrorKind::Cancelled => "Cancelled",
-        ErrorKind::Api => match e.status() {
-            401 => "Unauthorized",
-            403 => "Forbidden",
-            404 => "NotFound",
-            409 => "Conflict",
-            410 => "Gone",
-            429 => "TooManyRequests",
-            _ => "ApiError",
-        },
+    use ErrorClass as C;
+    match e.class() {
+        C::InvalidArgument => "InvalidArgument",
+        C::Config => "ConfigError",
+        C::Transport => "TransportError",
+        C::Timeout => "TimeoutError",
+        C::Tls => "TlsError",
+        C::Unauthorized => "Unauthorized",
+        C::Forbidden => "Forbidden",
+        C::NotFound => "NotFound",
+        C::AlreadyExists => "AlreadyExists",
+        C::Conflict => "Conflict",
+        C::Gone => "Gone",
+        C::TooManyRequests => "TooManyRequests",
+        C::Invalid | C::ServerError | C::OtherStatus => "ApiError",
+        C::Decode => "DecodeError",
+        C::Cancelled => "Cancelled",
     }
 }
 

@@ -277,6 +277,68 @@ static void reentrancy(incluster_client *c) {
     incluster_watch_free(n.self);
 }
 
+/* A stream busy in one thread is refused to a second at once, never waited for. */
+struct busy {
+    incluster_watch_handle *w;
+    incluster_logs_handle *l;
+    incluster_result rc;
+};
+
+static void *drain(void *arg) {
+    struct busy *b = arg;
+    const incluster_watch_event *ev = NULL;
+    const uint8_t *line = NULL;
+    size_t len = 0;
+    incluster_result rc;
+    do {
+        rc = b->w ? incluster_watch_next(b->w, &ev, NULL)
+                  : incluster_logs_next(b->l, &line, &len, NULL);
+    } while (rc == INCLUSTER_OK);
+    b->rc = rc;
+    return NULL;
+}
+
+static void two_threads_on_one_stream(incluster_client *c) {
+    struct timespec pause = {0, 300 * 1000 * 1000};
+    incluster_error *e = NULL;
+    struct busy w = {NULL, NULL, INCLUSTER_OK};
+    CHECK(incluster_watch_open(c, COLL, NULL, &w.w, NULL) == INCLUSTER_OK, "open watch");
+    pthread_t t;
+    pthread_create(&t, NULL, drain, &w);
+    nanosleep(&pause, NULL); /* the thread has taken the seed event and waits for more */
+    const incluster_watch_event *ev = NULL;
+    CHECK(incluster_watch_next(w.w, &ev, &e) == INV && says(e, "already in use"),
+          "a second thread's watch_next is refused at once");
+    CHECK(ev == NULL, "and writes no event");
+    incluster_watch_cancel(w.w);
+    pthread_join(t, NULL);
+    CHECK(w.rc == INCLUSTER_ERR_CANCELLED, "the first thread's watch ends by cancel");
+    incluster_watch_free(w.w);
+
+    struct busy l = {NULL, NULL, INCLUSTER_OK};
+    const char *follow[] = {"follow", "true", NULL};
+    CHECK(incluster_logs_open(c, "mis", "p", follow, &l.l, NULL) == INCLUSTER_OK, "open logs");
+    pthread_create(&t, NULL, drain, &l);
+    nanosleep(&pause, NULL);
+    const uint8_t *line = NULL;
+    size_t len = 0;
+    e = NULL;
+    CHECK(incluster_logs_next(l.l, &line, &len, &e) == INV && says(e, "already in use"),
+          "a second thread's logs_next is refused at once");
+    CHECK(line == NULL, "and writes no line");
+    incluster_logs_cancel(l.l);
+    pthread_join(t, NULL);
+    CHECK(l.rc == INCLUSTER_ERR_CANCELLED, "the first thread's log read ends by cancel");
+    incluster_logs_free(l.l);
+}
+
+static void result_table(void) {
+    CHECK(strcmp(incluster_result_name(INCLUSTER_ABSENT), "INCLUSTER_ABSENT") == 0, "name");
+    CHECK(strcmp(incluster_result_message(INCLUSTER_ERR_NOT_FOUND), "HTTP 404 Not Found") == 0,
+          "message");
+    CHECK(strcmp(incluster_result_message(-7), "unknown result code") == 0, "unknown message");
+}
+
 struct bg {
     incluster_watch_handle *w;
     int events;
@@ -350,6 +412,8 @@ int main(void) {
     huge_lengths(c);
     callbacks(c);
     reentrancy(c);
+    two_threads_on_one_stream(c);
+    result_table();
     incluster_client_free(c);
     free_client_while_watching();
 

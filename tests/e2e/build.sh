@@ -18,8 +18,6 @@ K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 CACHE="${INCLUSTER_CACHE:-$HOME/.cache/incluster}"
 OUT="$CACHE/controlplane/k8s-$K8S_VERSION-etcd-$ETCD_VERSION"
-PROXY="${GOPROXY:-https://proxy.golang.org}"
-PROXY="${PROXY%%,*}"
 
 say() { printf '[e2e build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -30,6 +28,17 @@ if [ -x "$OUT/bin/kube-apiserver" ] && [ -x "$OUT/bin/etcd" ]; then
 fi
 
 command -v go >/dev/null || { say "go is not installed"; exit 1; }
+# The module proxy Go itself uses (GOPROXY from the environment, `go env -w`, or Go's default):
+# its first URL entry; "direct" and "off" are not proxies, and the go.mod below is read from one.
+PROXY=""
+IFS=',|' read -ra proxies <<<"$(go env GOPROXY)"
+for p in "${proxies[@]}"; do
+  case "$p" in http://* | https://* | file://*) PROXY="${p%/}"; break ;; esac
+done
+[ -n "$PROXY" ] || {
+  say "go env GOPROXY ($(go env GOPROXY)) names no module proxy; set GOPROXY to one"
+  exit 1
+}
 mkdir -p "$OUT/src/apiserver" "$OUT/src/etcd" "$OUT/bin"
 export GOFLAGS="-buildvcs=false -mod=mod"
 export CGO_ENABLED=0

@@ -10,7 +10,7 @@
 //! | `/api/v1/namespaces/{ns}/configmaps[/{name}]` | in-memory CRUD, every patch type |
 //! | `GET /api/v1/configmaps` | ConfigMaps of all namespaces |
 //! | `GET …/configmaps?watch=1` (also `/api/v1/watch/…`) | a watch stream (`watch.rs`) |
-//! | `/_test/status/{code}[?plain=1]` | that status with a `Status` (or text) body |
+//! | `/_test/status/{code}[?plain=1][&reason=R]` | that status with a `Status` (or text) body |
 //! | `/_test/flaky?key=K&fail=N&code=C&retry_after=S` | fail N times, then 200 |
 //! | `/_test/drop?key=K&times=N` | close without answering N times, then 200 |
 //! | `/_test/delay?ms=N[&auth_after=1]` | answer after N ms (check the token after it) |
@@ -771,7 +771,7 @@ fn test_status(req: &Request, code: &str) -> Response {
             format!("plain failure {code}").into_bytes(),
         );
     }
-    status_response(code, &format!("test status {code}"), None)
+    status_response(code, &format!("test status {code}"), req.param("reason"))
 }
 
 fn redirect(req: &Request) -> Response {

@@ -1,4 +1,5 @@
-//! A small HTTP/1.1 server side: request parsing, response writing, keep-alive.
+//! A small HTTP/1.1 server side: request parsing (the head by `httparse`, the framing
+//! rules here), response writing, keep-alive.
 //!
 //! It works over any `Read + Write` stream, so the same code serves plain TCP and rustls.
 //! Nothing here panics on network input: a malformed request gets a 400 and the connection
@@ -427,65 +428,77 @@ fn read_line<R: BufRead>(r: &mut R, line: &mut Vec<u8>) -> Result<usize, ReadErr
     Ok(n)
 }
 
-fn read_request<S: Read + Write>(conn: &mut BufReader<S>) -> Result<Request, ReadError> {
-    let mut line = Vec::with_capacity(256);
-    // Skip (a few) empty lines before the request line, as RFC 9112 §2.2 allows.
+/// Read the request head (the request line and the header lines, through the blank line)
+/// as raw bytes into `head`, for `httparse`. Empty lines before the request line are skipped
+/// (a few), as RFC 9112 §2.2 allows.
+fn read_head<R: BufRead>(r: &mut R, head: &mut Vec<u8>) -> Result<(), ReadError> {
+    head.clear();
     let mut blank = 0;
     loop {
-        if read_line(conn, &mut line)? == 0 {
+        let start = head.len();
+        let n = r.by_ref().take(MAX_LINE + 1).read_until(b'\n', head)?;
+        if n == 0 || head.last() != Some(&b'\n') {
+            // The stream ended between requests or in the middle of a line.
             return Err(ReadError::Closed);
         }
-        if !line.is_empty() {
-            break;
+        if n as u64 > MAX_LINE {
+            return Err(ReadError::Bad(431, "request line or header line too long"));
         }
-        blank += 1;
-        if blank > 4 {
-            return Err(ReadError::Bad(400, "malformed request line"));
+        let line = &head[start..];
+        if line == b"\n" || line == b"\r\n" {
+            if start > 0 {
+                return Ok(());
+            }
+            head.clear();
+            blank += 1;
+            if blank > 4 {
+                return Err(ReadError::Bad(400, "malformed request line"));
+            }
         }
     }
-    let request_line =
-        std::str::from_utf8(&line).map_err(|_| ReadError::Bad(400, "malformed request line"))?;
-    let mut parts = request_line.split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+}
+
+fn read_request<S: Read + Write>(conn: &mut BufReader<S>) -> Result<Request, ReadError> {
+    let mut head = Vec::with_capacity(1024);
+    read_head(conn, &mut head)?;
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut slots);
+    match parsed.parse(&head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        // `read_head` stops at the blank line, so a partial head is a broken one.
+        Ok(httparse::Status::Partial) => return Err(ReadError::Bad(400, "malformed request")),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(ReadError::Bad(431, "too many header lines"));
+        }
+        Err(httparse::Error::Version) => {
+            return Err(ReadError::Bad(505, "unsupported HTTP version"));
+        }
+        Err(httparse::Error::HeaderName | httparse::Error::HeaderValue) => {
+            return Err(ReadError::Bad(400, "malformed header"));
+        }
+        Err(_) => return Err(ReadError::Bad(400, "malformed request line")),
+    }
+    let (Some(method), Some(target), Some(version)) = (parsed.method, parsed.path, parsed.version)
     else {
         return Err(ReadError::Bad(400, "malformed request line"));
     };
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+    // httparse takes any token as a method; the API server's methods are all letters.
+    if !method.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Err(ReadError::Bad(400, "malformed request method"));
     }
-    let http11 = match version {
-        "HTTP/1.1" => true,
-        "HTTP/1.0" => false,
-        _ => return Err(ReadError::Bad(505, "unsupported HTTP version")),
-    };
+    let http11 = version == 1;
     let method = method.to_owned();
     let target = origin_form(target)
         .ok_or(ReadError::Bad(400, "malformed request target"))?
         .to_owned();
 
-    let mut headers: Vec<(String, String)> = Vec::new();
-    loop {
-        if read_line(conn, &mut line)? == 0 {
-            return Err(ReadError::Closed);
-        }
-        if line.is_empty() {
-            break;
-        }
-        if headers.len() >= MAX_HEADERS {
-            return Err(ReadError::Bad(431, "too many header lines"));
-        }
-        let text =
-            std::str::from_utf8(&line).map_err(|_| ReadError::Bad(400, "malformed header"))?;
-        let Some((name, value)) = text.split_once(':') else {
-            return Err(ReadError::Bad(400, "malformed header"));
-        };
-        // No whitespace before the colon and no obsolete line folding (RFC 9112 §5).
-        if name.is_empty() || name.bytes().any(|b| b.is_ascii_whitespace() || b < 0x21) {
-            return Err(ReadError::Bad(400, "malformed header"));
-        }
-        headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+    let mut headers: Vec<(String, String)> = Vec::with_capacity(parsed.headers.len());
+    for h in parsed.headers.iter() {
+        let value =
+            std::str::from_utf8(h.value).map_err(|_| ReadError::Bad(400, "malformed header"))?;
+        headers.push((h.name.to_ascii_lowercase(), value.trim().to_owned()));
     }
+    let mut line = Vec::with_capacity(256);
 
     let find = |n: &str| {
         headers

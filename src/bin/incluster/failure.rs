@@ -1,9 +1,11 @@
 //! How the command fails: the failure classes, their messages on stderr and the exit codes
 //! scripts test.
 
-use incluster::{Error, ErrorKind};
+use incluster::Error;
 
-/// Exit codes scripts can test.
+/// Exit codes scripts can test that are the CLI's own; those of library errors come from the
+/// core's classification (`incluster::core::error::ErrorClass::exit_code`: 2 usage, 3
+/// configuration, 4 TLS/transport/timeout, 5 HTTP 4xx, 6 HTTP 5xx, 1 anything else).
 pub mod exit {
     /// Success.
     pub const OK: u8 = 0;
@@ -11,14 +13,6 @@ pub mod exit {
     pub const OTHER: u8 = 1;
     /// Bad arguments.
     pub const USAGE: u8 = 2;
-    /// Configuration: not in a pod, missing or broken ServiceAccount files, bad URL.
-    pub const CONFIG: u8 = 3;
-    /// TLS, transport or timeout.
-    pub const TRANSPORT: u8 = 4;
-    /// The server answered 4xx.
-    pub const HTTP_4XX: u8 = 5;
-    /// The server answered 5xx.
-    pub const HTTP_5XX: u8 = 6;
 }
 
 /// Why the command did not succeed.
@@ -47,17 +41,10 @@ impl From<Error> for Failure {
     }
 }
 
-/// The exit code for a library error. The one place that maps error classes to exit codes,
-/// so a mapping derived from the core can replace it in one edit.
+/// The exit code for a library error: the core's classification decides it, as it decides the
+/// C result code and the Python exception class of the same error.
 pub fn exit_code(e: &Error) -> u8 {
-    match e.kind() {
-        ErrorKind::InvalidArgument => exit::USAGE,
-        ErrorKind::Config => exit::CONFIG,
-        ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Tls => exit::TRANSPORT,
-        ErrorKind::Api if e.status() >= 500 => exit::HTTP_5XX,
-        ErrorKind::Api => exit::HTTP_4XX,
-        ErrorKind::Decode | ErrorKind::Cancelled => exit::OTHER,
-    }
+    e.class().exit_code()
 }
 
 /// Print what went wrong on stderr and give the exit code.

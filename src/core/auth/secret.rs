@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use zeroize::Zeroize;
+
 /// Holds a bearer token (or a header built from one). It has no `Display`, its `Debug` prints
 /// `<redacted>`, and its bytes are overwritten when it is dropped, so a token cannot leak into
 /// an error message, a log line or a core dump of freed memory by accident.
@@ -31,14 +33,17 @@ impl fmt::Debug for Secret {
     }
 }
 
+impl Zeroize for Secret {
+    /// Overwrite the bytes with zeros (still valid UTF-8, same length). `zeroize` writes them
+    /// so that the compiler cannot remove the wipe as a dead store.
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
 impl Drop for Secret {
     fn drop(&mut self) {
-        // SAFETY: zero bytes are valid UTF-8, and the string is not used after this.
-        let bytes = unsafe { self.0.as_bytes_mut() };
-        for b in bytes.iter_mut() {
-            // Volatile so the compiler cannot drop the wipe as a dead store.
-            unsafe { std::ptr::write_volatile(b, 0) };
-        }
+        self.zeroize();
     }
 }
 
@@ -52,5 +57,20 @@ mod tests {
         assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
         assert!(!format!("{:?}", Some(&s)).contains("very-secret"));
         assert_eq!(s.expose(), "eyJhbGciOi.very-secret");
+    }
+
+    #[test]
+    fn zeroize_overwrites_every_byte() {
+        let mut s = Secret::new("tok-zeroize-me");
+        s.zeroize();
+        assert!(
+            s.expose().bytes().all(|b| b == 0),
+            "{:?}",
+            s.expose().as_bytes()
+        );
+        // A clone is wiped on its own drop, and the original is unaffected by it.
+        let a = Secret::new("tok-a");
+        drop(a.clone());
+        assert_eq!(a.expose(), "tok-a");
     }
 }
