@@ -11,7 +11,7 @@ pub mod core;
 #[cfg(feature = "python")]
 pub mod py;
 
-pub use crate::core::api::patch::PatchType;
+pub use crate::core::api::patch::{Patch, PatchType};
 pub use crate::core::api::request::{Request, Response};
 pub use crate::core::client::Client;
 pub use crate::core::config::Config;

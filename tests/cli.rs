@@ -150,6 +150,27 @@ fn exit_codes_by_failure_class() {
     assert_exit(&run(Some(&p), &["get"]), 2);
     assert_exit(&run(Some(&p), &["get", "/a", "--param", "novalue"]), 2);
     assert_exit(&run(Some(&p), &["get", "no-slash"]), 2);
+    // A method that is not an HTTP method is the caller's error, found before sending.
+    let o = run(Some(&p), &["request", "FOO", "/version"]);
+    assert_exit(&o, 2);
+    assert!(
+        text(&o).1.contains("\"FOO\" is not supported"),
+        "{}",
+        text(&o).1
+    );
+    // can-i: any case; an unknown verb warns on stderr as kubectl does.
+    assert_eq!(
+        text(&run(Some(&p), &["can-i", "GET", "pods"])).0.trim(),
+        "yes"
+    );
+    let o = run(Some(&p), &["can-i", "foo", "pods"]);
+    assert!(
+        text(&o)
+            .1
+            .contains("Warning: verb 'foo' is not a known verb"),
+        "{}",
+        text(&o).1
+    );
 
     let o = run(None, &["get", "/version"]);
     assert_exit(&o, 3);
@@ -164,16 +185,18 @@ fn exit_codes_by_failure_class() {
     assert_exit(&o, 4);
     assert!(text(&o).1.contains("unknown issuer"), "{}", text(&o).1);
 
+    // --server outside a pod without a token is refused, never sent anonymously (issue 20).
+    let server = ["--server", "https://127.0.0.1:1", "--ca-file", &other];
+    let o = run(None, &[&server[..], &["get", "/version"]].concat());
+    assert_exit(&o, 3);
+    assert!(text(&o).1.contains("no token for https://127.0.0.1:1"));
+
+    let token = p.dir.join("cli-token");
+    std::fs::write(&token, "t").unwrap();
+    let token = token.display().to_string();
     let o = run(
         None,
-        &[
-            "--server",
-            "https://127.0.0.1:1",
-            "--ca-file",
-            &other,
-            "get",
-            "/version",
-        ],
+        &[&server[..], &["--token-file", &token, "get", "/version"]].concat(),
     );
     assert_exit(&o, 4);
     assert!(text(&o).1.contains("connection refused"));

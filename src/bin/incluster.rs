@@ -268,7 +268,7 @@ fn parse() -> Result<Args, Failure> {
 
 fn client(a: &Args) -> Result<Client, Failure> {
     let mut cfg = match &a.server {
-        Some(s) => Config::new(s)?,
+        Some(s) => Config::for_server(s, a.sa_dir.as_deref())?,
         None => Config::in_cluster(a.sa_dir.as_deref())?,
     };
     if let Some(f) = &a.token_file {
@@ -526,6 +526,10 @@ fn run(a: Args) -> Result<(), Failure> {
                 subresource: a.subresource.clone().unwrap_or_default(),
             };
             let answer = access::can_i(&client(&a)?, &q)?;
+            answer
+                .warnings
+                .iter()
+                .for_each(|w| eprintln!("Warning: {w}"));
             print_body(if answer.allowed { b"yes" } else { b"no" })?;
             if !answer.allowed {
                 if !answer.reason.is_empty() {
