@@ -1,4 +1,4 @@
-"""Issue 20's request edges against the real API server, from Python and the CLI: what the
+"""Issue 20's request edges against the real API server, from Python, the CLI and C: what the
 server does with fieldManager on a merge patch, what its RBAC says about `GET`, and that an
 explicit --server in a pod keeps the pod's identity."""
 
@@ -67,3 +67,11 @@ def test_cli_request_edges(cluster: Cluster, cli: Path) -> None:
     unknown = run([cli, "can-i", "foo", "configmaps"])
     assert unknown.stdout.strip() == "no"
     assert "Warning: verb 'foo' is not a known verb" in unknown.stderr
+
+
+def test_c_request_edges(cluster: Cluster, c_program: Path) -> None:
+    out = run([c_program, "edges", "c-edges"])
+    print(out.stdout)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "not ok" not in out.stdout
+    assert out.stdout.count("ok - ") == 7
