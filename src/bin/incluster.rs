@@ -526,10 +526,9 @@ fn run(a: Args) -> Result<(), Failure> {
                 subresource: a.subresource.clone().unwrap_or_default(),
             };
             let answer = access::can_i(&client(&a)?, &q)?;
-            answer
-                .warnings
-                .iter()
-                .for_each(|w| eprintln!("Warning: {w}"));
+            for w in &answer.warnings {
+                eprintln!("Warning: {w}");
+            }
             print_body(if answer.allowed { b"yes" } else { b"no" })?;
             if !answer.allowed {
                 if !answer.reason.is_empty() {
