@@ -475,10 +475,13 @@ fn request_timeout_is_a_timeout_error() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     // The message names the request and the limit (issue 20, point 13), not just "global".
+    let authority = s.url.trim_start_matches("https://");
     assert_eq!(
         e.to_string(),
-        "timeout: GET /_test/delay?ms=3000: no complete answer within the request timeout \
-         of 300ms"
+        format!(
+            "timeout: GET /_test/delay?ms=3000: no complete answer from {authority} within the \
+             request timeout of 300ms"
+        )
     );
 }
 

@@ -20,7 +20,7 @@ use crate::core::auth::token::TokenSource;
 use crate::core::config::{Config, TokenConfig};
 use crate::core::error::{ApiError, Error, Result};
 use crate::core::http::agent::{
-    Timing, build_agent, is_connection_reset, is_global_timeout, read_body, start,
+    Timing, authority, build_agent, is_connection_reset, is_global_timeout, read_body, start,
 };
 use crate::core::http::ratelimit::TokenBucket;
 use crate::core::http::retry::{
@@ -226,8 +226,9 @@ impl Client {
         match (&e, timing, self.inner.config.request_timeout) {
             (Error::Timeout(_), Timing::Request, Some(limit)) if is_global_timeout(&e) => {
                 Error::Timeout(format!(
-                    "{}: no complete answer within the request timeout of {}",
+                    "{}: no complete answer from {} within the request timeout of {}",
                     req.describe(),
+                    authority(&self.inner.config.server),
                     describe_duration(limit)
                 ))
             }

@@ -114,8 +114,8 @@ def test_an_explicit_server_without_a_token_is_refused_outside_a_pod(
 
 def test_the_request_timeout_names_the_request_and_the_limit(server: Server) -> None:
     with pytest.raises(incluster.TimeoutError,
-                       match=r"GET /_test/delay: no complete answer within the request "
-                             r"timeout of 300ms"):
+                       match=r"GET /_test/delay: no complete answer from 127\.0\.0\.1:\d+ "
+                             r"within the request timeout of 300ms"):
         explicit(server, timeout=0.3).get("/_test/delay", params={"ms": 3000})
 
 

@@ -161,7 +161,8 @@ pub fn is_global_timeout(e: &Error) -> bool {
 
 const GLOBAL_TIMEOUT: &str = "the request timeout ran out";
 
-fn authority(url: &str) -> &str {
+/// The `host:port` of a URL, for messages.
+pub(crate) fn authority(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     rest.split(['/', '?']).next().unwrap_or(rest)
 }
