@@ -122,7 +122,7 @@ class Client:
         serviceaccount_dir: where the ServiceAccount files are.
         connect_timeout: seconds (default 10).
         timeout: seconds for a whole request (default 60); must be > 0.
-        max_attempts: tries for 429/503/504 answers with Retry-After (default 10).
+        max_attempts: tries for 429/503/504 answers with Retry-After (default 10; >= 1).
         rate_limit: ``(qps, burst)`` client-side token bucket (default: none); qps > 0,
             burst >= 1.
         danger_insecure_skip_tls_verify: do not check the server's certificate. Debugging only.

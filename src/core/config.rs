@@ -253,6 +253,19 @@ impl Config {
         self
     }
 
+    /// Try a request answered 429/503/504 with `Retry-After` up to `n` times, the first try
+    /// included. 0 is an [`Error::InvalidArgument`] (there would be no try at all), not
+    /// quietly read as 1.
+    pub fn with_max_attempts(mut self, n: u32) -> Result<Self> {
+        if n == 0 {
+            return Err(Error::invalid(
+                "max attempts must be at least 1 (the first try counts), not 0",
+            ));
+        }
+        self.max_attempts = n;
+        Ok(self)
+    }
+
     /// Set the default namespace.
     pub fn with_namespace(mut self, ns: &str) -> Self {
         self.namespace = ns.to_owned();
@@ -457,6 +470,14 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("burst")
+        );
+        let c = Config::new("https://h").unwrap();
+        assert_eq!(c.clone().with_max_attempts(3).unwrap().max_attempts, 3);
+        assert!(
+            c.with_max_attempts(0)
+                .unwrap_err()
+                .to_string()
+                .contains("max attempts must be at least 1")
         );
     }
 

@@ -46,7 +46,7 @@ use crate::py::watch::{Watch, WatchArgs, open as open_watch};
 ///         $INCLUSTER_SERVICEACCOUNT_DIR, else /var/run/secrets/kubernetes.io/serviceaccount).
 ///     connect_timeout: seconds (default 10).
 ///     timeout: seconds for a whole request (default 60); must be > 0.
-///     max_attempts: tries for 429/503/504 answers with Retry-After (default 10).
+///     max_attempts: tries for 429/503/504 answers with Retry-After (default 10; >= 1).
 ///     rate_limit: `(qps, burst)` client-side token bucket (default none); qps > 0, burst >= 1.
 ///     danger_insecure_skip_tls_verify: do not check the server's certificate. Debugging only.
 ///
@@ -299,7 +299,7 @@ impl Client {
             cfg.request_timeout = Some(secs(py, t, "timeout")?);
         }
         if let Some(n) = max_attempts {
-            cfg.max_attempts = n.max(1);
+            cfg = cfg.with_max_attempts(n).map_err(err)?;
         }
         if let Some((qps, burst)) = rate_limit {
             cfg.rate_limit = Some(RateLimit::new(qps, burst).map_err(err)?);

@@ -74,6 +74,8 @@ ARGUMENT_ERRORS: list[tuple[str, Callable[[Server, incluster.Client], Any], str]
      "rate limit qps must be a number > 0"),
     ("rate_limit burst 0", lambda s, c: explicit(s, rate_limit=(5, 0)),
      "rate limit burst must be at least 1"),
+    ("max_attempts=0", lambda s, c: explicit(s, max_attempts=0),
+     "max attempts must be at least 1"),
     ("token= and token_file=", lambda s, c: explicit(s, token_file="/x"),
      "give token= or token_file="),
     ("ca_file= and ca_pem=", lambda s, c: explicit(s, ca_pem="x"), "give ca_file= or ca_pem="),
