@@ -1,6 +1,7 @@
 /*
  * The smallest useful in-cluster C program: discover the config the pod was given, GET the
- * server version and list the ConfigMaps of the pod's namespace.
+ * server version and list the pods of the pod's own namespace (a namespaced ServiceAccount may
+ * not read `default`).
  *
  *   cc -Iinclude examples/hello.c -Ltarget/debug -lincluster -o hello && ./hello
  */
@@ -10,10 +11,10 @@
 
 static int print(incluster_result rc, incluster_response *resp, incluster_error *err) {
     if (rc != INCLUSTER_OK) {
-        /* The message names what failed: the file, the server, or the API's Status message. */
-        fprintf(stderr, "%s (HTTP %u, reason \"%s\"): %s\n", incluster_result_name(rc),
-                incluster_error_status(err), incluster_error_reason(err),
-                incluster_error_message(err));
+        /* The message is whole: for an API error it names the request, the HTTP status and
+           the reason ("GET /api/v1/namespaces/NS/pods 403 (Forbidden): ..."), otherwise the
+           file or server that failed. `rc` is for the program to branch on. */
+        fprintf(stderr, "%s\n", incluster_error_message(err));
         incluster_error_free(err);
         return 1;
     }
@@ -36,8 +37,7 @@ int main(void) {
 
     const char *params[] = {"limit", "10", NULL};
     char path[256];
-    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps",
-             incluster_client_namespace(client));
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", incluster_client_namespace(client));
     rc = incluster_request(client, "GET", path, params, NULL, 0, NULL, &resp, &err);
     failed |= print(rc, resp, err);
 

@@ -111,6 +111,10 @@ typedef enum incluster_callback_action {
   INCLUSTER_STOP = 1,
 } incluster_callback_action;
 
+// A patch type (see "Patch operations" in the Kubernetes API conventions). Parses from and
+// prints as the names kubectl's `--type` uses: `json`, `merge`, `strategic`, `apply`.
+typedef struct PatchType PatchType;
+
 // A client for one API server: immutable and thread-safe. Share one pointer between any number
 // of threads; free it once, after every call using it has returned.
 typedef struct incluster_client incluster_client;
@@ -253,7 +257,13 @@ int64_t incluster_error_retry_after_seconds(const struct incluster_error *err);
 void incluster_error_free(struct incluster_error *err);
 
 // Start a configuration for an explicit server URL (`https://host:port` or, for the
-// `kubectl proxy` route, `http://127.0.0.1:8001`). Add a token and a CA with the setters.
+// `kubectl proxy` route, `http://127.0.0.1:8001`), as kubectl's `--server` does in a pod:
+// for an `https://` server the pod's ServiceAccount token, `ca.crt` and namespace are kept
+// when the token file exists (`$INCLUSTER_SERVICEACCOUNT_DIR`, else the kubelet's path), and
+// the setters override each. Without a ServiceAccount token, `incluster_client_new` fails
+// with `INCLUSTER_ERR_CONFIG` unless a token is set or `incluster_config_clear_token` asks
+// for anonymous requests, so a client never goes out as `system:anonymous` silently. An
+// `http://` server is anonymous (the pod's token is never sent over plain HTTP).
 //
 // On success writes a new config to `*out` (free with `incluster_config_free`).
 // Errors: `INCLUSTER_ERR_NULL_ARGUMENT`, `INCLUSTER_ERR_INVALID_UTF8`, `INCLUSTER_ERR_CONFIG`
@@ -305,7 +315,9 @@ enum incluster_result incluster_config_set_token_file(struct incluster_config *c
                                                       const char *path,
                                                       struct incluster_error **err);
 
-// Make requests without a token (anonymous; the `kubectl proxy` route).
+// Make requests without a token (anonymous; the `kubectl proxy` route, or a server that
+// allows anonymous access): drops a kept ServiceAccount token, and lets a client for an
+// `https://` server be built without one.
 // NULL `config` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it from the
 // thread that owns the config, never while another thread uses it.
 //
@@ -363,9 +375,10 @@ enum incluster_result incluster_config_set_timeouts(struct incluster_config *con
                                                     struct incluster_error **err);
 
 // Limit this client to `qps` requests per second with bursts of `burst` (token bucket,
-// shared by all threads using the client). Off by default. `qps` must be > 0
-// (`INCLUSTER_ERR_INVALID_ARGUMENT`). Changes the config in place: call it from the thread
-// that owns the config, never while another thread uses it.
+// shared by all threads using the client). Off by default. `qps` must be a number > 0 and
+// `burst` at least 1, else `INCLUSTER_ERR_INVALID_ARGUMENT` (the same rule as Python's
+// `rate_limit=`). Changes the config in place: call it from the thread that owns the config,
+// never while another thread uses it.
 // NULL `config` is `INCLUSTER_ERR_NULL_ARGUMENT`.
 //
 // # Safety
@@ -441,7 +454,9 @@ void incluster_client_free(struct incluster_client *client);
 
 // Make any API request.
 //
-// - `method`: `"GET"`, `"POST"`, `"PUT"`, `"PATCH"`, `"DELETE"`, ...
+// - `method`: `"GET"`, `"HEAD"`, `"POST"`, `"PUT"`, `"PATCH"`, `"DELETE"` or `"OPTIONS"`
+//   (any case); anything else is `INCLUSTER_ERR_INVALID_ARGUMENT` naming it, before
+//   anything is sent.
 // - `path`: the API path, starting with `/` (a `?query` in it is sent as given).
 // - `params`: NULL, or a NULL-terminated array `{"key", "value", ..., NULL}` of query
 //   parameters; keys and values are percent-encoded.
@@ -484,10 +499,13 @@ enum incluster_result incluster_get(const struct incluster_client *client,
                                     struct incluster_error **err);
 
 // `PATCH path` with the content type of `patch_type` (one of `incluster_patch_type`).
-// For `INCLUSTER_PATCH_APPLY`, `field_manager` is required (the server rejects an apply
-// without one; NULL gives `"incluster"`) and `force` takes over conflicting fields; both are
-// ignored for the other types. An unknown `patch_type` is `INCLUSTER_ERR_INVALID_ARGUMENT`.
-// Results, ownership, NULL handling and thread-safety as for `incluster_request`.
+// `field_manager` is sent as `fieldManager` for every patch type (NULL sends none, except
+// for `INCLUSTER_PATCH_APPLY`, which the server rejects without one: NULL gives
+// `"incluster"`); an empty one is refused. `force` takes over fields other managers own and
+// is only valid for `INCLUSTER_PATCH_APPLY`: `true` with another type is
+// `INCLUSTER_ERR_INVALID_ARGUMENT` naming `force` and the type, as is an unknown
+// `patch_type`. Results, ownership, NULL handling and thread-safety as for
+// `incluster_request`.
 //
 // # Safety
 // `client` is a live client; `path` a NUL-terminated string; `body` NULL or `body_len`
@@ -553,15 +571,18 @@ enum incluster_result incluster_whoami(const struct incluster_client *client,
 // Ask the server whether the caller may do `verb` on `resource` (SelfSubjectAccessReview, as
 // `kubectl auth can-i`).
 //
+// - `verb`: any case (`"GET"` is asked as `"get"`).
 // - `resource`: `"pods"`, `"deployments.apps"` (RESOURCE.GROUP), or a non-resource URL such
 //   as `"/healthz"`.
 // - `namespace`: NULL for the client's namespace, `""` for cluster-wide.
 // - `name`, `subresource`: NULL or `""` for none.
 //
 // On success writes the answer to `*allowed` and, when `reason_out` is not NULL, the
-// authorizer's reason to `*reason_out` (free with `incluster_string_free`). A "no" is a
-// success with `*allowed == false`. NULL `client`, `verb`, `resource` or `allowed` is
-// `INCLUSTER_ERR_NULL_ARGUMENT`. Blocks the calling thread; thread-safe.
+// authorizer's reason to `*reason_out` (free with `incluster_string_free`). A verb the API
+// does not know is asked anyway, and the reason then starts with the warning kubectl
+// prints, `"warning: verb 'foo' is not a known verb"` (joined to the authorizer's reason
+// by `"; "`). A "no" is a success with `*allowed == false`. NULL `client`, `verb`, `resource`
+// or `allowed` is `INCLUSTER_ERR_NULL_ARGUMENT`. Blocks the calling thread; thread-safe.
 //
 // # Safety
 // `client` is a live client; `verb`, `resource` NUL-terminated strings; `namespace`, `name`,

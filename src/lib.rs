@@ -21,7 +21,7 @@ pub mod core;
 #[cfg(feature = "python")]
 mod py;
 
-pub use crate::core::api::patch::PatchType;
+pub use crate::core::api::patch::{Patch, PatchType};
 pub use crate::core::api::request::{Request, Response};
 pub use crate::core::client::Client;
 pub use crate::core::config::Config;

@@ -215,6 +215,49 @@ fn c_request_api() {
     run_c_test("test_request");
 }
 
+/// The C quick start (`examples/hello.c`) lists the pods of the pod's own namespace, and its
+/// error print is the message alone, which already holds the status and the reason.
+#[test]
+fn the_c_example_lists_its_own_namespace_and_prints_each_error_fact_once() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe_dir = unique_dir("capi-example");
+    let exe = exe_dir.join("hello");
+    compile(&root.join("examples/hello.c"), &exe);
+    let s = setup();
+    s.server.create_pod("c-ns", "mine", &["app"]);
+    let out = run_bounded(command(&s, &exe, false), Duration::from_secs(30));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\"kind\":\"PodList\""), "{stdout}");
+    assert!(stdout.contains("\"name\":\"mine\""), "{stdout}");
+    assert!(s.server.requests().iter().any(|r| {
+        r["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/api/v1/namespaces/c-ns/pods?")
+    }));
+
+    // A token the server refuses: one line per failed call, the status and reason once each.
+    s.server.set_tokens(&["someone-else"]);
+    let out = run_bounded(command(&s, &exe, false), Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("GET /version 401 (Unauthorized): "),
+        "{stderr}"
+    );
+    assert_eq!(first.matches("401").count(), 1, "{first}");
+    assert_eq!(first.matches("(Unauthorized)").count(), 1, "{first}");
+    assert!(!stderr.contains(TOKEN));
+    std::fs::remove_dir_all(&s.dir).ok();
+    std::fs::remove_dir_all(&exe_dir).ok();
+}
+
 #[test]
 fn the_c_library_never_links_python() {
     // The `python` feature is off in a plain build: no pyo3 module, no libpython symbols.

@@ -150,6 +150,27 @@ fn exit_codes_by_failure_class() {
     assert_exit(&run(Some(&p), &["get"]), 2);
     assert_exit(&run(Some(&p), &["get", "/a", "--param", "novalue"]), 2);
     assert_exit(&run(Some(&p), &["get", "no-slash"]), 2);
+    // A method that is not an HTTP method is the caller's error, found before sending.
+    let o = run(Some(&p), &["request", "FOO", "/version"]);
+    assert_exit(&o, 2);
+    assert!(
+        text(&o).1.contains("\"FOO\" is not supported"),
+        "{}",
+        text(&o).1
+    );
+    // can-i: any case; an unknown verb warns on stderr as kubectl does.
+    assert_eq!(
+        text(&run(Some(&p), &["can-i", "GET", "pods"])).0.trim(),
+        "yes"
+    );
+    let o = run(Some(&p), &["can-i", "foo", "pods"]);
+    assert!(
+        text(&o)
+            .1
+            .contains("Warning: verb 'foo' is not a known verb"),
+        "{}",
+        text(&o).1
+    );
 
     let o = run(None, &["get", "/version"]);
     assert_exit(&o, 3);
@@ -164,16 +185,18 @@ fn exit_codes_by_failure_class() {
     assert_exit(&o, 4);
     assert!(text(&o).1.contains("unknown issuer"), "{}", text(&o).1);
 
+    // --server outside a pod without a token is refused, never sent anonymously (issue 20).
+    let server = ["--server", "https://127.0.0.1:1", "--ca-file", &other];
+    let o = run(None, &[&server[..], &["get", "/version"]].concat());
+    assert_exit(&o, 3);
+    assert!(text(&o).1.contains("no token for https://127.0.0.1:1"));
+
+    let token = p.dir.join("cli-token");
+    std::fs::write(&token, "t").unwrap();
+    let token = token.display().to_string();
     let o = run(
         None,
-        &[
-            "--server",
-            "https://127.0.0.1:1",
-            "--ca-file",
-            &other,
-            "get",
-            "/version",
-        ],
+        &[&server[..], &["--token-file", &token, "get", "/version"]].concat(),
     );
     assert_exit(&o, 4);
     assert!(text(&o).1.contains("connection refused"));
@@ -874,12 +897,39 @@ fn patch_verb_merge_by_default_and_the_other_types() {
             "does not take --type, --field-manager or --force",
         ),
         (&["patch"], "usage: incluster patch PATH"),
+        // The core decides which options go with which type, for every front.
+        (
+            &["patch", &item, "--type", "merge", "--force", "--data", "{}"],
+            "force is only valid for an apply patch, not for a merge patch",
+        ),
     ] {
         let o = run(Some(&p), args);
         assert_exit(&o, 2);
         assert!(text(&o).1.contains(says), "{args:?}: {}", text(&o).1);
     }
     assert!(p.server.requests().is_empty());
+    // A field manager goes with every patch type, not only apply.
+    let o = run(
+        Some(&p),
+        &[
+            "patch",
+            &item,
+            "--field-manager",
+            "m",
+            "--data",
+            r#"{"data":{"e":"5"}}"#,
+        ],
+    );
+    assert_exit(&o, 0);
+    let last = p.server.requests().pop().unwrap();
+    assert_eq!(
+        (last["path"].as_str(), last["content_type"].as_str()),
+        (
+            Some(format!("{item}?fieldManager=m").as_str()),
+            Some("application/merge-patch+json")
+        ),
+        "{last}"
+    );
 }
 
 #[test]
@@ -1081,4 +1131,20 @@ fn help_into_a_closed_pipe_is_not_a_crash() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+#[test]
+fn timeout_bounds_are_the_cores() {
+    let p = pod();
+    for bad in ["0", "-1", "1e300", "nan"] {
+        let o = run(Some(&p), &["--timeout", bad, "get", "/version"]);
+        assert_exit(&o, 2);
+        assert!(
+            text(&o)
+                .1
+                .contains("--timeout must be a number of seconds > 0"),
+            "{bad}: {}",
+            text(&o).1
+        );
+    }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{SaDir, TestServer, unique_dir};
-use incluster::{Client, Config, Error, ErrorKind, PatchType, Request};
+use incluster::{Client, Config, Error, ErrorKind, Patch, PatchType, Request};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "tok-client-tests-5f2c9a";
@@ -69,7 +69,7 @@ fn crud_and_every_patch_type() {
         .unwrap();
     assert_eq!(put["data"]["a"], "2");
 
-    let patch = |pt: PatchType, body: Value| {
+    let patch = |pt: Patch, body: Value| {
         c.request(&Request::patch(
             item,
             &pt,
@@ -80,25 +80,28 @@ fn crud_and_every_patch_type() {
         .unwrap()
     };
     assert_eq!(
-        patch(PatchType::Merge, json!({"data": {"m": "x"}}))["data"]["m"],
+        patch(
+            Patch::new(PatchType::Merge, None, false).unwrap(),
+            json!({"data": {"m": "x"}})
+        )["data"]["m"],
         "x"
     );
     assert_eq!(
-        patch(PatchType::StrategicMerge, json!({"data": {"s": "y"}}))["data"]["s"],
+        patch(
+            Patch::new(PatchType::StrategicMerge, None, false).unwrap(),
+            json!({"data": {"s": "y"}})
+        )["data"]["s"],
         "y"
     );
     assert_eq!(
         patch(
-            PatchType::Json,
+            Patch::new(PatchType::Json, None, false).unwrap(),
             json!([{"op": "replace", "path": "/data/a", "value": "3"}])
         )["data"]["a"],
         "3"
     );
     let applied = patch(
-        PatchType::Apply {
-            field_manager: "tests".into(),
-            force: true,
-        },
+        Patch::parse("apply", Some("tests"), true).unwrap(),
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "one"}, "data": {"ap": "z"}}),
     );
     assert_eq!(applied["data"]["ap"], "z");
@@ -111,6 +114,22 @@ fn crud_and_every_patch_type() {
             .as_str()
             .unwrap()
             .ends_with("?fieldManager=tests&force=true"),
+        "{last}"
+    );
+
+    // fieldManager goes with every patch type, not only apply (issue 20, point 3).
+    patch(
+        Patch::parse("merge", Some("merger"), false).unwrap(),
+        json!({"data": {"fm": "1"}}),
+    );
+    let log = s.requests();
+    let last = log.last().unwrap();
+    assert_eq!(last["content_type"], "application/merge-patch+json");
+    assert!(
+        last["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("?fieldManager=merger"),
         "{last}"
     );
 
@@ -455,6 +474,121 @@ fn request_timeout_is_a_timeout_error() {
         .get_json("/_test/delay?ms=3000")
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    // The message names the request and the limit (issue 20, point 13), not just "global".
+    let authority = s.url.trim_start_matches("https://");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "timeout: GET /_test/delay?ms=3000: no complete answer from {authority} within the \
+             request timeout of 300ms"
+        )
+    );
+}
+
+#[test]
+fn a_method_that_is_not_a_token_or_not_sendable_is_an_argument_error_sent_nowhere() {
+    let s = server();
+    let c = client(&s);
+    s.clear_requests();
+    for (method, says) in [
+        (
+            "FOO",
+            "\"FOO\" is not supported: use one of GET, HEAD, POST",
+        ),
+        ("G T", "\"G T\" is not a valid method name"),
+        ("", "\"\" is not a valid method name"),
+        ("GET\r\nX: y", "is not a valid method name"),
+    ] {
+        let e = c.request(&Request::new(method, "/version")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{method:?}: {e}");
+        assert!(e.to_string().contains(says), "{method:?}: {e}");
+    }
+    assert!(s.requests().is_empty(), "a bad method reached the server");
+    // Case does not matter for a real one.
+    assert_eq!(
+        c.request(&Request::new("get", "/version")).unwrap().status,
+        200
+    );
+}
+
+#[test]
+fn a_body_that_is_not_json_names_the_request_and_its_content_type() {
+    let s = server();
+    let e = client(&s)
+        .get_json("/_test/status/200?plain=1")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+    let m = e.to_string();
+    assert!(
+        m.starts_with(
+            "decode error: GET /_test/status/200?plain=1: the response body \
+             (Content-Type: text/plain; charset=utf-8) is not JSON: "
+        ),
+        "{m}"
+    );
+}
+
+#[test]
+fn can_i_lower_cases_the_verb_and_warns_on_an_unknown_one() {
+    use incluster::core::api::access::{AccessQuery, can_i};
+    let s = server();
+    let c = client(&s);
+    let ask = |verb: &str, resource: &str| {
+        can_i(
+            &c,
+            &AccessQuery {
+                verb: verb.into(),
+                resource: resource.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    // The test server's RBAC compares verbs exactly, as the real authorizers do.
+    let a = ask("GET", "pods");
+    assert!(a.allowed && a.warnings.is_empty(), "{a:?}");
+    assert!(ask("Get", "/healthz").allowed);
+    let a = ask("foo", "pods");
+    assert!(!a.allowed);
+    assert_eq!(a.warnings, ["verb 'foo' is not a known verb"]);
+    let a = ask("LIST", "/healthz");
+    assert_eq!(a.warnings, ["verb 'list' is not a known verb"]);
+}
+
+#[test]
+fn an_explicit_server_keeps_the_pod_credentials_or_refuses_to_go_anonymous() {
+    let s = server();
+    let dir = unique_dir("forserver");
+    let sa = SaDir::new(&dir, TOKEN, &s.ca, "kept-ns");
+    // In a pod: the ServiceAccount token, CA and namespace are kept for another URL.
+    let c = Client::new(Config::for_server(&s.url, Some(&sa.path)).unwrap()).unwrap();
+    assert_eq!(c.namespace(), "kept-ns");
+    assert_eq!(c.get_json("/_test/echo").unwrap()["authorization"], "valid");
+    // An explicit token overrides the kept one.
+    let c = Client::new(
+        Config::for_server(&s.url, Some(&sa.path))
+            .unwrap()
+            .with_token("someone-else"),
+    )
+    .unwrap();
+    assert_eq!(api_err(c.get_json("/version").unwrap_err()).status, 401);
+
+    // Not in a pod and no token: refused, never anonymous without a word.
+    let none = dir.join("no-such-sa");
+    let cfg = Config::for_server(&s.url, Some(&none))
+        .unwrap()
+        .with_ca_file(&s.ca);
+    let e = Client::new(cfg.clone()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    assert!(e.to_string().contains("no token for https://"), "{e}");
+    assert!(e.to_string().contains("system:anonymous"), "{e}");
+    // Anonymous when asked for.
+    let c = Client::new(cfg.anonymous()).unwrap();
+    assert_eq!(
+        c.get_json("/_test/echo-anon").unwrap()["authorization"],
+        "none"
+    );
+    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]

@@ -120,7 +120,12 @@ class Client:
     /var/run/secrets/kubernetes.io/serviceaccount). The other arguments override it.
 
     Args:
-        server: API server URL; ``http://127.0.0.1:8001`` is the ``kubectl proxy`` route.
+        server: API server URL. For an ``https://`` URL in a pod, the pod's ServiceAccount
+            token, CA and namespace are kept unless ``token``/``token_file``,
+            ``ca_file``/``ca_pem`` or ``namespace`` override them (as kubectl's ``--server``
+            does); with no ServiceAccount token and no token given, ``ConfigError`` (never
+            anonymous without a word). ``http://127.0.0.1:8001`` is the anonymous
+            ``kubectl proxy`` route.
         token: a fixed bearer token.
         token_file: a token file, re-read when it changes (and once more after a 401).
         ca_file: the CA bundle to trust (PEM); the only roots used.
@@ -128,13 +133,16 @@ class Client:
         namespace: the default namespace (``Client.namespace``).
         serviceaccount_dir: where the ServiceAccount files are.
         connect_timeout: seconds (default 10).
-        timeout: seconds for a whole request (default 60).
-        max_attempts: tries for 429/503/504 answers with Retry-After (default 10).
-        rate_limit: ``(qps, burst)`` client-side token bucket (default: none).
+        timeout: seconds for a whole request (default 60); must be > 0.
+        max_attempts: tries for 429/503/504 answers with Retry-After (default 10; >= 1).
+        rate_limit: ``(qps, burst)`` client-side token bucket (default: none); qps > 0,
+            burst >= 1.
         danger_insecure_skip_tls_verify: do not check the server's certificate. Debugging only.
 
     Raises:
         ConfigError: naming the missing or broken piece.
+        InvalidArgument: a bad value (``timeout=0``, ``rate_limit=(0, 0)``, ``token`` with
+            ``token_file``, ...).
     """
 
     def __new__(
@@ -167,7 +175,12 @@ class Client:
         data: Optional[Union[bytes, str]] = None,
         content_type: Optional[str] = None,
     ) -> Any:
-        """Any request; the parsed JSON body (None if empty). Non-2xx raises ApiError."""
+        """Any request; the parsed JSON body (None if empty). Non-2xx raises ApiError.
+
+        ``method`` is GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS in any case; anything
+        else raises InvalidArgument before anything is sent. A ``params`` key whose value is
+        None is left out.
+        """
     def request_raw(
         self,
         method: str,
@@ -179,7 +192,9 @@ class Client:
         content_type: Optional[str] = None,
     ) -> Response:
         """Any request; the raw Response. Non-2xx raises ApiError."""
-    def get(self, path: str, *, params: _Params = None) -> Any: ...
+    def get(self, path: str, *, params: _Params = None) -> Any:
+        """GET; the parsed JSON. A body that is not JSON raises DecodeError (a ValueError)
+        naming the path and Content-Type; ``request_raw`` reads such bodies."""
     def post(
         self,
         path: str,
@@ -210,7 +225,8 @@ class Client:
         force: bool = False,
         params: _Params = None,
     ) -> Any:
-        """PATCH. ``apply`` is server-side apply (``field_manager`` defaults to "incluster")."""
+        """PATCH. ``field_manager`` is sent for every patch type (``apply`` defaults it to
+        "incluster"); ``force`` is only valid with ``apply`` (else InvalidArgument)."""
     def whoami(self) -> dict[str, Any]:
         """username, uid, groups, extra, source and the token's claims (never the token)."""
     def can_i(
@@ -222,7 +238,11 @@ class Client:
         name: Optional[str] = None,
         subresource: Optional[str] = None,
     ) -> bool:
-        """SelfSubjectAccessReview. ``namespace=None`` is the client's; "" is cluster-wide."""
+        """SelfSubjectAccessReview. ``namespace=None`` is the client's; "" is cluster-wide.
+
+        ``verb`` is case-insensitive; one the API does not know warns (UserWarning), as
+        kubectl does.
+        """
     @overload
     def watch(
         self,
@@ -273,7 +293,7 @@ class Client:
             resource_version_match, send_initial_events: the streaming-list options.
             timeout_seconds: per request (default: random 240-360 s); the watch resumes after.
             allow_bookmarks: ask for BOOKMARKs (default on); ``bookmarks=True`` yields them.
-            params: extra query parameters.
+            params: extra query parameters (a key whose value is None is left out).
             max_event_bytes: the largest event accepted (default 64 MiB).
             resume: resume after the stream ends or breaks (default on).
             on_gone: "relist" (default) or "error" (raise Gone).

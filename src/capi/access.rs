@@ -44,15 +44,18 @@ pub unsafe extern "C" fn incluster_whoami(
 /// Ask the server whether the caller may do `verb` on `resource` (SelfSubjectAccessReview, as
 /// `kubectl auth can-i`).
 ///
+/// - `verb`: any case (`"GET"` is asked as `"get"`).
 /// - `resource`: `"pods"`, `"deployments.apps"` (RESOURCE.GROUP), or a non-resource URL such
 ///   as `"/healthz"`.
 /// - `namespace`: NULL for the client's namespace, `""` for cluster-wide.
 /// - `name`, `subresource`: NULL or `""` for none.
 ///
 /// On success writes the answer to `*allowed` and, when `reason_out` is not NULL, the
-/// authorizer's reason to `*reason_out` (free with `incluster_string_free`). A "no" is a
-/// success with `*allowed == false`. NULL `client`, `verb`, `resource` or `allowed` is
-/// `INCLUSTER_ERR_NULL_ARGUMENT`. Blocks the calling thread; thread-safe.
+/// authorizer's reason to `*reason_out` (free with `incluster_string_free`). A verb the API
+/// does not know is asked anyway, and the reason then starts with the warning kubectl
+/// prints, `"warning: verb 'foo' is not a known verb"` (joined to the authorizer's reason
+/// by `"; "`). A "no" is a success with `*allowed == false`. NULL `client`, `verb`, `resource`
+/// or `allowed` is `INCLUSTER_ERR_NULL_ARGUMENT`. Blocks the calling thread; thread-safe.
 ///
 /// # Safety
 /// `client` is a live client; `verb`, `resource` NUL-terminated strings; `namespace`, `name`,
@@ -91,7 +94,12 @@ pub unsafe extern "C" fn incluster_can_i(
         let a = can_i(&c.inner, &q)?;
         allowed.write(a.allowed);
         if let Some(reason_out) = reason_out {
-            reason_out.write(owned_string(&a.reason));
+            let mut parts: Vec<String> =
+                a.warnings.iter().map(|w| format!("warning: {w}")).collect();
+            if !a.reason.is_empty() {
+                parts.push(a.reason);
+            }
+            reason_out.write(owned_string(&parts.join("; ")));
         }
         Ok(())
     })

@@ -26,7 +26,13 @@ impl Handle for incluster_config {
 }
 
 /// Start a configuration for an explicit server URL (`https://host:port` or, for the
-/// `kubectl proxy` route, `http://127.0.0.1:8001`). Add a token and a CA with the setters.
+/// `kubectl proxy` route, `http://127.0.0.1:8001`), as kubectl's `--server` does in a pod:
+/// for an `https://` server the pod's ServiceAccount token, `ca.crt` and namespace are kept
+/// when the token file exists (`$INCLUSTER_SERVICEACCOUNT_DIR`, else the kubelet's path), and
+/// the setters override each. Without a ServiceAccount token, `incluster_client_new` fails
+/// with `INCLUSTER_ERR_CONFIG` unless a token is set or `incluster_config_clear_token` asks
+/// for anonymous requests, so a client never goes out as `system:anonymous` silently. An
+/// `http://` server is anonymous (the pod's token is never sent over plain HTTP).
 ///
 /// On success writes a new config to `*out` (free with `incluster_config_free`).
 /// Errors: `INCLUSTER_ERR_NULL_ARGUMENT`, `INCLUSTER_ERR_INVALID_UTF8`, `INCLUSTER_ERR_CONFIG`
@@ -44,7 +50,7 @@ pub unsafe extern "C" fn incluster_config_new(
     guard(err, || {
         // SAFETY: caller contract for both pointers.
         let (out, server) = unsafe { (Out::new(out, "out")?, req_str(server, "server")?) };
-        let inner = Config::new(server)?;
+        let inner = Config::for_server(server, None)?;
         out.write(incluster_config { inner }.into_raw());
         Ok(())
     })
@@ -144,7 +150,9 @@ pub unsafe extern "C" fn incluster_config_set_token_file(
     }
 }
 
-/// Make requests without a token (anonymous; the `kubectl proxy` route).
+/// Make requests without a token (anonymous; the `kubectl proxy` route, or a server that
+/// allows anonymous access): drops a kept ServiceAccount token, and lets a client for an
+/// `https://` server be built without one.
 /// NULL `config` is `INCLUSTER_ERR_NULL_ARGUMENT`. Changes the config in place: call it from the
 /// thread that owns the config, never while another thread uses it.
 ///
@@ -159,6 +167,7 @@ pub unsafe extern "C" fn incluster_config_clear_token(
     unsafe {
         with_config(config, err, |c| {
             c.token = TokenConfig::None;
+            c.require_token = false;
             Ok(())
         })
     }
@@ -261,9 +270,10 @@ pub unsafe extern "C" fn incluster_config_set_timeouts(
 }
 
 /// Limit this client to `qps` requests per second with bursts of `burst` (token bucket,
-/// shared by all threads using the client). Off by default. `qps` must be > 0
-/// (`INCLUSTER_ERR_INVALID_ARGUMENT`). Changes the config in place: call it from the thread
-/// that owns the config, never while another thread uses it.
+/// shared by all threads using the client). Off by default. `qps` must be a number > 0 and
+/// `burst` at least 1, else `INCLUSTER_ERR_INVALID_ARGUMENT` (the same rule as Python's
+/// `rate_limit=`). Changes the config in place: call it from the thread that owns the config,
+/// never while another thread uses it.
 /// NULL `config` is `INCLUSTER_ERR_NULL_ARGUMENT`.
 ///
 /// # Safety
@@ -278,10 +288,7 @@ pub unsafe extern "C" fn incluster_config_set_rate_limit(
     // SAFETY: caller contract.
     unsafe {
         with_config(config, err, |c| {
-            if !(qps.is_finite() && qps > 0.0) {
-                return Err(Error::invalid("qps must be a number > 0").into());
-            }
-            c.rate_limit = Some(RateLimit { qps, burst });
+            c.rate_limit = Some(RateLimit::new(qps, burst)?);
             Ok(())
         })
     }

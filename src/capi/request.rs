@@ -8,7 +8,7 @@ use crate::capi::guard::{Failure, bytes, guard, opt_str, read_pairs, req_str};
 use crate::capi::handle::{Handle, Out};
 use crate::capi::response::incluster_response;
 use crate::capi::result::incluster_result;
-use crate::core::api::patch::PatchType;
+use crate::core::api::patch::{Patch, PatchType};
 use crate::core::api::request::Request;
 use crate::core::error::Error;
 
@@ -51,7 +51,9 @@ fn run(
 
 /// Make any API request.
 ///
-/// - `method`: `"GET"`, `"POST"`, `"PUT"`, `"PATCH"`, `"DELETE"`, ...
+/// - `method`: `"GET"`, `"HEAD"`, `"POST"`, `"PUT"`, `"PATCH"`, `"DELETE"` or `"OPTIONS"`
+///   (any case); anything else is `INCLUSTER_ERR_INVALID_ARGUMENT` naming it, before
+///   anything is sent.
 /// - `path`: the API path, starting with `/` (a `?query` in it is sent as given).
 /// - `params`: NULL, or a NULL-terminated array `{"key", "value", ..., NULL}` of query
 ///   parameters; keys and values are percent-encoded.
@@ -137,10 +139,13 @@ pub unsafe extern "C" fn incluster_get(
 }
 
 /// `PATCH path` with the content type of `patch_type` (one of `incluster_patch_type`).
-/// For `INCLUSTER_PATCH_APPLY`, `field_manager` is required (the server rejects an apply
-/// without one; NULL gives `"incluster"`) and `force` takes over conflicting fields; both are
-/// ignored for the other types. An unknown `patch_type` is `INCLUSTER_ERR_INVALID_ARGUMENT`.
-/// Results, ownership, NULL handling and thread-safety as for `incluster_request`.
+/// `field_manager` is sent as `fieldManager` for every patch type (NULL sends none, except
+/// for `INCLUSTER_PATCH_APPLY`, which the server rejects without one: NULL gives
+/// `"incluster"`); an empty one is refused. `force` takes over fields other managers own and
+/// is only valid for `INCLUSTER_PATCH_APPLY`: `true` with another type is
+/// `INCLUSTER_ERR_INVALID_ARGUMENT` naming `force` and the type, as is an unknown
+/// `patch_type`. Results, ownership, NULL handling and thread-safety as for
+/// `incluster_request`.
 ///
 /// # Safety
 /// `client` is a live client; `path` a NUL-terminated string; `body` NULL or `body_len`
@@ -170,20 +175,18 @@ pub unsafe extern "C" fn incluster_patch(
                 opt_str(field_manager, "field_manager")?,
             )
         };
-        let pt = match patch_type {
+        let kind = match patch_type {
             x if x == P::INCLUSTER_PATCH_JSON as c_int => PatchType::Json,
             x if x == P::INCLUSTER_PATCH_MERGE as c_int => PatchType::Merge,
             x if x == P::INCLUSTER_PATCH_STRATEGIC as c_int => PatchType::StrategicMerge,
-            x if x == P::INCLUSTER_PATCH_APPLY as c_int => PatchType::Apply {
-                field_manager: fm.unwrap_or("incluster").to_owned(),
-                force,
-            },
+            x if x == P::INCLUSTER_PATCH_APPLY as c_int => PatchType::Apply,
             other => {
                 return Err(
                     Error::invalid(format!("patch_type {other} is not a patch type")).into(),
                 );
             }
         };
-        run(client, &Request::patch(path, &pt, body.to_vec()), out)
+        let patch = Patch::new(kind, fm, force)?;
+        run(client, &Request::patch(path, &patch, body.to_vec()), out)
     })
 }

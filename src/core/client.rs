@@ -19,7 +19,9 @@ use crate::core::auth::claims::Claims;
 use crate::core::auth::token::TokenSource;
 use crate::core::config::{Config, TokenConfig};
 use crate::core::error::{ApiError, Error, Result};
-use crate::core::http::agent::{Timing, build_agent, is_connection_reset, read_body, start};
+use crate::core::http::agent::{
+    Timing, authority, build_agent, is_connection_reset, is_global_timeout, read_body, start,
+};
 use crate::core::http::ratelimit::TokenBucket;
 use crate::core::http::retry::{
     RESET_ATTEMPTS, is_retryable_status, parse_retry_after, reset_backoff,
@@ -51,6 +53,15 @@ impl Client {
             TokenConfig::File(p) => TokenSource::file(p.clone())?,
         };
         let agent = build_agent(&config)?;
+        if config.require_token && config.token == TokenConfig::None && config.is_https() {
+            return Err(Error::config(format!(
+                "no token for {}: none was given and there is no ServiceAccount token file \
+                 to keep (not running in a pod?); give a token or a token file, or ask for \
+                 anonymous requests explicitly (requests would otherwise go out as \
+                 system:anonymous)",
+                config.server
+            )));
+        }
         let limiter = config.rate_limit.map(TokenBucket::new);
         Ok(Client {
             inner: Arc::new(Inner {
@@ -124,6 +135,7 @@ impl Client {
         if inner.closed.load(Ordering::Relaxed) {
             return Err(Error::invalid("the client is closed"));
         }
+        req.check_method()?;
         let url = build_url(&inner.config.server, &req.path, &req.query)?;
         let idempotent = matches!(req.method.as_str(), "GET" | "HEAD");
         let mut auth = inner.token.header();
@@ -182,7 +194,8 @@ impl Client {
                     resets += 1;
                     continue;
                 }
-                r => r?,
+                Err(e) => return Err(self.name_timeout(e, req, timing)),
+                Ok(r) => r,
             };
             if resp.status == 401 && !refreshed {
                 refreshed = true;
@@ -207,6 +220,23 @@ impl Client {
         }
     }
 
+    /// A request's overall time limit running out says which request and which limit, so a
+    /// caller with several requests in flight knows which one, and what to raise.
+    fn name_timeout(&self, e: Error, req: &Request, timing: Timing) -> Error {
+        match (&e, timing, self.inner.config.request_timeout) {
+            (Error::Timeout(_), Timing::Request, Some(limit)) if is_global_timeout(&e) => {
+                Error::Timeout(format!(
+                    "{}: no complete answer from {} within the request timeout of {}",
+                    req.describe(),
+                    authority(&self.inner.config.server),
+                    describe_duration(limit)
+                ))
+            }
+            (Error::Timeout(m), _, _) => Error::Timeout(format!("{}: {m}", req.describe())),
+            _ => e,
+        }
+    }
+
     /// Refuse further requests (streams already open go on). Idempotent.
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::Relaxed);
@@ -224,7 +254,19 @@ impl Client {
 
     /// `GET path` and parse the JSON answer.
     pub fn get_json(&self, path: &str) -> Result<Value> {
-        self.request(&Request::new("GET", path))?.json()
+        let req = Request::new("GET", path);
+        self.request(&req)?.json_for(&req)
+    }
+}
+
+/// A duration as a person writes it: `60s`, `1.5s`, `250ms`.
+fn describe_duration(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", d.as_secs_f64())
     }
 }
 

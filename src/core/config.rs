@@ -37,6 +37,23 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
+impl RateLimit {
+    /// A checked rate limit: `qps` must be a finite number > 0 and `burst` at least 1 (a
+    /// bucket that holds nothing would let no request through). Every front builds its limit
+    /// here, so C and Python refuse the same values with the same message.
+    pub fn new(qps: f64, burst: u32) -> Result<RateLimit> {
+        if !(qps.is_finite() && qps > 0.0) {
+            return Err(Error::invalid(format!(
+                "rate limit qps must be a number > 0, not {qps}"
+            )));
+        }
+        if burst == 0 {
+            return Err(Error::invalid("rate limit burst must be at least 1, not 0"));
+        }
+        Ok(RateLimit { qps, burst })
+    }
+}
+
 /// Everything a [`crate::core::client::Client`] needs. Its `Debug` never shows the token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -66,6 +83,10 @@ pub struct Config {
     pub rate_limit: Option<RateLimit>,
     /// Honour `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` from the environment.
     pub proxy_from_env: bool,
+    /// Refuse to build a client for an `https://` server without a token, instead of sending
+    /// anonymous requests. [`Config::for_server`] sets it when it found no ServiceAccount
+    /// token to keep; [`Config::anonymous`] clears it (anonymous on request only).
+    pub require_token: bool,
 }
 
 fn bracket_host(host: &str) -> String {
@@ -103,7 +124,48 @@ impl Config {
             max_body_bytes: 1 << 30,
             rate_limit: None,
             proxy_from_env: true,
+            require_token: false,
         })
+    }
+
+    /// Settings for a server URL given by a user (`Client(server=…)`, `--server`,
+    /// `incluster_config_new`), as kubectl's `--server` does in a pod (client-go's in-cluster
+    /// config with overrides): an `https://` server keeps the pod's ServiceAccount token,
+    /// `ca.crt` and namespace when the token file exists, and the caller's own token, CA or
+    /// namespace override each of them. Without a ServiceAccount token, building a client
+    /// fails unless a token is given ([`Config::require_token`]), so a mistyped setup never
+    /// goes out as `system:anonymous` without a word. A plain `http://` server is the
+    /// `kubectl proxy` route: anonymous, and the pod's token is never sent over plain HTTP.
+    /// `sa_dir` overrides the ServiceAccount directory (else `INCLUSTER_SERVICEACCOUNT_DIR`,
+    /// else the kubelet's path).
+    pub fn for_server(server: &str, sa_dir: Option<&Path>) -> Result<Config> {
+        Self::for_server_from(&|k| std::env::var(k).ok(), server, sa_dir)
+    }
+
+    /// [`Config::for_server`] with the environment given as a function.
+    pub fn for_server_from(
+        env: &dyn Fn(&str) -> Option<String>,
+        server: &str,
+        sa_dir: Option<&Path>,
+    ) -> Result<Config> {
+        let mut c = Config::new(server)?;
+        if !c.is_https() {
+            return Ok(c);
+        }
+        let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        let dir = serviceaccount_dir(&get, sa_dir);
+        let token = dir.join("token");
+        if !token.is_file() {
+            c.require_token = true;
+            return Ok(c);
+        }
+        c.token = TokenConfig::File(token);
+        let ca = dir.join("ca.crt");
+        if ca.is_file() {
+            c.trust = Some(Trust::Ca(CaSource::File(ca)));
+        }
+        c.namespace = pod_namespace(&get, &dir);
+        Ok(c)
     }
 
     /// Discover the in-cluster configuration from the process environment.
@@ -129,12 +191,7 @@ impl Config {
             Error::config("KUBERNETES_SERVICE_PORT is not set: not running in a pod?")
         })?;
         let port = parse_port(&port, "KUBERNETES_SERVICE_PORT")?;
-        let dir = match sa_dir {
-            Some(d) => d.to_path_buf(),
-            None => get(SERVICEACCOUNT_DIR_ENV)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_SERVICEACCOUNT_DIR)),
-        };
+        let dir = serviceaccount_dir(&get, sa_dir);
         if !dir.is_dir() {
             return Err(Error::config(format!(
                 "ServiceAccount directory {} does not exist (is automountServiceAccountToken \
@@ -142,14 +199,7 @@ impl Config {
                 dir.display()
             )));
         }
-        let namespace = match get("POD_NAMESPACE") {
-            Some(ns) => ns.trim().to_owned(),
-            None => std::fs::read_to_string(dir.join("namespace"))
-                .ok()
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "default".into()),
-        };
+        let namespace = pod_namespace(&get, &dir);
         let mut c = Config::new(&format!("https://{}:{port}", bracket_host(host.trim())))?;
         c.token = TokenConfig::File(dir.join("token"));
         c.trust = Some(Trust::Ca(CaSource::File(dir.join("ca.crt"))));
@@ -160,6 +210,15 @@ impl Config {
     /// Use a fixed token.
     pub fn with_token(mut self, token: &str) -> Self {
         self.token = TokenConfig::Token(Secret::new(token));
+        self
+    }
+
+    /// Send requests without a token (the `kubectl proxy` route, or an API server that
+    /// allows anonymous access): also for an `https://` server, where a missing token is
+    /// otherwise refused (see [`Config::require_token`]).
+    pub fn anonymous(mut self) -> Self {
+        self.token = TokenConfig::None;
+        self.require_token = false;
         self
     }
 
@@ -181,6 +240,19 @@ impl Config {
         self
     }
 
+    /// Try a request answered 429/503/504 with `Retry-After` up to `n` times, the first try
+    /// included. 0 is an [`Error::InvalidArgument`] (there would be no try at all), not
+    /// quietly read as 1.
+    pub fn with_max_attempts(mut self, n: u32) -> Result<Self> {
+        if n == 0 {
+            return Err(Error::invalid(
+                "max attempts must be at least 1 (the first try counts), not 0",
+            ));
+        }
+        self.max_attempts = n;
+        Ok(self)
+    }
+
     /// Set the default namespace.
     pub fn with_namespace(mut self, ns: &str) -> Self {
         self.namespace = ns.to_owned();
@@ -197,6 +269,30 @@ impl Config {
     /// True for an `https://` server.
     pub fn is_https(&self) -> bool {
         self.server.starts_with("https://")
+    }
+}
+
+/// The ServiceAccount directory: the caller's, else `INCLUSTER_SERVICEACCOUNT_DIR`, else the
+/// kubelet's path.
+fn serviceaccount_dir(get: &dyn Fn(&str) -> Option<String>, sa_dir: Option<&Path>) -> PathBuf {
+    match sa_dir {
+        Some(d) => d.to_path_buf(),
+        None => get(SERVICEACCOUNT_DIR_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SERVICEACCOUNT_DIR)),
+    }
+}
+
+/// The pod's namespace: `POD_NAMESPACE`, else the ServiceAccount's `namespace` file, else
+/// `default`.
+fn pod_namespace(get: &dyn Fn(&str) -> Option<String>, dir: &Path) -> String {
+    match get("POD_NAMESPACE") {
+        Some(ns) => ns.trim().to_owned(),
+        None => std::fs::read_to_string(dir.join("namespace"))
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "default".into()),
     }
 }
 
@@ -308,6 +404,68 @@ mod tests {
             Path::new("/nonexistent/sa"),
         );
         assert!(no_dir.contains("ServiceAccount directory /nonexistent/sa does not exist"));
+    }
+
+    #[test]
+    fn an_explicit_server_keeps_the_pods_credentials_unless_overridden() {
+        let d = sa_dir("server", Some("team-b"));
+        std::fs::write(d.join("token"), "t").unwrap();
+        std::fs::write(d.join("ca.crt"), "pem").unwrap();
+        let c = Config::for_server_from(&env(&[]), "https://other:6443", Some(&d)).unwrap();
+        assert_eq!(c.server, "https://other:6443");
+        assert_eq!(c.token, TokenConfig::File(d.join("token")));
+        assert_eq!(c.trust, Some(Trust::Ca(CaSource::File(d.join("ca.crt")))));
+        assert_eq!(c.namespace, "team-b");
+        assert!(!c.require_token);
+        // Plain HTTP is the kubectl proxy route: the token is never sent in clear text.
+        let c = Config::for_server_from(&env(&[]), "http://127.0.0.1:8001", Some(&d)).unwrap();
+        assert_eq!(c.token, TokenConfig::None);
+        assert!(!c.require_token);
+        // Not in a pod: no token to keep, so one must be given (or anonymity asked for).
+        let none = Path::new("/nonexistent/sa");
+        let c = Config::for_server_from(&env(&[]), "https://other", Some(none)).unwrap();
+        assert!(c.require_token);
+        assert!(!c.with_token("x").token.eq(&TokenConfig::None));
+        let c = Config::for_server_from(&env(&[]), "https://other", Some(none)).unwrap();
+        assert!(!c.anonymous().require_token);
+    }
+
+    #[test]
+    fn seconds_and_rate_limits_are_checked_once_for_every_front() {
+        assert_eq!(
+            crate::core::seconds::positive_seconds("timeout", 1.5).unwrap(),
+            Duration::from_millis(1500)
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300, 1e-12] {
+            let e = crate::core::seconds::positive_seconds("timeout", bad).unwrap_err();
+            assert_eq!(e.kind(), crate::core::error::ErrorKind::InvalidArgument);
+            assert!(
+                e.to_string()
+                    .contains("timeout must be a number of seconds > 0")
+            );
+        }
+        assert!(RateLimit::new(5.0, 10).is_ok());
+        assert!(
+            RateLimit::new(0.0, 1)
+                .unwrap_err()
+                .to_string()
+                .contains("qps")
+        );
+        assert!(RateLimit::new(f64::NAN, 1).is_err());
+        assert!(
+            RateLimit::new(1.0, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("burst")
+        );
+        let c = Config::new("https://h").unwrap();
+        assert_eq!(c.clone().with_max_attempts(3).unwrap().max_attempts, 3);
+        assert!(
+            c.with_max_attempts(0)
+                .unwrap_err()
+                .to_string()
+                .contains("max attempts must be at least 1")
+        );
     }
 
     #[test]

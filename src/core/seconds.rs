@@ -14,16 +14,17 @@ pub fn seconds(name: &str, v: f64) -> Result<Duration> {
         return Ok(d);
     }
     Err(Error::invalid(format!(
-        "{name}={v}: expected a number of seconds >= 0"
+        "{name} must be a number of seconds >= 0, not {v}"
     )))
 }
 
-/// [`seconds`], and more than zero (a timeout of zero would fail every call at once).
+/// [`seconds`], and more than zero: a zero timeout would fail every call at once, so it is
+/// refused rather than read as "no limit" (as is a value too small to be a `Duration`).
 pub fn positive_seconds(name: &str, v: f64) -> Result<Duration> {
     match seconds(name, v) {
         Ok(d) if !d.is_zero() => Ok(d),
         _ => Err(Error::invalid(format!(
-            "{name}={v}: expected a number of seconds > 0"
+            "{name} must be a number of seconds > 0, not {v}"
         ))),
     }
 }

@@ -5,12 +5,14 @@
 
 use std::path::PathBuf;
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use std::ffi::CString;
+
+use pyo3::exceptions::{PyTypeError, PyUserWarning};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::core::api::access::{AccessQuery, can_i, whoami};
-use crate::core::api::patch::PatchType;
+use crate::core::api::patch::Patch;
 use crate::core::api::request::{Request, Response as CoreResponse};
 use crate::core::client::Client as CoreClient;
 use crate::core::config::{Config, RateLimit};
@@ -24,7 +26,36 @@ use crate::py::errors::to_py;
 use crate::py::logs::{Logs, open as open_logs};
 use crate::py::watch::{Watch, open as open_watch};
 
-/// A client for the Kubernetes API server. Thread-safe: share one between threads.
+/// A client for the Kubernetes API server. Thread-safe (share one between threads); a context
+/// manager (leaving it is `close()`).
+///
+/// With no `server`, the in-cluster configuration is discovered: KUBERNETES_SERVICE_HOST and
+/// _PORT, and `token`, `ca.crt`, `namespace` in the ServiceAccount directory. The other
+/// arguments override it.
+///
+/// Args:
+///     server: API server URL. For an https:// URL in a pod, the pod's ServiceAccount token,
+///         CA and namespace are kept unless `token`/`token_file`, `ca_file`/`ca_pem` or
+///         `namespace` override them (as kubectl's --server does); with no ServiceAccount
+///         token and no token given, ConfigError (never anonymous without a word).
+///         http://127.0.0.1:8001 is the anonymous `kubectl proxy` route.
+///     token: a fixed bearer token.
+///     token_file: a token file, re-read when it changes (and once more after a 401).
+///     ca_file: the CA bundle to trust (PEM); the only roots used.
+///     ca_pem: the CA bundle as PEM text or bytes.
+///     namespace: the default namespace (`Client.namespace`).
+///     serviceaccount_dir: where the ServiceAccount files are (default
+///         $INCLUSTER_SERVICEACCOUNT_DIR, else /var/run/secrets/kubernetes.io/serviceaccount).
+///     connect_timeout: seconds (default 10).
+///     timeout: seconds for a whole request (default 60); must be > 0.
+///     max_attempts: tries for 429/503/504 answers with Retry-After (default 10; >= 1).
+///     rate_limit: `(qps, burst)` client-side token bucket (default none); qps > 0, burst >= 1.
+///     danger_insecure_skip_tls_verify: do not check the server's certificate. Debugging only.
+///
+/// Raises:
+///     ConfigError: naming the missing or broken piece.
+///     InvalidArgument: a bad value (`timeout=0`, `rate_limit=(0, 0)`, token= with
+///         token_file=, ...).
 #[pyclass(frozen, module = "incluster._native")]
 pub struct Client {
     inner: CoreClient,
@@ -69,9 +100,10 @@ impl Response {
         String::from_utf8_lossy(&self.inner.body).into_owned()
     }
 
-    /// The body parsed as JSON.
+    /// The body parsed as JSON (None for an empty body). A body that is not JSON raises
+    /// DecodeError (a ValueError) naming the Content-Type.
     fn json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        parse(py, &self.inner)
+        parse(py, &self.inner, None)
     }
 
     fn __repr__(&self) -> String {
@@ -83,15 +115,37 @@ impl Response {
     }
 }
 
-fn parse<'py>(py: Python<'py>, resp: &CoreResponse) -> PyResult<Bound<'py, PyAny>> {
+/// The JSON body of the answer to `req` (None for an empty body). A body that is not JSON
+/// names the request and its Content-Type (the core's message) and points to `request_raw`,
+/// the way to read such a body from Python.
+fn parse<'py>(
+    py: Python<'py>,
+    resp: &CoreResponse,
+    req: Option<&Request>,
+) -> PyResult<Bound<'py, PyAny>> {
     if resp.body.is_empty() {
         return Ok(py.None().into_bound(py));
     }
-    loads(py, &resp.body).map_err(|e| to_py(py, &resp.not_json(e)))
+    loads(py, &resp.body).map_err(|e| {
+        let err = match (resp.not_json_for(req, e), req) {
+            (Error::Decode(m), Some(_)) => {
+                Error::Decode(format!("{m} (request_raw() returns the raw body)"))
+            }
+            (other, _) => other,
+        };
+        to_py(py, &err)
+    })
+}
+
+/// An argument error, raised as `incluster.InvalidArgument` (a `ValueError`) like every
+/// argument error the core finds.
+fn invalid(py: Python<'_>, msg: impl Into<String>) -> PyErr {
+    to_py(py, &Error::invalid(msg))
 }
 
 /// Query parameters from a dict or a sequence of pairs; values go through `str()`, except
-/// booleans, which become `true`/`false` as the API expects.
+/// booleans, which become `true`/`false` as the API expects, and `None`, whose key is left
+/// out (as `requests` does), so `params={"limit": None}` means "no limit", not `limit=None`.
 fn query_params(p: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
     let Some(p) = p.filter(|p| !p.is_none()) else {
         return Ok(Vec::new());
@@ -106,14 +160,18 @@ fn query_params(p: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>>
     let mut out = Vec::new();
     if let Ok(d) = p.cast::<PyDict>() {
         for (k, v) in d.iter() {
-            out.push((k.str()?.to_cow()?.into_owned(), value(&v)?));
+            if !v.is_none() {
+                out.push((k.str()?.to_cow()?.into_owned(), value(&v)?));
+            }
         }
     } else {
         for item in p.try_iter()? {
             let (k, v): (String, Bound<'_, PyAny>) = item?.extract().map_err(|_| {
                 PyTypeError::new_err("params must be a dict or a sequence of (key, value) pairs")
             })?;
-            out.push((k, value(&v)?));
+            if !v.is_none() {
+                out.push((k, value(&v)?));
+            }
         }
     }
     Ok(out)
@@ -121,6 +179,7 @@ fn query_params(p: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>>
 
 /// The body from `json=` or `data=` (not both), with its content type.
 fn body(
+    py: Python<'_>,
     json: Option<&Bound<'_, PyAny>>,
     data: Option<&Bound<'_, PyAny>>,
     content_type: Option<&str>,
@@ -128,7 +187,7 @@ fn body(
     let json = json.filter(|j| !j.is_none());
     let data = data.filter(|d| !d.is_none());
     match (json, data) {
-        (Some(_), Some(_)) => Err(PyValueError::new_err("give json= or data=, not both")),
+        (Some(_), Some(_)) => Err(invalid(py, "give json= or data=, not both")),
         (Some(j), None) => Ok(Some((
             dumps(j)?,
             Some(content_type.unwrap_or("application/json").to_owned()),
@@ -148,12 +207,18 @@ fn body(
 }
 
 impl Client {
-    fn send(&self, py: Python<'_>, req: Request) -> PyResult<CoreResponse> {
+    fn send(&self, py: Python<'_>, req: &Request) -> PyResult<CoreResponse> {
         let inner = &self.inner;
-        run(py, || inner.request(&req))
+        run(py, || inner.request(req))
+    }
+
+    /// Send and parse the JSON answer.
+    fn send_json<'py>(&self, py: Python<'py>, req: &Request) -> PyResult<Bound<'py, PyAny>> {
+        parse(py, &self.send(py, req)?, Some(req))
     }
 
     fn build(
+        py: Python<'_>,
         method: &str,
         path: &str,
         params_: Option<&Bound<'_, PyAny>>,
@@ -163,7 +228,7 @@ impl Client {
     ) -> PyResult<Request> {
         let mut req = Request::new(method, path);
         req.query = query_params(params_)?;
-        if let Some((b, ct)) = body(json, data, content_type)? {
+        if let Some((b, ct)) = body(py, json, data, content_type)? {
             req = req.with_body(b, ct.as_deref());
         }
         Ok(req)
@@ -172,7 +237,6 @@ impl Client {
 
 #[pymethods]
 impl Client {
-    /// See `python/incluster/_native.pyi` for the documentation of every argument.
     #[new]
     #[pyo3(signature = (*, server=None, token=None, token_file=None, ca_file=None, ca_pem=None,
         namespace=None, serviceaccount_dir=None, connect_timeout=None, timeout=None,
@@ -194,13 +258,11 @@ impl Client {
     ) -> PyResult<Self> {
         let err = |e: Error| to_py(py, &e);
         let mut cfg = match server {
-            Some(s) => Config::new(s).map_err(err)?,
+            Some(s) => Config::for_server(s, serviceaccount_dir.as_deref()).map_err(err)?,
             None => Config::in_cluster(serviceaccount_dir.as_deref()).map_err(err)?,
         };
         if token.is_some() && token_file.is_some() {
-            return Err(PyValueError::new_err(
-                "give token= or token_file=, not both",
-            ));
+            return Err(invalid(py, "give token= or token_file=, not both"));
         }
         if let Some(t) = token {
             cfg = cfg.with_token(t);
@@ -210,7 +272,7 @@ impl Client {
         }
         match (ca_file, ca_pem) {
             (Some(_), Some(_)) => {
-                return Err(PyValueError::new_err("give ca_file= or ca_pem=, not both"));
+                return Err(invalid(py, "give ca_file= or ca_pem=, not both"));
             }
             (Some(f), None) => cfg = cfg.with_ca_file(f),
             (None, Some(p)) => {
@@ -235,13 +297,10 @@ impl Client {
             cfg.request_timeout = Some(positive_seconds("timeout", t).map_err(|e| to_py(py, &e))?);
         }
         if let Some(n) = max_attempts {
-            cfg.max_attempts = n.max(1);
+            cfg = cfg.with_max_attempts(n).map_err(err)?;
         }
         if let Some((qps, burst)) = rate_limit {
-            if !(qps.is_finite() && qps > 0.0) {
-                return Err(PyValueError::new_err("rate_limit qps must be > 0"));
-            }
-            cfg.rate_limit = Some(RateLimit { qps, burst });
+            cfg.rate_limit = Some(RateLimit::new(qps, burst).map_err(err)?);
         }
         if danger_insecure_skip_tls_verify {
             cfg = cfg.danger_insecure_skip_tls_verify();
@@ -264,6 +323,21 @@ impl Client {
     }
 
     /// Any request; returns the parsed JSON body (None for an empty body).
+    ///
+    /// Args:
+    ///     method: GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS (any case); anything else
+    ///         raises InvalidArgument before anything is sent.
+    ///     path: the API path, starting with /.
+    ///     params: query parameters, a dict or (key, value) pairs; booleans are sent as
+    ///         true/false, and a key whose value is None is left out.
+    ///     json: a body to send as JSON.
+    ///     data: a raw body (bytes or str); not with `json`.
+    ///     content_type: the body's Content-Type (default application/json).
+    ///
+    /// Raises:
+    ///     ApiError (NotFound, Forbidden, ...) for a non-2xx answer; DecodeError (a
+    ///     ValueError) for a body that is not JSON (use request_raw for those);
+    ///     InvalidArgument, TimeoutError, TransportError, TlsError.
     #[pyo3(signature = (method, path, *, params=None, json=None, data=None, content_type=None))]
     fn request<'py>(
         &self,
@@ -275,11 +349,13 @@ impl Client {
         data: Option<&Bound<'py, PyAny>>,
         content_type: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let req = Self::build(method, path, params, json, data, content_type)?;
-        parse(py, &self.send(py, req)?)
+        let req = Self::build(py, method, path, params, json, data, content_type)?;
+        self.send_json(py, &req)
     }
 
-    /// Any request; returns a Response with the status, headers and raw body.
+    /// Any request; returns a Response with the status, headers and raw body (for answers
+    /// that are not JSON: logs, /metrics, /healthz). Arguments as for `request`. A non-2xx
+    /// answer raises ApiError.
     #[pyo3(signature = (method, path, *, params=None, json=None, data=None, content_type=None))]
     fn request_raw(
         &self,
@@ -291,13 +367,22 @@ impl Client {
         data: Option<&Bound<'_, PyAny>>,
         content_type: Option<&str>,
     ) -> PyResult<Response> {
-        let req = Self::build(method, path, params, json, data, content_type)?;
+        let req = Self::build(py, method, path, params, json, data, content_type)?;
         Ok(Response {
-            inner: self.send(py, req)?,
+            inner: self.send(py, &req)?,
         })
     }
 
     /// GET; returns the parsed JSON body.
+    ///
+    /// Args:
+    ///     path: the API path, starting with /.
+    ///     params: query parameters (dict or pairs; None values are left out), e.g.
+    ///         `{"labelSelector": "app=web", "limit": 50}`.
+    ///
+    /// Raises:
+    ///     ApiError and its subclasses for a non-2xx answer; DecodeError (a ValueError) when
+    ///     the body is not JSON, naming the path and Content-Type (request_raw reads it).
     #[pyo3(signature = (path, *, params=None))]
     fn get<'py>(
         &self,
@@ -305,11 +390,12 @@ impl Client {
         path: &str,
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let req = Self::build("GET", path, params, None, None, None)?;
-        parse(py, &self.send(py, req)?)
+        let req = Self::build(py, "GET", path, params, None, None, None)?;
+        self.send_json(py, &req)
     }
 
-    /// POST; returns the parsed JSON body.
+    /// POST `json` (or raw `data` with `content_type`); returns the parsed JSON body.
+    /// `params` as for `get`.
     #[pyo3(signature = (path, json=None, *, data=None, content_type=None, params=None))]
     fn post<'py>(
         &self,
@@ -320,11 +406,12 @@ impl Client {
         content_type: Option<&str>,
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let req = Self::build("POST", path, params, json, data, content_type)?;
-        parse(py, &self.send(py, req)?)
+        let req = Self::build(py, "POST", path, params, json, data, content_type)?;
+        self.send_json(py, &req)
     }
 
-    /// PUT; returns the parsed JSON body.
+    /// PUT `json` (or raw `data` with `content_type`); returns the parsed JSON body.
+    /// `params` as for `get`.
     #[pyo3(signature = (path, json=None, *, data=None, content_type=None, params=None))]
     fn put<'py>(
         &self,
@@ -335,11 +422,12 @@ impl Client {
         content_type: Option<&str>,
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let req = Self::build("PUT", path, params, json, data, content_type)?;
-        parse(py, &self.send(py, req)?)
+        let req = Self::build(py, "PUT", path, params, json, data, content_type)?;
+        self.send_json(py, &req)
     }
 
-    /// DELETE (optionally with a DeleteOptions body); returns the parsed JSON body.
+    /// DELETE (optionally with a DeleteOptions body as `json`); returns the parsed JSON body
+    /// (the deleted object, or a Status). `params` as for `get`.
     #[pyo3(signature = (path, *, json=None, params=None))]
     fn delete<'py>(
         &self,
@@ -348,11 +436,26 @@ impl Client {
         json: Option<&Bound<'py, PyAny>>,
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let req = Self::build("DELETE", path, params, json, None, None)?;
-        parse(py, &self.send(py, req)?)
+        let req = Self::build(py, "DELETE", path, params, json, None, None)?;
+        self.send_json(py, &req)
     }
 
-    /// PATCH with a patch type: "merge" (default), "json", "strategic" or "apply".
+    /// PATCH; returns the patched object.
+    ///
+    /// Args:
+    ///     path: the object's path.
+    ///     json: the patch (or raw `data`).
+    ///     patch_type: "merge" (default, RFC 7386), "json" (RFC 6902 operations),
+    ///         "strategic" or "apply" (server-side apply).
+    ///     field_manager: sent as fieldManager for every patch type; apply defaults to
+    ///         "incluster" (the server requires one).
+    ///     force: apply only: take over fields other managers own.
+    ///     params: extra query parameters, as for `get`.
+    ///
+    /// Raises:
+    ///     InvalidArgument: an unknown patch_type, force=True with a type other than
+    ///         "apply", no body, or json= with data=.
+    ///     ApiError and its subclasses (Conflict for an apply conflict without force).
     #[pyo3(signature = (path, json=None, *, data=None, patch_type="merge", field_manager=None,
         force=false, params=None))]
     fn patch<'py>(
@@ -366,20 +469,18 @@ impl Client {
         force: bool,
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let pt = PatchType::from_name(patch_type, field_manager, force).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "patch_type {patch_type:?} is not one of \"json\", \"merge\", \"strategic\", \"apply\""
-            ))
-        })?;
-        let Some((b, _)) = body(json, data, None)? else {
-            return Err(PyValueError::new_err("patch needs json= or data="));
+        let patch = Patch::parse(patch_type, field_manager, force).map_err(|e| to_py(py, &e))?;
+        let Some((b, _)) = body(py, json, data, None)? else {
+            return Err(invalid(py, "patch needs json= or data="));
         };
-        let mut req = Request::patch(path, &pt, b);
+        let mut req = Request::patch(path, &patch, b);
         req.query.extend(query_params(params)?);
-        parse(py, &self.send(py, req)?)
+        self.send_json(py, &req)
     }
 
-    /// Who the server says the caller is (SelfSubjectReview), with the token's claims.
+    /// Who the server says the caller is (SelfSubjectReview): a dict with username, uid,
+    /// groups, extra, source ("SelfSubjectReview" or "token claims") and the token's decoded
+    /// claims (never the token).
     fn whoami<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let inner = &self.inner;
         let v = run(py, || whoami(inner))?;
@@ -387,7 +488,18 @@ impl Client {
             .map_err(|e| to_py(py, &Error::Decode(e.to_string())))
     }
 
-    /// Whether the caller may do `verb` on `resource` (SelfSubjectAccessReview).
+    /// Whether the caller may do `verb` on `resource` (SelfSubjectAccessReview, as
+    /// `kubectl auth can-i`).
+    ///
+    /// Args:
+    ///     verb: get, list, watch, create, update, patch, delete, ... in any case; a verb the
+    ///         API does not know is asked anyway and warns (UserWarning "verb 'foo' is not a
+    ///         known verb"), as kubectl does.
+    ///     resource: "pods", "deployments.apps" (RESOURCE.GROUP) or a non-resource URL
+    ///         starting with / ("/healthz").
+    ///     namespace: None for the client's namespace, "" for cluster-wide.
+    ///     name: one object's name.
+    ///     subresource: "log", "status", "exec", ...
     #[pyo3(signature = (verb, resource, *, namespace=None, name=None, subresource=None))]
     fn can_i(
         &self,
@@ -406,11 +518,46 @@ impl Client {
             subresource: subresource.unwrap_or_default(),
         };
         let inner = &self.inner;
-        Ok(run(py, || can_i(inner, &q))?.allowed)
+        let answer = run(py, || can_i(inner, &q))?;
+        for w in &answer.warnings {
+            // The core's warnings are plain text without NUL bytes; one that had any would
+            // lose the warning, never the answer.
+            if let Ok(msg) = CString::new(w.as_str()) {
+                PyErr::warn(py, &py.get_type::<PyUserWarning>(), &msg, 1)?;
+            }
+        }
+        Ok(answer.allowed)
     }
 
-    /// Watch a collection: an iterator of WatchEvent (see the stubs for every option), or,
-    /// with `callback=`, call it for each event until it returns False or raises.
+    /// Watch a collection: returns a Watch, an iterator of WatchEvent (type, object, raw,
+    /// resource_version) and a context manager; or, with `callback=`, calls it for each event
+    /// until it returns False or raises (the exception propagates unchanged), then returns
+    /// None.
+    ///
+    /// The watch resumes from the last resourceVersion when the stream ends or breaks, and on
+    /// 410 Gone relists and yields the differences between RESYNC_START and RESYNC_END events.
+    /// `Watch.cancel()` (from any thread) ends the iteration without raising;
+    /// `Watch.close()` also closes the connection; `Watch.resource_version` is the last one
+    /// seen (where a new watch would resume).
+    ///
+    /// Args:
+    ///     path: a collection path (no query in it), e.g. /api/v1/namespaces/NS/pods.
+    ///     label_selector, field_selector: the API's selectors.
+    ///     resource_version: start after it (default: the current state first, as ADDED).
+    ///     resource_version_match, send_initial_events: the streaming-list options.
+    ///     timeout_seconds: per request (default random 240-360 s); the watch resumes after.
+    ///     allow_bookmarks: ask for BOOKMARKs (default on); bookmarks=True yields them.
+    ///     params: extra query parameters (None values are left out).
+    ///     max_event_bytes: the largest event accepted (default 64 MiB).
+    ///     resume: resume after the stream ends or breaks (default on).
+    ///     on_gone: "relist" (default) or "error" (raise Gone).
+    ///     idle_timeout: seconds without bytes before the connection counts as dead.
+    ///     backoff: (first, max) seconds between reconnects (default 0.8, 30).
+    ///     callback: called with each WatchEvent; return False to stop.
+    ///
+    /// Raises:
+    ///     ApiError and its subclasses when the watch cannot start (401, 403, 404, ...);
+    ///     InvalidArgument for a bad option.
     #[pyo3(signature = (path, *, label_selector=None, field_selector=None, resource_version=None,
         resource_version_match=None, timeout_seconds=None, allow_bookmarks=true, bookmarks=false,
         send_initial_events=false, params=None, max_event_bytes=None, resume=true,
@@ -470,8 +617,31 @@ impl Client {
         }
     }
 
-    /// Read a pod's log: an iterator of lines (str; bytes with `as_bytes=True`), or, with
-    /// `callback=`, call it for each line until it returns False or raises.
+    /// Read a pod's log: returns a Logs, an iterator of lines without their newline (str;
+    /// bytes with `as_bytes=True`) and a context manager; or, with `callback=`, calls it for
+    /// each line until it returns False or raises, then returns None. `Logs.cancel()` (from
+    /// any thread) ends the iteration without raising; `Logs.close()` also closes the
+    /// connection.
+    ///
+    /// Args:
+    ///     pod: the pod's name.
+    ///     namespace: default the client's.
+    ///     container: needed when the pod has several.
+    ///     follow: keep reading as the container writes (until it terminates).
+    ///     previous: the previous (crashed) container's log.
+    ///     since_seconds, since_time (RFC 3339), tail_lines, limit_bytes, timestamps,
+    ///         insecure_skip_tls_verify_backend: the PodLogOptions fields.
+    ///     resume: with follow (default on when following), resume a stream that ends or
+    ///         breaks while the container runs, without losing or repeating a line.
+    ///     max_line_bytes: longer lines are split (default 1 MiB).
+    ///     idle_check: seconds between checks that a silent follow is still alive.
+    ///     backoff: (first, max) seconds between resumes.
+    ///     as_bytes: yield bytes instead of str (text never fails on invalid UTF-8: U+FFFD).
+    ///     callback: called with each line; return False to stop.
+    ///
+    /// Raises:
+    ///     NotFound (no such pod), ApiError 400 (wrong container; the message names the
+    ///     pod's containers), Forbidden, InvalidArgument for a bad option.
     #[pyo3(signature = (pod, *, namespace=None, container=None, follow=false, previous=false,
         since_seconds=None, since_time=None, timestamps=false, tail_lines=None, limit_bytes=None,
         insecure_skip_tls_verify_backend=false, resume=None, max_line_bytes=None,
@@ -534,8 +704,8 @@ impl Client {
         }
     }
 
-    /// Refuse further requests. Idempotent. Watches and log reads already open keep running:
-    /// each owns its connection, as in C.
+    /// Refuse further requests (they raise InvalidArgument). Idempotent. Watches and log
+    /// reads already open keep running: each owns its connection, as in C.
     fn close(&self) {
         self.inner.close();
     }

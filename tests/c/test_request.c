@@ -6,6 +6,7 @@
  * Extra environment: INCLUSTER_TEST_URL, INCLUSTER_TEST_CA, INCLUSTER_TEST_OTHER_CA,
  * INCLUSTER_TEST_TOKEN_FILE.
  */
+#define _POSIX_C_SOURCE 200809L /* setenv, strdup */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,22 @@ static void test_crud(incluster_client *c) {
     incluster_error_free(e);
     e = NULL;
 
+    /* fieldManager goes with every patch type; force only with apply (the core decides). */
+    rc = incluster_patch(c, "/_test/echo", INCLUSTER_PATCH_MERGE, (const uint8_t *)sp,
+                         strlen(sp), "c-merger", false, &r, &e);
+    CHECK(rc == INCLUSTER_OK && body_contains(r, "\"query\":\"fieldManager=c-merger\""),
+          "merge patch sends fieldManager");
+    incluster_response_free(r);
+    r = NULL;
+    rc = incluster_patch(c, item, INCLUSTER_PATCH_MERGE, (const uint8_t *)sp, strlen(sp),
+                         "c-merger", true, &r, &e);
+    CHECK(rc == INCLUSTER_ERR_INVALID_ARGUMENT && r == NULL, "force with merge is refused");
+    CHECK(e && strstr(incluster_error_message(e),
+                      "force is only valid for an apply patch, not for a merge patch") != NULL,
+          "force error names force and the patch type");
+    incluster_error_free(e);
+    e = NULL;
+
     rc = req(c, "DELETE", item, NULL, NULL, &r, &e);
     CHECK(rc == INCLUSTER_OK, "DELETE");
     incluster_response_free(r);
@@ -186,6 +203,25 @@ static void test_params_and_statuses(incluster_client *c) {
     rc = incluster_get(c, "/_test/status/418?plain=1", &r, &e);
     CHECK(rc == INCLUSTER_ERR_API && incluster_error_status(e) == 418, "other 4xx is API");
     incluster_error_free(e);
+
+    /* A method that is not one is the caller's error, found before anything is sent. */
+    e = NULL;
+    r = NULL;
+    rc = incluster_request(c, "FOO", "/version", NULL, NULL, 0, NULL, &r, &e);
+    CHECK(rc == INCLUSTER_ERR_INVALID_ARGUMENT && r == NULL, "method FOO is an argument error");
+    CHECK(e && strstr(incluster_error_message(e), "\"FOO\" is not supported") != NULL,
+          "method error names the method");
+    incluster_error_free(e);
+    e = NULL;
+    rc = incluster_request(c, "GE T", "/version", NULL, NULL, 0, NULL, &r, &e);
+    CHECK(rc == INCLUSTER_ERR_INVALID_ARGUMENT && e &&
+              strstr(incluster_error_message(e), "is not a valid method name") != NULL,
+          "a method with a space is not a token");
+    incluster_error_free(e);
+    e = NULL;
+    rc = incluster_request(c, "get", "/version", NULL, NULL, 0, NULL, &r, &e);
+    CHECK(rc == INCLUSTER_OK, "method case does not matter");
+    incluster_response_free(r);
 }
 
 static void test_misuse(incluster_client *c) {
@@ -235,6 +271,16 @@ static void test_access(incluster_client *c) {
               INCLUSTER_OK && !allowed,
           "can_i delete pods: no");
     CHECK(reason != NULL && strstr(reason, "only get, list and watch") != NULL, "can_i reason");
+    incluster_string_free(reason);
+    reason = NULL;
+    CHECK(incluster_can_i(c, "GET", "pods", NULL, NULL, NULL, &allowed, NULL, &e) ==
+              INCLUSTER_OK && allowed,
+          "can_i GET is asked as get");
+    CHECK(incluster_can_i(c, "foo", "pods", NULL, NULL, NULL, &allowed, &reason, &e) ==
+              INCLUSTER_OK && !allowed,
+          "can_i unknown verb: no");
+    CHECK(reason != NULL && strncmp(reason, "warning: verb 'foo' is not a known verb; ", 41) == 0,
+          "can_i unknown verb: the reason starts with kubectl's warning");
     incluster_string_free(reason);
     CHECK(incluster_can_i(c, "get", "pods", NULL, NULL, NULL, NULL, NULL, &e) ==
               INCLUSTER_ERR_NULL_ARGUMENT,
@@ -327,6 +373,63 @@ static void test_explicit_config(void) {
     CHECK(rc == INCLUSTER_ERR_CONFIG && cfg == NULL, "bad server URL");
     incluster_error_free(e);
     e = NULL;
+
+    /* Rate limits: the core's rule (qps > 0, burst >= 1), the same as Python's. */
+    rc = incluster_config_new(env("INCLUSTER_TEST_URL"), &cfg, &e);
+    CHECK(rc == INCLUSTER_OK, "config for rate limits");
+    rc = incluster_config_set_rate_limit(cfg, 0.0, 0, &e);
+    CHECK(rc == INCLUSTER_ERR_INVALID_ARGUMENT && e &&
+              strstr(incluster_error_message(e), "rate limit qps must be a number > 0") != NULL,
+          "rate limit (0, 0) refused naming qps");
+    incluster_error_free(e);
+    e = NULL;
+    rc = incluster_config_set_rate_limit(cfg, 5.0, 0, &e);
+    CHECK(rc == INCLUSTER_ERR_INVALID_ARGUMENT && e &&
+              strstr(incluster_error_message(e), "burst must be at least 1") != NULL,
+          "rate limit burst 0 refused");
+    incluster_error_free(e);
+    e = NULL;
+    incluster_config_free(cfg);
+    cfg = NULL;
+
+    /* An explicit server in a pod keeps the pod's token, CA and namespace. */
+    rc = incluster_config_new(env("INCLUSTER_TEST_URL"), &cfg, &e);
+    incluster_client *kept = NULL;
+    CHECK(rc == INCLUSTER_OK && incluster_client_new(cfg, &kept, &e) == INCLUSTER_OK,
+          "config_new in a pod builds a client with no setter");
+    incluster_config_free(cfg);
+    cfg = NULL;
+    incluster_response *r2 = NULL;
+    CHECK(incluster_get(kept, "/_test/echo", &r2, NULL) == INCLUSTER_OK &&
+              body_contains(r2, "\"authorization\":\"valid\""),
+          "config_new in a pod sends the pod's token");
+    incluster_response_free(r2);
+    incluster_client_free(kept);
+    kept = NULL;
+
+    /* Outside a pod with no token: refused at client_new, anonymous only when asked. */
+    char *saved = strdup(env("INCLUSTER_SERVICEACCOUNT_DIR"));
+    setenv("INCLUSTER_SERVICEACCOUNT_DIR", "/nonexistent/sa-dir", 1);
+    rc = incluster_config_new(env("INCLUSTER_TEST_URL"), &cfg, &e);
+    incluster_config_set_ca_file(cfg, env("INCLUSTER_TEST_CA"), NULL);
+    rc = incluster_client_new(cfg, &kept, &e);
+    CHECK(rc == INCLUSTER_ERR_CONFIG && kept == NULL, "https server without a token is refused");
+    CHECK(e && strstr(incluster_error_message(e), "system:anonymous") != NULL,
+          "the refusal says requests would go out anonymous");
+    incluster_error_free(e);
+    e = NULL;
+    CHECK(incluster_config_clear_token(cfg, NULL) == INCLUSTER_OK &&
+              incluster_client_new(cfg, &kept, &e) == INCLUSTER_OK,
+          "clear_token asks for anonymous requests");
+    CHECK(incluster_get(kept, "/_test/echo-anon", &r2, NULL) == INCLUSTER_OK &&
+              body_contains(r2, "\"authorization\":\"none\""),
+          "anonymous client sends no token");
+    incluster_response_free(r2);
+    incluster_client_free(kept);
+    incluster_config_free(cfg);
+    cfg = NULL;
+    setenv("INCLUSTER_SERVICEACCOUNT_DIR", saved, 1);
+    free(saved);
 
     rc = incluster_config_in_cluster("/nonexistent/sa-dir", &cfg, &e);
     CHECK(rc == INCLUSTER_ERR_CONFIG, "missing SA dir");

@@ -108,7 +108,7 @@ def test_crud_patch_types_and_params(server: Server) -> None:
     last = server.requests()[-1]
     assert last["content_type"] == "application/apply-patch+yaml"
     assert last["path"].endswith("?fieldManager=pytest&force=true")
-    with pytest.raises(ValueError, match="patch_type"):
+    with pytest.raises(incluster.InvalidArgument, match="patch type \"bogus\" is not one of"):
         c.patch(item, {}, patch_type="bogus")
 
     echo = c.get("/_test/echo", params={"labelSelector": "app in (a,b)", "watch": False, "n": 5})

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use incluster::core::seconds::positive_seconds;
 use incluster::{Client, Config};
 use lexopt::prelude::*;
 
@@ -110,12 +111,9 @@ pub fn parse() -> Result<Args, Failure> {
             Short('n') | Long("namespace") => a.namespace = Some(text(p.value()?, "--namespace")?),
             Long("timeout") => {
                 let s: f64 = p.value()?.parse()?;
-                if !(s.is_finite() && s > 0.0) {
-                    return Err(Failure::Usage(
-                        "--timeout must be a number of seconds > 0".into(),
-                    ));
-                }
-                a.timeout = Some(Duration::from_secs_f64(s));
+                // The core's bounds, as for Python's timeout= (a huge value is refused, not a
+                // panic in Duration::from_secs_f64).
+                a.timeout = Some(positive_seconds("--timeout", s)?);
             }
             Long("insecure-skip-tls-verify") => a.insecure = true,
             Long("name") => a.name = Some(text(p.value()?, "--name")?),
@@ -234,7 +232,7 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
 /// The client the connection options describe.
 pub fn client(a: &Args) -> Result<Client, Failure> {
     let mut cfg = match &a.server {
-        Some(s) => Config::new(s)?,
+        Some(s) => Config::for_server(s, a.sa_dir.as_deref())?,
         None => Config::in_cluster(a.sa_dir.as_deref())?,
     };
     if let Some(f) = &a.token_file {

@@ -46,7 +46,10 @@ Usage:
 
 Connection options (any verb):
   --server URL                 API server URL (default: in-cluster discovery from
-                               KUBERNETES_SERVICE_HOST/PORT)
+                               KUBERNETES_SERVICE_HOST/PORT). An https:// server keeps
+                               the pod's token, CA and namespace unless overridden; with
+                               no token at all it fails (never anonymous by surprise).
+                               http://127.0.0.1:8001 is the kubectl proxy route
   --serviceaccount-dir DIR     ServiceAccount files (default $INCLUSTER_SERVICEACCOUNT_DIR or
                                /var/run/secrets/kubernetes.io/serviceaccount)
   --token-file FILE            bearer token file (re-read when it changes)

@@ -2,10 +2,10 @@
 
 use std::io::Read;
 
+use incluster::Request;
 use incluster::core::api::access;
-use incluster::core::api::patch::PatchType;
+use incluster::core::api::patch::Patch;
 use incluster::core::info;
-use incluster::{Error, Request};
 
 use crate::args::{Args, client, expect_args};
 use crate::failure::Failure;
@@ -68,15 +68,11 @@ pub fn patch(a: &Args) -> Result<(), Failure> {
     out.print(&client(a)?.request(&req)?)
 }
 
-/// The patch type `--type`, `--field-manager` and `--force` describe (merge by default, as
+/// The patch `--type`, `--field-manager` and `--force` describe (merge by default, as
 /// kubectl); the core decides which options go with which type.
-fn patch_type(a: &Args) -> Result<PatchType, Failure> {
+fn patch_type(a: &Args) -> Result<Patch, Failure> {
     let name = a.patch_type.as_deref().unwrap_or("merge");
-    PatchType::from_name(name, a.field_manager.as_deref(), a.force).ok_or_else(|| {
-        Failure::Lib(Error::InvalidArgument(format!(
-            "--type {name:?}: expected merge, json, strategic or apply"
-        )))
-    })
+    Ok(Patch::parse(name, a.field_manager.as_deref(), a.force)?)
 }
 
 /// `incluster info`.
@@ -105,6 +101,9 @@ pub fn can_i(a: &Args) -> Result<(), Failure> {
         subresource: a.subresource.clone().unwrap_or_default(),
     };
     let answer = access::can_i(&client(a)?, &q)?;
+    for w in &answer.warnings {
+        eprintln!("Warning: {w}");
+    }
     print_body(if answer.allowed { b"yes" } else { b"no" })?;
     if !answer.allowed {
         if !answer.reason.is_empty() {

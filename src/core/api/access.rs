@@ -64,10 +64,36 @@ pub fn whoami(client: &Client) -> Result<Value> {
     }))
 }
 
+/// The verbs the API server's authorizers know for resources (kubectl's list).
+pub const RESOURCE_VERBS: [&str; 16] = [
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+    "use",
+    "bind",
+    "impersonate",
+    "*",
+    "approve",
+    "sign",
+    "escalate",
+    "attest",
+];
+
+/// The verbs the API server's authorizers know for non-resource URLs (kubectl's list).
+pub const NON_RESOURCE_VERBS: [&str; 8] = [
+    "get", "put", "post", "head", "options", "delete", "patch", "*",
+];
+
 /// What to ask `can_i` about.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessQuery {
-    /// `get`, `list`, `create`, `delete`, `watch`, `*`, ...
+    /// `get`, `list`, `create`, `delete`, `watch`, `*`, ... Case does not matter (`GET` is
+    /// asked as `get`, since RBAC verbs are lower case and the authorizer compares exactly).
     pub verb: String,
     /// A resource (`pods`), a resource with its group (`deployments.apps`), or a non-resource
     /// URL starting with `/` (`/healthz`).
@@ -88,20 +114,39 @@ pub struct Access {
     pub allowed: bool,
     /// Why (the authorizer's reason; often empty when allowed).
     pub reason: String,
+    /// Warnings about the question, for the caller to show (as kubectl prints them): a verb
+    /// no authorizer knows (`verb 'foo' is not a known verb`) is asked anyway, and answered
+    /// "no" unless a rule grants `*`.
+    pub warnings: Vec<String>,
+}
+
+/// The verb as the authorizer compares it (lower case), and a warning when it is not one the
+/// API knows for this kind of target.
+fn normalize_verb(verb: &str, non_resource: bool) -> (String, Option<String>) {
+    let v = verb.trim().to_ascii_lowercase();
+    let known: &[&str] = if non_resource {
+        &NON_RESOURCE_VERBS
+    } else {
+        &RESOURCE_VERBS
+    };
+    let warning = (!known.contains(&v.as_str())).then(|| format!("verb '{v}' is not a known verb"));
+    (v, warning)
 }
 
 /// Ask the server whether the caller may do `q` (SelfSubjectAccessReview).
 pub fn can_i(client: &Client, q: &AccessQuery) -> Result<Access> {
-    if q.verb.is_empty() || q.resource.is_empty() {
+    if q.verb.trim().is_empty() || q.resource.is_empty() {
         return Err(Error::invalid("can_i needs a verb and a resource"));
     }
-    let spec = if q.resource.starts_with('/') {
-        json!({ "nonResourceAttributes": { "path": q.resource, "verb": q.verb } })
+    let non_resource = q.resource.starts_with('/');
+    let (verb, warning) = normalize_verb(&q.verb, non_resource);
+    let spec = if non_resource {
+        json!({ "nonResourceAttributes": { "path": q.resource, "verb": verb } })
     } else {
         // kubectl's RESOURCE.GROUP form: deployments.apps, ingresses.networking.k8s.io.
         let (resource, group) = q.resource.split_once('.').unwrap_or((&q.resource, ""));
         json!({ "resourceAttributes": {
-            "verb": q.verb, "resource": resource, "group": group,
+            "verb": verb, "resource": resource, "group": group,
             "namespace": q.namespace.as_deref().unwrap_or(client.namespace()),
             "name": q.name, "subresource": q.subresource,
         }})
@@ -132,5 +177,27 @@ pub fn can_i(client: &Client, q: &AccessQuery) -> Result<Access> {
             format!("{reason}; {e}")
         };
     }
-    Ok(Access { allowed, reason })
+    Ok(Access {
+        allowed,
+        reason,
+        warnings: warning.into_iter().collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verbs_are_lower_cased_and_unknown_ones_warned_about() {
+        assert_eq!(normalize_verb("GET", false), ("get".into(), None));
+        assert_eq!(normalize_verb(" List ", false), ("list".into(), None));
+        assert_eq!(normalize_verb("*", true), ("*".into(), None));
+        assert_eq!(
+            normalize_verb("Foo", false),
+            ("foo".into(), Some("verb 'foo' is not a known verb".into()))
+        );
+        // `list` is a resource verb, not one for non-resource URLs.
+        assert!(normalize_verb("list", true).1.is_some());
+    }
 }

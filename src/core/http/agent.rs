@@ -153,7 +153,16 @@ pub fn is_connection_reset(e: &Error) -> bool {
 
 const RESET_PREFIX: &str = "connection closed";
 
-fn authority(url: &str) -> &str {
+/// True when the whole-request time limit ran out (the client then names the request and
+/// the limit; see `Client::name_timeout`).
+pub fn is_global_timeout(e: &Error) -> bool {
+    matches!(e, Error::Timeout(m) if m.ends_with(GLOBAL_TIMEOUT))
+}
+
+const GLOBAL_TIMEOUT: &str = "the request timeout ran out";
+
+/// The `host:port` of a URL, for messages.
+pub(crate) fn authority(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     rest.split(['/', '?']).next().unwrap_or(rest)
 }
@@ -179,6 +188,9 @@ pub fn map_ureq(e: ureq::Error, url: &str) -> Error {
                 }
                 _ => Error::Transport(format!("{at}: {io}")),
             }
+        }
+        ureq::Error::Timeout(ureq::Timeout::Global) => {
+            Error::Timeout(format!("{at}: {GLOBAL_TIMEOUT}"))
         }
         ureq::Error::Timeout(t) => Error::Timeout(format!("{at}: {t} timeout")),
         ureq::Error::HostNotFound => Error::Transport(format!("{at}: host not found")),

@@ -33,7 +33,9 @@ impl TokenBucket {
             s.0 = (s.0 + refill).min(self.burst) - 1.0;
             s.1 = now;
             // A negative balance is this caller's place in the queue.
-            (s.0 < 0.0).then(|| Duration::from_secs_f64(-s.0 / self.qps))
+            // A tiny qps could ask for more than a Duration holds: wait the longest one can.
+            (s.0 < 0.0)
+                .then(|| Duration::try_from_secs_f64(-s.0 / self.qps).unwrap_or(Duration::MAX))
         };
         if let Some(w) = wait {
             std::thread::sleep(w);

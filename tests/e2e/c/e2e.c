@@ -3,6 +3,9 @@
  * pod: KUBERNETES_SERVICE_HOST/PORT and INCLUSTER_SERVICEACCOUNT_DIR are set).
  *
  *   e2e crud NAME            ConfigMap CRUD, every patch type, 404, 403, whoami, can-i
+ *   e2e edges NAME           issue 20's request edges: fieldManager on a merge patch, force
+ *                            refused off apply, method FOO, can-i GET and an unknown verb,
+ *                            an explicit server keeping the pod's identity
  *   e2e watch PATH STOP      watch PATH, print "TYPE<TAB>name<TAB>data.v" per event, stop
  *                            after the ADDED event of ConfigMap STOP
  *   e2e watch-bookmark PATH  a streaming list of PATH, until its initial-events-end BOOKMARK
@@ -248,6 +251,86 @@ static int loop(incluster_client *c, double seconds) {
     return 0;
 }
 
+static int edges(incluster_client *c, const char *name) {
+    const char *ns = incluster_client_namespace(c);
+    char coll[256], item[320], body[256];
+    snprintf(coll, sizeof coll, "/api/v1/namespaces/%s/configmaps", ns);
+    snprintf(item, sizeof item, "%s/%s", coll, name);
+    incluster_response *r = NULL;
+    incluster_error *err = NULL;
+    /* With data: an object created with no fields of its own gets no managedFields, and
+       then the server tracks no later manager either. */
+    snprintf(body, sizeof body, "{\"metadata\":{\"name\":\"%s\"},\"data\":{\"k\":\"v\"}}",
+             name);
+    incluster_result rc = req(c, "POST", coll, body, &r, &err);
+    show_error("create", err);
+    CHECK(rc == INCLUSTER_OK, "create");
+    incluster_response_free(r), r = NULL;
+
+    /* The server records the field manager of a merge patch: it was sent. */
+    const char *merge = "{\"data\":{\"m\":\"1\"}}";
+    rc = incluster_patch(c, item, INCLUSTER_PATCH_MERGE, (const uint8_t *)merge, strlen(merge),
+                         "e2e-c-merger", false, &r, &err);
+    show_error("merge patch with a field manager", err);
+    char *managers = NULL;
+    size_t len = 0;
+    const uint8_t *json = incluster_response_body(r, &len);
+    if (rc == INCLUSTER_OK) {
+        incluster_jsonpath(json, len, "{.metadata.managedFields[*].manager}", &managers, NULL);
+    }
+    CHECK(managers && strstr(managers, "e2e-c-merger") != NULL,
+          "merge patch records its field manager");
+    if (managers == NULL || strstr(managers, "e2e-c-merger") == NULL) {
+        fprintf(stderr, "managers: %s\nbody: %.*s\n", managers ? managers : "(none)", (int)len,
+                (const char *)json);
+    }
+    incluster_string_free(managers);
+    incluster_response_free(r), r = NULL;
+
+    rc = incluster_patch(c, item, INCLUSTER_PATCH_MERGE, (const uint8_t *)merge, strlen(merge),
+                         "e2e-c-merger", true, &r, &err);
+    CHECK(rc == INCLUSTER_ERR_INVALID_ARGUMENT && err &&
+              strstr(incluster_error_message(err), "force is only valid for an apply") != NULL,
+          "force with a merge patch is refused");
+    incluster_error_free(err), err = NULL;
+
+    rc = req(c, "FOO", "/version", NULL, &r, &err);
+    CHECK(rc == INCLUSTER_ERR_INVALID_ARGUMENT && r == NULL, "method FOO is an argument error");
+    incluster_error_free(err), err = NULL;
+
+    bool allowed = false;
+    char *reason = NULL;
+    rc = incluster_can_i(c, "GET", "configmaps", NULL, NULL, NULL, &allowed, NULL, &err);
+    show_error("can_i GET", err);
+    CHECK(rc == INCLUSTER_OK && allowed, "can_i GET configmaps: yes (asked as get)");
+    rc = incluster_can_i(c, "foo", "configmaps", NULL, NULL, NULL, &allowed, &reason, &err);
+    CHECK(rc == INCLUSTER_OK && !allowed && reason &&
+              strncmp(reason, "warning: verb 'foo' is not a known verb", 39) == 0,
+          "can_i foo: no, with kubectl's warning");
+    incluster_string_free(reason);
+
+    /* An explicit server in the pod keeps the pod's token: not system:anonymous. */
+    incluster_config *cfg = NULL;
+    incluster_client *again = NULL;
+    char *who = NULL;
+    rc = incluster_config_new(incluster_client_server(c), &cfg, &err);
+    if (rc == INCLUSTER_OK) rc = incluster_client_new(cfg, &again, &err);
+    if (rc == INCLUSTER_OK) rc = incluster_whoami(again, &who, &err);
+    show_error("explicit server", err);
+    CHECK(rc == INCLUSTER_OK && who && strstr(who, "system:serviceaccount:") != NULL,
+          "config_new with the pod's server keeps the ServiceAccount");
+    incluster_string_free(who);
+    incluster_client_free(again);
+    incluster_config_free(cfg);
+    incluster_error_free(err), err = NULL;
+
+    rc = req(c, "DELETE", item, NULL, &r, &err);
+    show_error("delete", err);
+    incluster_response_free(r);
+    incluster_error_free(err);
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: e2e crud NAME | watch PATH STOP | logs POD C | loop SECONDS\n");
@@ -262,6 +345,7 @@ int main(int argc, char **argv) {
     }
     int rc = 2;
     if (strcmp(argv[1], "crud") == 0 && argc == 3) rc = crud(c, argv[2]);
+    if (strcmp(argv[1], "edges") == 0 && argc == 3) rc = edges(c, argv[2]);
     if (strcmp(argv[1], "watch") == 0 && argc == 4) rc = watch(c, argv[2], argv[3]);
     if (strcmp(argv[1], "watch-bookmark") == 0 && argc == 3) rc = watch_bookmark(c, argv[2]);
     if (strcmp(argv[1], "logs") == 0 && argc == 4) rc = logs(c, argv[2], argv[3]);
