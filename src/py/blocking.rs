@@ -46,3 +46,28 @@ pub fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T> + Send) -> PyR
     }
     r.map_err(|e| to_py(py, &e))
 }
+
+/// Call `callback(item)` for each item `next` gives until it returns False or raises (the
+/// exception propagates unchanged), or the stream ends; `close` ends the stream in the first
+/// two cases. The callback form of `Client.watch` and `Client.logs`.
+pub(crate) fn feed<'py, T: IntoPyObject<'py>>(
+    py: Python<'py>,
+    callback: &Bound<'py, PyAny>,
+    mut next: impl FnMut() -> PyResult<Option<T>>,
+    close: impl Fn(),
+) -> PyResult<()> {
+    while let Some(item) = next()? {
+        match callback.call1((item,)) {
+            Ok(r) if r.is(pyo3::types::PyBool::new(py, false)) => {
+                close();
+                return Ok(());
+            }
+            Ok(_) => {}
+            Err(e) => {
+                close();
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}

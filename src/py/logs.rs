@@ -11,7 +11,7 @@ use pyo3::types::PyBytes;
 use crate::core::cancel::CancelHandle;
 use crate::core::error::Error;
 use crate::core::logs::{LogOptions, LogStream};
-use crate::py::blocking::run;
+use crate::py::blocking::{feed, run};
 use crate::py::text::lossy;
 use crate::py::watch::busy;
 
@@ -173,20 +173,7 @@ impl Logs {
 
     /// Call `callback(line)` for each line until it returns False or raises.
     pub fn run_callback(&self, py: Python<'_>, callback: &Bound<'_, PyAny>) -> PyResult<()> {
-        while let Some(line) = self.next_line(py)? {
-            match callback.call1((line,)) {
-                Ok(r) if r.is(pyo3::types::PyBool::new(py, false)) => {
-                    self.close();
-                    return Ok(());
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    self.close();
-                    return Err(e);
-                }
-            }
-        }
-        Ok(())
+        feed(py, callback, || self.next_line(py), || self.close())
     }
 }
 

@@ -13,7 +13,7 @@ use crate::core::watch::event::{
     Decoded, Decoder, Key, Parsed, RawDecoder, Tracked, event_type, parse,
 };
 use crate::core::watch::{Event, Watch as CoreWatch, WatchOptions};
-use crate::py::blocking::run;
+use crate::py::blocking::{feed, run};
 use crate::py::convert::loads;
 use crate::py::errors::to_py;
 
@@ -258,21 +258,12 @@ impl Watch {
     /// Call `callback(event)` for each event until it returns False, raises (the exception
     /// propagates unchanged), or the watch ends.
     pub fn run_callback(&self, py: Python<'_>, callback: &Bound<'_, PyAny>) -> PyResult<()> {
-        while let Some(ev) = self.next_event(py)? {
-            let ev = Py::new(py, WatchEvent::from_core(ev))?;
-            match callback.call1((ev,)) {
-                Ok(r) if r.is(pyo3::types::PyBool::new(py, false)) => {
-                    self.close();
-                    return Ok(());
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    self.close();
-                    return Err(e);
-                }
-            }
-        }
-        Ok(())
+        let next = || {
+            self.next_event(py)?
+                .map(|e| Py::new(py, WatchEvent::from_core(e)))
+                .transpose()
+        };
+        feed(py, callback, next, || self.close())
     }
 }
 

@@ -84,29 +84,24 @@ mod tests {
 
     #[test]
     fn one_object_becomes_its_collection_narrowed_by_name() {
-        assert_eq!(
-            t("/api/v1/namespaces/ns/pods/web-0"),
+        for (path, collection, name) in [
             (
-                "/api/v1/namespaces/ns/pods".into(),
-                Some("metadata.name=web-0".into())
-            )
-        );
-        // The namespace object itself (cluster-scoped).
-        assert_eq!(
-            t("/api/v1/namespaces/ns"),
-            ("/api/v1/namespaces".into(), Some("metadata.name=ns".into()))
-        );
-        assert_eq!(
-            t("/apis/apps/v1/namespaces/ns/deployments/web/"),
+                "/api/v1/namespaces/ns/pods/web-0",
+                "/api/v1/namespaces/ns/pods",
+                "web-0",
+            ),
+            // The namespace object itself (cluster-scoped).
+            ("/api/v1/namespaces/ns", "/api/v1/namespaces", "ns"),
             (
-                "/apis/apps/v1/namespaces/ns/deployments".into(),
-                Some("metadata.name=web".into())
-            )
-        );
-        assert_eq!(
-            t("/api/v1/nodes/n1"),
-            ("/api/v1/nodes".into(), Some("metadata.name=n1".into()))
-        );
+                "/apis/apps/v1/namespaces/ns/deployments/web/",
+                "/apis/apps/v1/namespaces/ns/deployments",
+                "web",
+            ),
+            ("/api/v1/nodes/n1", "/api/v1/nodes", "n1"),
+        ] {
+            let want = (collection.to_owned(), Some(format!("metadata.name={name}")));
+            assert_eq!(t(path), want, "{path}");
+        }
     }
 
     #[test]
