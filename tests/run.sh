@@ -57,6 +57,16 @@ step "Python: pytest (warnings are errors)"
 INCLUSTER_TESTSERVER="$CARGO_TARGET_DIR/debug/examples/testserver" \
   "$VENV/bin/python" -m pytest -W error tests/python
 
+# The test command's subset (the oldest and newest CPython, one musllinux wheel); a full
+# `bash dist/build.sh` of the same commit makes the rest, and then every wheel is tested.
+step "release artefacts: dist/build.sh (static CLI, C tarballs, wheels; cached by commit)"
+bash dist/build.sh --pythons "3.9 3.13" --musl-pythons 3.13
+step "release artefacts as users get them: wheels in fresh venvs, the CLI in an empty root, C via pkg-config"
+"$VENV/bin/python" -m mypy --strict tests/dist
+INCLUSTER_DIST="$(bash dist/build.sh --print-dir)" \
+  INCLUSTER_TESTSERVER="$CARGO_TARGET_DIR/debug/examples/testserver" \
+  "$VENV/bin/python" -m pytest -W error -v -s tests/dist
+
 step "end-to-end: kube-apiserver $(sed -n 's/^K8S_VERSION="\${K8S_VERSION:-\(.*\)}"/\1/p' tests/e2e/build.sh) and etcd from the Go module proxy (cold: ~5 min, then cached)"
 bash tests/e2e/build.sh >/dev/null
 
