@@ -1,7 +1,8 @@
 """The C library as C programmers use it: `dist/install-c.sh PREFIX` from the release tarball,
 then a program built outside the source tree (examples/hello.c, copied away) with nothing but
 `pkg-config --cflags --libs incluster`, linked dynamically and statically, run against the
-test server in the simulated pod.
+test server in the simulated pod; and the musl archive made into a static program that runs
+in an empty root.
 """
 
 from __future__ import annotations
@@ -12,20 +13,25 @@ import shutil
 import subprocess
 import tarfile
 from pathlib import Path
+from typing import Any
+
 import pytest
 
-from conftest import ROOT, VERSION
+from conftest import ROOT, TOKEN, VERSION
 
 SONAME = "libincluster.so.0"
+
+
+CACHE = Path(os.environ.get("INCLUSTER_CACHE") or Path.home() / ".cache/incluster")
 
 
 def tarball(dist: Path, libc: str) -> Path:
     return dist / f"incluster-{VERSION}-x86_64-linux-{libc}.tar.gz"
 
 
-def install(dist: Path, prefix: Path, *options: str) -> None:
-    out = subprocess.run(["bash", str(ROOT / "dist/install-c.sh"), *options, str(prefix),
-                          str(tarball(dist, "gnu"))], capture_output=True, text=True)
+def install(dist: Path, prefix: Path, *options: str, libc: str = "gnu") -> None:
+    out = subprocess.run(["bash", str(ROOT / "dist/install-c.sh"), "--libc", libc, *options,
+                          str(prefix), str(tarball(dist, libc))], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     print(out.stdout, end="")
 
@@ -121,3 +127,38 @@ def test_install_refuses_a_file_that_is_not_a_release_tarball(tmp_path: Path) ->
                          capture_output=True, text=True)
     assert out.returncode == 1 and "is not an incluster C tarball" in out.stderr, out.stderr
 
+
+
+def test_the_musl_static_library_makes_a_program_that_runs_in_an_empty_root(
+        dist: Path, tmp_path: Path, server: Any) -> None:
+    """Alpine's way: a static program from libincluster.a and pkg-config --static. zig (from
+    dist/build.sh's tools) stands in for Alpine's musl gcc, which this machine lacks."""
+    prefix = tmp_path / "prefix"
+    install(dist, prefix, "--library-type", "staticlib", libc="musl")
+    app = tmp_path / "app"
+    app.mkdir()
+    shutil.copy(ROOT / "examples/hello.c", app / "hello.c")
+    env = {"PATH": "/usr/bin:/bin", "PKG_CONFIG_PATH": str(prefix / "lib/pkgconfig"),
+           "HOME": str(Path.home())}  # zig keeps its built musl libc in ~/.cache/zig
+    flags = subprocess.run(["pkg-config", "--static", "--cflags", "--libs", "incluster"], check=True,
+                           capture_output=True, text=True, env=env).stdout.split()
+    print(f"\n  zig cc -target x86_64-linux-musl -static hello.c {' '.join(flags)}")
+    subprocess.run([str(CACHE / "dist-tools/bin/python"), "-m", "ziglang", "cc", "-target",
+                    "x86_64-linux-musl", "-static", "-std=c11", "-Wall", "-Wextra", "-Werror",
+                    "hello.c", *flags, "-o", "hello"], cwd=app, check=True, env=env)
+    assert needed(app / "hello") == []
+
+    root = tmp_path / "root"
+    sa = root / "var/run/secrets/kubernetes.io/serviceaccount"
+    sa.mkdir(parents=True)
+    shutil.copy(app / "hello", root / "hello")
+    (sa / "token").write_text(TOKEN)
+    (sa / "namespace").write_text("dist-ns")
+    shutil.copy(server.ca, sa / "ca.crt")
+    cmd = [shutil.which("chroot") or "/usr/sbin/chroot", str(root), "/hello"]
+    if os.geteuid() != 0:
+        cmd = ["unshare", "--user", "--map-root-user", *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env={
+        "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(server.port)})
+    assert out.returncode == 0 and out.stdout.startswith("HTTP 200: "), out
+    assert "gitVersion" in out.stdout and '"kind":"ConfigMapList"' in out.stdout, out.stdout
