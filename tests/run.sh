@@ -77,6 +77,16 @@ step "Python: pytest (warnings are errors)"
 INCLUSTER_TESTSERVER="$CARGO_TARGET_DIR/debug/examples/testserver" \
   "$VENV/bin/python" -m pytest -W error tests/python
 
+# Every manylinux wheel, and one musllinux wheel (the others differ only in the CPython they
+# are for, and get the same tag check when a full `bash dist/build.sh` of this commit made them).
+step "release artefacts: dist/build.sh (static CLI, C tarballs, wheels; cached by commit)"
+bash dist/build.sh --musl-pythons 3.13
+step "release artefacts as users get them: wheels in fresh venvs, the CLI in an empty root, C via pkg-config"
+"$VENV/bin/python" -m mypy --strict tests/dist
+INCLUSTER_DIST="$(bash dist/build.sh --print-dir)" \
+  INCLUSTER_TESTSERVER="$CARGO_TARGET_DIR/debug/examples/testserver" \
+  "$VENV/bin/python" -m pytest -W error -v -s tests/dist
+
 step "end-to-end: kube-apiserver $(sed -n 's/^K8S_VERSION="\${K8S_VERSION:-\(.*\)}"/\1/p' tests/e2e/build.sh) and etcd from the Go module proxy (cold: ~5 min, then cached)"
 bash tests/e2e/build.sh >/dev/null
 

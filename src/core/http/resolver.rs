@@ -42,7 +42,53 @@ impl Resolver for LiteralFirstResolver {
                 v.push(SocketAddr::new(ip, port));
                 Ok(v)
             }
-            _ => self.names.resolve(uri, config, timeout),
+            _ => self
+                .names
+                .resolve(uri, config, timeout)
+                .map_err(|e| name_lookup_error(e, CARRIES_ITS_LIBC)),
         }
+    }
+}
+
+/// A musl build is linked statically (the CLI in the release tarballs and wheels): names are
+/// resolved by the libc inside the binary, from the container's own `/etc/hosts` and
+/// `/etc/resolv.conf` only, whatever the host or image would otherwise use (nsswitch, systemd).
+const CARRIES_ITS_LIBC: bool = cfg!(target_env = "musl");
+
+/// Says which resolver failed when a name does not resolve, so that someone whose
+/// `KUBERNETES_SERVICE_HOST` is a name in a scratch image knows which files to look at.
+fn name_lookup_error(e: ureq::Error, carries_libc: bool) -> ureq::Error {
+    const WHY: &str = "this static build resolves names with the musl libc it carries, \
+                       which reads only /etc/hosts and /etc/resolv.conf";
+    match e {
+        ureq::Error::Io(io) if carries_libc => {
+            ureq::Error::Io(std::io::Error::new(io.kind(), format!("{io} ({WHY})")))
+        }
+        ureq::Error::HostNotFound if carries_libc => ureq::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("host not found ({WHY})"),
+        )),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_lookup_names_the_carried_libc_only_in_a_static_build() {
+        let io = || ureq::Error::Io(std::io::Error::other("failed to lookup address"));
+        let said = name_lookup_error(io(), true).to_string();
+        assert!(said.starts_with("io: failed to lookup address"), "{said}");
+        assert!(said.contains("musl libc it carries"), "{said}");
+        assert!(said.contains("/etc/resolv.conf"), "{said}");
+        let said = name_lookup_error(ureq::Error::HostNotFound, true).to_string();
+        assert!(said.contains("host not found (this static build"), "{said}");
+        assert!(!name_lookup_error(io(), false).to_string().contains("musl"));
+        assert!(matches!(
+            name_lookup_error(ureq::Error::HostNotFound, false),
+            ureq::Error::HostNotFound
+        ));
     }
 }
