@@ -285,7 +285,9 @@ class Client:
         backoff: Optional[Tuple[float, float]] = None,
         callback: Callable[[WatchEvent], Optional[bool]],
     ) -> None:
-        """Watch a collection path (no query in it).
+        """Watch a collection path (no query in it). A path naming one object (``.../pods/web-0``)
+        watches that object: its collection with ``fieldSelector=metadata.name=web-0``, as
+        ``kubectl get pod web-0 --watch`` does.
 
         Args:
             label_selector, field_selector: the API's selectors.

@@ -538,10 +538,14 @@ impl Client {
     /// 410 Gone relists and yields the differences between RESYNC_START and RESYNC_END events.
     /// `Watch.cancel()` (from any thread) ends the iteration without raising;
     /// `Watch.close()` also closes the connection; `Watch.resource_version` is the last one
-    /// seen (where a new watch would resume).
+    /// seen (where a new watch would resume). While it waits, other threads run and Ctrl-C
+    /// raises KeyboardInterrupt; iterate it from one thread at a time (another thread gets
+    /// RuntimeError at once).
     ///
     /// Args:
-    ///     path: a collection path (no query in it), e.g. /api/v1/namespaces/NS/pods.
+    ///     path: a collection path (no query in it), e.g. /api/v1/namespaces/NS/pods; a path
+    ///         naming one object (.../pods/web-0) watches that object (its collection with
+    ///         fieldSelector=metadata.name=web-0, as kubectl get pod web-0 --watch).
     ///     label_selector, field_selector: the API's selectors.
     ///     resource_version: start after it (default: the current state first, as ADDED).
     ///     resource_version_match, send_initial_events: the streaming-list options.
