@@ -25,8 +25,7 @@ use incluster::core::watch::event::{Decoded, Decoder, EventType, Parsed, RawDeco
 use serde_json::{Value, json};
 
 /// The watchbench Pod template, shared with the test server.
-#[path = "../tests/server/podtemplate.rs"]
-mod podtemplate;
+use incluster_testserver::podtemplate;
 #[path = "support/results.rs"]
 mod results;
 

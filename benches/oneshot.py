@@ -4,7 +4,7 @@ server (pinned to core 0, the clients on core 1, as in the other benchmarks). Ea
 the process, makes the TLS handshake, checks the answer and exits; runs are interleaved so
 that noise hits all alike. `/bin/true` gives the cost of starting any process here.
 
-    cargo build --release --bin incluster --example testserver && bash dist/build.sh --c-only
+    cargo build --release --bin incluster --bin testserver && bash dist/build.sh --c-only
     python3 benches/oneshot.py [--runs 300]
 
 Paths default to $CARGO_TARGET_DIR (else $INCLUSTER_CACHE/target) and dist/build.sh's folder
@@ -37,7 +37,7 @@ def dist_dir() -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=300)
-    ap.add_argument("--server-binary", default=str(TARGET / "release/examples/testserver"))
+    ap.add_argument("--server-binary", default=str(TARGET / "release/testserver"))
     ap.add_argument("--static", default=None, help="the static CLI (default: dist/build.sh's)")
     ap.add_argument("--glibc", default=str(TARGET / "release/incluster"))
     args = ap.parse_args()

@@ -12,8 +12,7 @@
 //! The figures are also written as `request.json` into `--out DIR` (after `--`; default
 //! `~/.cache/incluster/bench-results`), for `benches/report.py`.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use incluster_testserver::harness as common;
 #[path = "support/results.rs"]
 mod results;
 

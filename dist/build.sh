@@ -99,7 +99,7 @@ out_dir() { echo "$CARGO_TARGET_DIR/$1/$2"; }
 STATIC_CLI="$OUT/incluster"
 if [ ! -x "$STATIC_CLI" ]; then
   step "static CLI: x86_64-unknown-linux-musl, profile dist-cli (no libc, no loader, stripped)"
-  nice -n 10 cargo zigbuild --locked --profile dist-cli --target x86_64-unknown-linux-musl --bin incluster
+  nice -n 10 cargo zigbuild --locked -p incluster --profile dist-cli --target x86_64-unknown-linux-musl --bin incluster
   BIN="$(out_dir x86_64-unknown-linux-musl dist-cli)/incluster"
   # A wrong linker setting would give a dynamic binary that works here and fails in scratch.
   if readelf -lW "$BIN" | grep -q INTERP || readelf -dW "$BIN" | grep -q NEEDED; then
@@ -114,7 +114,7 @@ fi
 c_library() {
   local triple="$1" zigtarget="$2" types="$3" libs
   LIBDIR="$(out_dir "$triple" dist)"
-  nice -n 10 cargo-zigbuild rustc --locked --lib --profile dist --target "$zigtarget" \
+  nice -n 10 cargo-zigbuild rustc --locked -p incluster --lib --profile dist --target "$zigtarget" \
     --crate-type "$types" -- -C "link-arg=-Wl,-soname,libincluster.so.$C_ABI" \
     --print native-static-libs 2>&1 | tee "$WORK/rustc-$triple.log"
   libs=$(sed -n 's/.*native-static-libs: //p' "$WORK/rustc-$triple.log" | tail -n1)

@@ -14,7 +14,7 @@ say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 say "installing tools if missing (cc, valgrind, openssl)"
 bash tests/setup.sh
 say "building the library, the CLI and the fake kubelet (the project's test server)"
-cargo build --lib --bins --example testserver
+cargo build --lib --bins
 
 say "building the Python package into a venv (first time: ~1 min)"
 VENV="$CACHE/demo-venv"

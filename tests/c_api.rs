@@ -5,7 +5,7 @@
 //! Valgrind is required: `tests/run.sh` installs it. Set `INCLUSTER_SKIP_VALGRIND=1` to skip
 //! that half knowingly (the test then says so on stderr).
 
-mod common;
+use incluster_testserver::harness as common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

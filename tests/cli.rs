@@ -1,6 +1,6 @@
 //! The `incluster` command in a simulated pod, against the test API server.
 
-mod common;
+use incluster_testserver::harness as common;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

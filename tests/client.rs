@@ -1,7 +1,7 @@
 //! The core client against the project's loopback HTTPS test API server (a real process with a
 //! real generated CA).
 
-mod common;
+use incluster_testserver::harness as common;
 
 use std::collections::HashMap;
 use std::sync::Arc;

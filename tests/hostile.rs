@@ -9,11 +9,11 @@
 //!   longer than the limit: handed out in pieces;
 //! - a gzip bomb sent although no compression was asked for: never inflated.
 //!
-//! The servers are the test API server (`tests/server/`, with `--cert` for broken
+//! The servers are the test API server (`testserver/`, with `--cert` for broken
 //! certificates and the `/_test/trickle`, `/_test/endless` and `/_test/gzip-bomb` routes of
-//! `tests/server/hostile.rs`), plus `openssl s_server` and a bare TCP listener.
+//! `testserver/src/hostile.rs`), plus `openssl s_server` and a bare TCP listener.
 
-mod common;
+use incluster_testserver::harness as common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

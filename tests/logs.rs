@@ -1,6 +1,6 @@
 //! Pod logs through the core, against the test API server's log behaviour and faults.
 
-mod common;
+use incluster_testserver::harness as common;
 
 use std::time::{Duration, Instant};
 

@@ -25,7 +25,7 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings (and with the python feature, for src/py)"
 cargo clippy --all-targets -- -D warnings
 # Its own target dir, as for the Python build below: the feature changes the library.
-CARGO_TARGET_DIR="$CARGO_TARGET_DIR-python" cargo clippy --all-targets --features python -- -D warnings
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR-python" cargo clippy -p incluster --all-targets --features python -- -D warnings
 
 step "cargo doc --no-deps with warnings denied (broken links, missing docs of public items)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
@@ -44,7 +44,7 @@ rustup toolchain list | grep -q "^$MIRI_NIGHTLY" ||
 # The unit tests of src/capi only: they run no network and no foreign code (ring's assembly,
 # which Miri cannot execute, is only reached by TLS).
 # A target dir per toolchain: artefacts of another nightly (even the same version) do not load.
-CARGO_TARGET_DIR="$CACHE/miri-target-$MIRI_NIGHTLY" cargo "+$MIRI_NIGHTLY" miri test --quiet \
+CARGO_TARGET_DIR="$CACHE/miri-target-$MIRI_NIGHTLY" cargo "+$MIRI_NIGHTLY" miri test -p incluster --quiet \
   --lib capi::
 
 step "build: library (cdylib), CLI, test server"
@@ -74,7 +74,7 @@ step "Python: stubs match the module (mypy stubtest) and the tests type-check (m
 "$VENV/bin/python" -m mypy --strict tests/e2e
 
 step "Python: pytest (warnings are errors)"
-INCLUSTER_TESTSERVER="$CARGO_TARGET_DIR/debug/examples/testserver" \
+INCLUSTER_TESTSERVER="$CARGO_TARGET_DIR/debug/testserver" \
   "$VENV/bin/python" -m pytest -W error tests/python
 
 # Every manylinux wheel, and one musllinux wheel (the others differ only in the CPython they
@@ -84,7 +84,7 @@ bash dist/build.sh --musl-pythons 3.13
 step "release artefacts as users get them: wheels in fresh venvs, the CLI in an empty root, C via pkg-config"
 "$VENV/bin/python" -m mypy --strict tests/dist
 INCLUSTER_DIST="$(bash dist/build.sh --print-dir)" \
-  INCLUSTER_TESTSERVER="$CARGO_TARGET_DIR/debug/examples/testserver" \
+  INCLUSTER_TESTSERVER="$CARGO_TARGET_DIR/debug/testserver" \
   "$VENV/bin/python" -m pytest -W error -v -s tests/dist
 
 step "end-to-end: kube-apiserver $(sed -n 's/^K8S_VERSION="\${K8S_VERSION:-\(.*\)}"/\1/p' tests/e2e/build.sh) and etcd from the Go module proxy (cold: ~5 min, then cached)"

@@ -3,7 +3,7 @@
 //! piece of it) never appears. Python has the same scan in tests/python/test_secrets.py; the C
 //! programs' output is scanned by tests/c_api.rs and tests/e2e.
 
-mod common;
+use incluster_testserver::harness as common;
 
 use std::process::Command;
 use std::time::Duration;

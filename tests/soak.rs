@@ -3,7 +3,7 @@
 //! requests have their connection dropped by the server before any answer. No caller sees a
 //! failure (a dropped GET is retried on a new connection), and the resident memory is flat.
 
-mod common;
+use incluster_testserver::harness as common;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! The core watch against the test API server's watch, with its fault injection.
 
-mod common;
+use incluster_testserver::harness as common;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

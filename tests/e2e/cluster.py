@@ -452,7 +452,7 @@ class Cluster:
 
 def default_testserver() -> Path:
     target = Path(os.environ.get("CARGO_TARGET_DIR", CACHE / "target"))
-    return Path(os.environ.get("INCLUSTER_TESTSERVER", target / "debug" / "examples" / "testserver"))
+    return Path(os.environ.get("INCLUSTER_TESTSERVER", target / "debug" / "testserver"))
 
 
 def build() -> Path:

@@ -2,7 +2,7 @@
 CLI and C program built by cargo, and helpers that run them in the simulated pod.
 
 Paths come from $CARGO_TARGET_DIR (default ~/.cache/incluster/target): ``debug/incluster``,
-``debug/libincluster.so`` and ``debug/examples/testserver`` (the fake kubelet).
+``debug/libincluster.so`` and ``debug/testserver`` (the fake kubelet).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Fixtures: the project's loopback HTTPS test API server and a simulated pod.
 
-The server binary is the `testserver` example (built by `cargo build --examples`); its path
-comes from $INCLUSTER_TESTSERVER, else $CARGO_TARGET_DIR/debug/examples/testserver, else
-target/debug/examples/testserver.
+The server binary is the `testserver` binary of the testserver/ package (built by `cargo
+build` at the top); its path comes from $INCLUSTER_TESTSERVER, else
+$CARGO_TARGET_DIR/debug/testserver, else target/debug/testserver.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ def server_binary() -> Path:
     if "INCLUSTER_TESTSERVER" in os.environ:
         return Path(os.environ["INCLUSTER_TESTSERVER"])
     target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
-    path = target / "debug" / "examples" / "testserver"
+    path = target / "debug" / "testserver"
     if not path.exists():
-        pytest.fail(f"{path} is missing: run `cargo build --examples` (tests/run.sh does)")
+        pytest.fail(f"{path} is missing: run `cargo build` at the top (tests/run.sh does)")
     return path
 
 

@@ -1,10 +1,8 @@
-//! Shared harness for the integration tests: start the loopback test API server
-//! (`tests/server/`, built as the `testserver` example), talk to its control API, and lay out
+//! The harness for the integration tests and benchmarks: start the loopback test API server
+//! (the `testserver` binary of this package), talk to its control API, and lay out
 //! ServiceAccount directories exactly as the kubelet does.
 //!
-//! Use with `mod common;` from a file in `tests/`.
-
-#![allow(dead_code)]
+//! Use as `use incluster_testserver::harness as common;`.
 
 pub mod raw;
 
@@ -33,21 +31,20 @@ pub fn unique_dir(tag: &str) -> PathBuf {
     dir
 }
 
-/// The `testserver` example binary, next to this test binary's `deps/` directory.
+/// The `testserver` binary, in the target directory's profile folder beside this test
+/// binary's `deps/` directory.
 fn server_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("cannot locate the test executable");
-    // target/<profile>/deps/<test>-<hash>  →  target/<profile>/examples/testserver
+    // target/<profile>/deps/<test>-<hash>  →  target/<profile>/testserver
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("the test executable is not in target/<profile>/deps/");
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("testserver{}", std::env::consts::EXE_SUFFIX));
+    let bin = profile_dir.join(format!("testserver{}", std::env::consts::EXE_SUFFIX));
     if !bin.is_file() {
         panic!(
-            "the test API server {} is missing: run `cargo build --examples` (plain `cargo \
-             test` builds it; `cargo test --test NAME` does not)",
+            "the test API server {} is missing: run `cargo build` at the top (plain `cargo \
+             test` builds it; `cargo test --test NAME` builds only that test's package)",
             bin.display()
         );
     }
@@ -231,7 +228,7 @@ impl TestServer {
     }
 
     /// Create (or replace: new uid, empty logs) a pod whose containers are running; returns
-    /// the Pod object. See `tests/server/pods.rs` for init containers, labels and states.
+    /// the Pod object. See `testserver/src/pods.rs` for init containers, labels and states.
     pub fn create_pod(&self, namespace: &str, name: &str, containers: &[&str]) -> Value {
         let body = serde_json::json!({
             "namespace": namespace, "name": name, "containers": containers,

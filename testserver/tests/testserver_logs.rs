@@ -1,7 +1,7 @@
 //! Checks the test API server's pods, pod logs and their fault injection, with a tiny raw
 //! HTTP/1.1 client over plain TCP (`--plain`), independent of the library under test.
 
-mod common;
+use incluster_testserver::harness as common;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -1,7 +1,7 @@
 //! Checks the test harness itself: the test API server starts, its control API works, and
 //! the library can reach it over TLS with a token and from a kubelet-style ServiceAccount dir.
 
-mod common;
+use incluster_testserver::harness as common;
 
 use common::{SaDir, TestServer, env_for_pod};
 use serde_json::Value;

@@ -1,5 +1,5 @@
 //! The realistic Pod of the watch benchmarks: one template, shared by the test server's
-//! `watchbench` stream (tests/server/watchbench.rs) and the in-memory core bench
+//! `watchbench` stream (watchbench.rs beside this file) and the in-memory core bench
 //! (benches/core.rs, which includes this file by path), so both measure the same objects.
 //!
 //! The per-event fields hold fixed-width placeholders: the resourceVersion is `1` + [`MARK`]
