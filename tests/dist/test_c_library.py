@@ -161,4 +161,4 @@ def test_the_musl_static_library_makes_a_program_that_runs_in_an_empty_root(
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env={
         "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(server.port)})
     assert out.returncode == 0 and out.stdout.startswith("HTTP 200: "), out
-    assert "gitVersion" in out.stdout and '"kind":"ConfigMapList"' in out.stdout, out.stdout
+    assert "gitVersion" in out.stdout and '"kind":"PodList"' in out.stdout, out.stdout
