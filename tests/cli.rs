@@ -61,6 +61,11 @@ fn text(o: &Output) -> (String, String) {
     )
 }
 
+/// POST `body` to the collection `coll` through the CLI, which must succeed.
+fn create(p: &Pod, coll: &str, body: &str) {
+    assert_exit(&run(Some(p), &["request", "POST", coll, "--data", body]), 0);
+}
+
 fn assert_exit(o: &Output, code: i32) {
     let (out, err) = text(o);
     assert_eq!(o.status.code(), Some(code), "stdout: {out}\nstderr: {err}");
@@ -677,17 +682,7 @@ impl Drop for Lines {
 fn watch_output_options_apply_to_the_event_as_printed() {
     let p = pod();
     let coll = "/api/v1/namespaces/cli-ns/configmaps";
-    let made = run(
-        Some(&p),
-        &[
-            "request",
-            "POST",
-            coll,
-            "--data",
-            r#"{"metadata":{"name":"ev"}}"#,
-        ],
-    );
-    assert_exit(&made, 0);
+    create(&p, coll, r#"{"metadata":{"name":"ev"}}"#);
     let watchers: Vec<Lines> = [
         &["-o", "jsonpath={.type} {.object.metadata.name}"][..],
         &["--pointer", "/type"],
@@ -701,10 +696,7 @@ fn watch_output_options_apply_to_the_event_as_printed() {
     let first: Vec<String> = watchers[..3].iter().map(Lines::next).collect();
     assert_eq!(first, ["ADDED ev\n", "ADDED\n", "ADDED configmap/ev\n"]);
     let labelled = r#"{"metadata":{"name":"lab","labels":{"app":"web"}}}"#;
-    assert_exit(
-        &run(Some(&p), &["request", "POST", coll, "--data", labelled]),
-        0,
-    );
+    create(&p, coll, labelled);
     assert_exit(
         &run(Some(&p), &["request", "DELETE", &format!("{coll}/ev")]),
         0,
@@ -724,17 +716,7 @@ fn watch_output_options_apply_to_the_event_as_printed() {
 fn name_output_of_answers_that_are_not_objects() {
     let p = pod();
     let coll = "/api/v1/namespaces/cli-ns/configmaps";
-    let made = run(
-        Some(&p),
-        &[
-            "request",
-            "POST",
-            coll,
-            "--data",
-            r#"{"metadata":{"name":"gone"}}"#,
-        ],
-    );
-    assert_exit(&made, 0);
+    create(&p, coll, r#"{"metadata":{"name":"gone"}}"#);
     // The Status a DELETE answers with names the deleted object, as the server does.
     let o = run(
         Some(&p),
@@ -774,17 +756,7 @@ fn patch_verb_merge_by_default_and_the_other_types() {
     let p = pod();
     let coll = "/api/v1/namespaces/cli-ns/configmaps";
     let item = format!("{coll}/pt");
-    let made = run(
-        Some(&p),
-        &[
-            "request",
-            "POST",
-            coll,
-            "--data",
-            r#"{"metadata":{"name":"pt"},"data":{"a":"1"}}"#,
-        ],
-    );
-    assert_exit(&made, 0);
+    create(&p, coll, r#"{"metadata":{"name":"pt"},"data":{"a":"1"}}"#);
     p.server.clear_requests();
     // A merge patch by default, printed through -o like any answer.
     let o = run(
@@ -936,17 +908,7 @@ fn patch_verb_merge_by_default_and_the_other_types() {
 fn a_patch_through_request_without_a_content_type_gets_a_hint() {
     let p = pod();
     let coll = "/api/v1/namespaces/cli-ns/configmaps";
-    let made = run(
-        Some(&p),
-        &[
-            "request",
-            "POST",
-            coll,
-            "--data",
-            r#"{"metadata":{"name":"h"}}"#,
-        ],
-    );
-    assert_exit(&made, 0);
+    create(&p, coll, r#"{"metadata":{"name":"h"}}"#);
     let item = format!("{coll}/h");
     let o = run(
         Some(&p),
@@ -1065,17 +1027,7 @@ fn an_idle_stream_ends_when_the_reader_of_stdout_goes_away() {
     p.server
         .append_logs("cli-ns", "quiet", "app", &["only line"]);
     let coll = "/api/v1/namespaces/cli-ns/configmaps";
-    let made = run(
-        Some(&p),
-        &[
-            "request",
-            "POST",
-            coll,
-            "--data",
-            r#"{"metadata":{"name":"one"}}"#,
-        ],
-    );
-    assert_exit(&made, 0);
+    create(&p, coll, r#"{"metadata":{"name":"one"}}"#);
     for args in [&["watch", coll][..], &["logs", "quiet", "-f"]] {
         // `incluster ... | head -1`: a real pipe whose reader exits after one line, while the
         // stream has nothing more to send.
