@@ -227,8 +227,7 @@ impl Watch {
             };
             let step = match w.poll_next(&mut PyDecoder(py)) {
                 Ok(Next::Item(e)) => {
-                    *self.rv.lock().unwrap_or_else(|p| p.into_inner()) =
-                        w.resource_version().map(str::to_owned);
+                    self.snapshot_rv(w.resource_version());
                     return Ok(Some(e));
                 }
                 Ok(Next::End) => Ok(false),
@@ -252,6 +251,19 @@ impl Watch {
                     return Err(e);
                 }
             }
+        }
+    }
+
+    /// Copy the resourceVersion into the snapshot other threads read, reusing its buffer (this
+    /// runs once per event, so it does not allocate once the buffer is large enough).
+    fn snapshot_rv(&self, rv: Option<&str>) {
+        let mut snap = self.rv.lock().unwrap_or_else(|p| p.into_inner());
+        match (rv, snap.as_mut()) {
+            (Some(rv), Some(buf)) => {
+                buf.clear();
+                buf.push_str(rv);
+            }
+            (rv, _) => *snap = rv.map(str::to_owned),
         }
     }
 
