@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cancel;
 pub mod client;
 pub mod config;
+pub mod discovery;
 pub mod error;
 pub mod extract;
 pub mod filestamp;
