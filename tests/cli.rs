@@ -1100,3 +1100,135 @@ fn timeout_bounds_are_the_cores() {
         );
     }
 }
+
+/// The paths of the requests the server received since the last clear, discovery left out.
+fn sent_paths(p: &Pod) -> Vec<String> {
+    p.server
+        .requests()
+        .into_iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap(),
+                r["path"].as_str().unwrap()
+            )
+        })
+        .filter(|r| !r.ends_with(" /api") && !r.ends_with(" /apis"))
+        .collect()
+}
+
+#[test]
+fn get_and_delete_by_name_in_kubectls_forms() {
+    let p = pod();
+    let coll = "/api/v1/namespaces/cli-ns/configmaps";
+    create(
+        &p,
+        coll,
+        r#"{"metadata":{"name":"one","labels":{"app":"web"}},"data":{"a":"1"}}"#,
+    );
+    create(&p, coll, r#"{"metadata":{"name":"two"}}"#);
+    create(
+        &p,
+        "/api/v1/namespaces/elsewhere/configmaps",
+        r#"{"metadata":{"name":"three","labels":{"app":"web"}}}"#,
+    );
+    let out = |args: &[&str]| {
+        let o = run(Some(&p), args);
+        assert_exit(&o, 0);
+        text(&o).0
+    };
+    assert_eq!(out(&["get", "cm/one", "-o", "name"]), "configmap/one\n");
+    assert_eq!(
+        out(&["get", "configmap", "one", "--pointer", "/data/a"]),
+        "1\n"
+    );
+    assert_eq!(
+        out(&["get", "ConfigMaps/one", "-o", "jsonpath={.data.a}"]),
+        "1"
+    );
+    assert_eq!(
+        out(&["get", "configmaps", "-l", "app=web", "-o", "name"]),
+        "configmap/one\n"
+    );
+    assert_eq!(
+        out(&["get", "cm", "-o", "name"]),
+        "configmap/one\nconfigmap/two\n"
+    );
+    assert_eq!(
+        out(&["get", "cm", "-n", "elsewhere", "-o", "name"]),
+        "configmap/three\n"
+    );
+    let mut all = out(&["get", "cm", "-A", "-l", "app=web", "-o", "name"]);
+    all = all.lines().collect::<Vec<_>>().join(",");
+    assert_eq!(all, "configmap/one,configmap/three");
+    // A path still works, and -n does not touch it.
+    assert_eq!(
+        out(&["get", &format!("{coll}/two"), "-n", "x", "-o", "name"]),
+        "configmap/two\n"
+    );
+
+    // Names of other groups resolve to their paths (this server holds no Deployments: the
+    // 404 is the object's, exit 5, and names the path).
+    p.server.clear_requests();
+    let o = run(Some(&p), &["get", "deploy", "web"]);
+    assert_exit(&o, 5);
+    assert!(text(&o).1.contains("404"), "{}", text(&o).1);
+    run(Some(&p), &["get", "jobs.batch", "-A"]);
+    run(Some(&p), &["watch", "po/web-0", "--no-resume", "-n", "w"]);
+    let sent = sent_paths(&p);
+    assert_eq!(
+        sent[..2],
+        [
+            "GET /apis/apps/v1/namespaces/cli-ns/deployments/web",
+            "GET /apis/batch/v1/jobs",
+        ]
+    );
+    // The watch of one pod is one of its collection narrowed to the name.
+    assert!(
+        sent[2].starts_with("GET /api/v1/namespaces/w/pods?")
+            && sent[2].contains("fieldSelector=metadata.name%3Dweb-0"),
+        "{sent:?}"
+    );
+
+    // delete: one object by name; a collection only with -l.
+    assert_exit(&run(Some(&p), &["delete", "cm", "two"]), 0);
+    assert_exit(&run(Some(&p), &["get", "cm/two"]), 5);
+    let o = run(Some(&p), &["delete", "cm"]);
+    assert_exit(&o, 2);
+    assert!(
+        text(&o).1.contains("select with -l SELECTOR"),
+        "{}",
+        text(&o).1
+    );
+    p.server.clear_requests();
+    run(Some(&p), &["delete", "cm", "-l", "app=web"]);
+    assert_eq!(
+        sent_paths(&p),
+        ["DELETE /api/v1/namespaces/cli-ns/configmaps?labelSelector=app%3Dweb"]
+    );
+}
+
+#[test]
+fn unknown_resource_names_are_usage_errors_with_close_matches() {
+    let p = pod();
+    let o = run(Some(&p), &["get", "deploymnet/web"]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        text(&o).1,
+        "incluster: error: invalid argument: no resource \"deploymnet\"; did you mean \
+         deployments.apps?\n"
+    );
+    for (args, says) in [
+        (&["delete", "cnofigmaps/x"][..], "did you mean configmaps?"),
+        (&["get", "pod/web-0", "-A"], "across all namespaces"),
+        (&["get", "/api/v1/pods", "-A"], "names its namespace itself"),
+        (&["get", "cm/x", "y"], "not both"),
+        (&["get", "cm/x", "-l", "a=b"], "names one object"),
+        (&["info", "-A"], "does not take -A"),
+        (&["logs", "x", "-l", "a=b"], "does not take -l"),
+    ] {
+        let o = run(Some(&p), args);
+        assert_exit(&o, 2);
+        assert!(text(&o).1.contains(says), "{args:?}: {}", text(&o).1);
+    }
+}

@@ -76,6 +76,12 @@ pub struct Args {
     pub field_manager: Option<String>,
     /// `patch --force`.
     pub force: bool,
+    /// `-A`, `--all-namespaces` (get, watch, delete).
+    pub all_namespaces: bool,
+    /// `apply -f FILE|-`.
+    pub filename: Option<String>,
+    /// `apply --force-conflicts`.
+    pub force_conflicts: bool,
 }
 
 fn text(v: std::ffi::OsString, what: &str) -> Result<String, Failure> {
@@ -123,7 +129,14 @@ pub fn parse() -> Result<Args, Failure> {
             }
             Long("since") => a.since = Some(text(p.value()?, "--since")?),
             Short('c') | Long("container") => a.container = Some(text(p.value()?, "--container")?),
+            // `-f` is `apply`'s file (kubectl's), `logs`' follow otherwise.
+            Short('f') if a.verb.as_deref() == Some("apply") => {
+                a.filename = Some(text(p.value()?, "-f")?)
+            }
+            Long("filename") => a.filename = Some(text(p.value()?, "--filename")?),
             Short('f') | Long("follow") => a.follow = true,
+            Short('A') | Long("all-namespaces") => a.all_namespaces = true,
+            Long("force-conflicts") => a.force_conflicts = true,
             Long("tail") => a.tail = Some(p.value()?.parse()?),
             Long("since-time") => a.since_time = Some(text(p.value()?, "--since-time")?),
             Long("timestamps") => a.timestamps = true,
@@ -177,7 +190,27 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
             "{verb} does not take --content-type{hint}"
         )));
     }
-    if verb != "patch" && (a.patch_type.is_some() || a.field_manager.is_some() || a.force) {
+    if verb != "apply" && (a.filename.is_some() || a.force_conflicts) {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take -f/--filename or --force-conflicts (see `incluster apply --help`)"
+        )));
+    }
+    if !matches!(verb, "get" | "watch" | "delete") && a.all_namespaces {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take -A/--all-namespaces"
+        )));
+    }
+    if verb == "apply" && (a.patch_type.is_some() || a.force) {
+        return Err(Failure::Usage(
+            "apply does not take --type or --force (it is server-side apply; \
+             --force-conflicts takes over fields other managers own)"
+                .into(),
+        ));
+    }
+    let takes_manager = matches!(verb, "patch" | "apply");
+    if verb != "patch"
+        && (a.patch_type.is_some() || (a.field_manager.is_some() && !takes_manager) || a.force)
+    {
         return Err(Failure::Usage(format!(
             "{verb} does not take --type, --field-manager or --force (see `incluster patch --help`)"
         )));
@@ -187,7 +220,12 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
             "{verb} does not take --name or --subresource"
         )));
     }
-    let watch_flags = a.selector.is_some() || a.field_selector.is_some() || a.bookmarks;
+    if !matches!(verb, "get" | "watch" | "delete") && a.selector.is_some() {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take -l/--selector"
+        )));
+    }
+    let watch_flags = a.field_selector.is_some() || a.bookmarks;
     if verb != "watch" && watch_flags {
         return Err(Failure::Usage(format!(
             "{verb} does not take watch options"
@@ -200,7 +238,7 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
     }
     let prints_json = matches!(
         verb,
-        "get" | "request" | "patch" | "watch" | "info" | "whoami"
+        "get" | "request" | "patch" | "watch" | "info" | "whoami" | "delete"
     );
     if !prints_json && (a.output.is_some() || a.pointer.is_some()) {
         return Err(Failure::Usage(format!(

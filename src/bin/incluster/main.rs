@@ -8,10 +8,12 @@
 use std::process::ExitCode;
 
 mod args;
+mod delete;
 mod failure;
 mod help;
 mod output;
 mod streams;
+mod target;
 mod verbs;
 
 use args::Args;
@@ -35,6 +37,7 @@ fn run(a: Args) -> Result<(), Failure> {
     args::check_options(verb, &a)?;
     match verb {
         "get" => verbs::get(&a),
+        "delete" => delete::delete(&a),
         "request" => verbs::request(&a),
         "patch" => verbs::patch(&a),
         "info" => verbs::info(&a),
