@@ -1232,3 +1232,123 @@ fn unknown_resource_names_are_usage_errors_with_close_matches() {
         assert!(text(&o).1.contains(says), "{args:?}: {}", text(&o).1);
     }
 }
+
+#[test]
+fn apply_a_multi_document_manifest_server_side() {
+    let p = pod();
+    let file = p.dir.join("m.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: \"1\"\n---\n\
+         apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: other}\ndata: {k: \"2\"}\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    p.server.clear_requests();
+    let o = run(Some(&p), &["apply", "-f", f, "--field-manager", "ci"]);
+    assert_exit(&o, 0);
+    assert_eq!(
+        text(&o).0,
+        "configmap/a serverside-applied\nconfigmap/b serverside-applied\n"
+    );
+    let sent: Vec<Value> = p
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "PATCH")
+        .collect();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        sent[0]["path"],
+        "/api/v1/namespaces/cli-ns/configmaps/a?fieldManager=ci"
+    );
+    assert_eq!(
+        sent[1]["path"],
+        "/api/v1/namespaces/other/configmaps/b?fieldManager=ci"
+    );
+    assert_eq!(sent[0]["content_type"], "application/apply-patch+yaml");
+    let o = run(
+        Some(&p),
+        &["get", "cm/b", "-n", "other", "--pointer", "/data/k"],
+    );
+    assert_eq!(text(&o).0, "2\n");
+
+    // JSON from stdin, -n for objects naming no namespace, and the default field manager.
+    p.server.clear_requests();
+    let mut child = cmd(
+        Some(&p),
+        &["apply", "-f", "-", "-n", "third", "--force-conflicts"],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}"#)
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "configmap/c serverside-applied\n");
+    let paths: Vec<String> = p
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "PATCH")
+        .map(|r| r["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        ["/api/v1/namespaces/third/configmaps/c?fieldManager=incluster&force=true"]
+    );
+
+    // Failures name the document; a bad one is found before anything is sent.
+    for (manifest, code, says) in [
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n---\nkind: ConfigMap\n",
+            2,
+            "document 2: it has no apiVersion",
+        ),
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n---\n\
+             apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: w}\n",
+            2,
+            "document 2 (Deploymnet w): no resource of kind \"Deploymnet\" in apiVersion \"apps/v1\"",
+        ),
+        ("a: [", 2, "not valid YAML or JSON"),
+        ("", 2, "no objects in it"),
+    ] {
+        std::fs::write(&file, manifest).unwrap();
+        p.server.clear_requests();
+        let o = run(Some(&p), &["apply", "-f", f]);
+        assert_exit(&o, code);
+        assert!(text(&o).1.contains(says), "{manifest}: {}", text(&o).1);
+        let patches = p
+            .server
+            .requests()
+            .into_iter()
+            .filter(|r| r["method"] == "PATCH")
+            .count();
+        let applied_first = says.contains("Deploymnet");
+        assert_eq!(patches, usize::from(applied_first), "{manifest}");
+    }
+    for (args, says) in [
+        (&["apply"][..], "apply needs -f FILE"),
+        (&["apply", "-f", "/nonexistent/m.yaml"], "cannot read it"),
+        (
+            &["get", "cm", "--force-conflicts"],
+            "does not take -f/--filename",
+        ),
+        (
+            &["apply", "-f", f, "--force"],
+            "apply does not take --type or --force",
+        ),
+    ] {
+        let o = run(Some(&p), args);
+        assert_exit(&o, 2);
+        assert!(text(&o).1.contains(says), "{args:?}: {}", text(&o).1);
+    }
+}

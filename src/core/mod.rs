@@ -1,6 +1,7 @@
 //! The core: all behaviour, in ordinary Rust types. The C, Python and CLI fronts only translate.
 
 pub mod api;
+pub mod apply;
 pub mod auth;
 pub mod cancel;
 pub mod client;

@@ -238,6 +238,7 @@ pub fn for_verb(verb: &str) -> &'static str {
     match verb {
         "get" => HELP_GET,
         "delete" => crate::delete::HELP,
+        "apply" => crate::apply::HELP,
         "request" => HELP_REQUEST,
         "patch" => HELP_PATCH,
         "info" => HELP_INFO,

@@ -7,6 +7,7 @@
 
 use std::process::ExitCode;
 
+mod apply;
 mod args;
 mod delete;
 mod failure;
@@ -38,6 +39,7 @@ fn run(a: Args) -> Result<(), Failure> {
     match verb {
         "get" => verbs::get(&a),
         "delete" => delete::delete(&a),
+        "apply" => apply::apply(&a),
         "request" => verbs::request(&a),
         "patch" => verbs::patch(&a),
         "info" => verbs::info(&a),

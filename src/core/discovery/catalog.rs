@@ -75,6 +75,23 @@ impl ApiResource {
         }
     }
 
+    /// The path of the collection (`name` `None`) or of one object: in `namespace` for a
+    /// namespaced resource (`None`: across all namespaces), never for a cluster-scoped one.
+    pub fn path(&self, namespace: Option<&str>, name: Option<&str>) -> String {
+        let mut path = self.base_path();
+        if let (true, Some(ns)) = (self.namespaced, namespace) {
+            path.push_str("/namespaces/");
+            path.push_str(ns);
+        }
+        path.push('/');
+        path.push_str(&self.plural);
+        if let Some(n) = name {
+            path.push('/');
+            path.push_str(n);
+        }
+        path
+    }
+
     /// The group version's path: `/api/v1`, `/apis/apps/v1`.
     pub fn base_path(&self) -> String {
         if self.group.is_empty() {

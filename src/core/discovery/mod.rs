@@ -69,7 +69,7 @@ pub struct Resolved {
 
 /// Refuse a name or namespace that cannot be one path segment (the server would read it as
 /// several, or as a query).
-fn check_segment(what: &str, value: &str, input: &str) -> Result<()> {
+pub(crate) fn check_segment(what: &str, value: &str, input: &str) -> Result<()> {
     let bad = value.is_empty()
         || value == "."
         || value == ".."
@@ -153,17 +153,7 @@ impl Client {
                  give its namespace instead"
             )));
         }
-        let mut path = resource.base_path();
-        if let Some(ns) = &ns {
-            path.push_str("/namespaces/");
-            path.push_str(ns);
-        }
-        path.push('/');
-        path.push_str(&resource.plural);
-        if let Some(n) = name {
-            path.push('/');
-            path.push_str(n);
-        }
+        let path = resource.path(ns.as_deref(), name);
         Ok(Resolved {
             path,
             name: name.map(str::to_owned),
