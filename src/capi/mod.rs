@@ -37,6 +37,8 @@ pub mod access;
 
 pub mod watch;
 
+pub mod names;
+
 pub mod logs;
 
 pub mod extract;

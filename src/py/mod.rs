@@ -10,6 +10,7 @@ pub mod client;
 pub mod convert;
 pub mod errors;
 pub mod logs;
+pub mod names;
 pub mod strcache;
 pub mod text;
 pub mod watch;

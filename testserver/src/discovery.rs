@@ -81,9 +81,14 @@ impl Default for Discovery {
     }
 }
 
-/// Groups in serving order, each with its versions in order (first = preferred).
-fn groups(all: &[Res]) -> Vec<(String, Vec<(String, Vec<&Res>)>)> {
-    let mut out: Vec<(String, Vec<(String, Vec<&Res>)>)> = Vec::new();
+/// A group version's resources.
+type Version<'a> = (String, Vec<&'a Res>);
+/// A group with its versions in order (first = preferred).
+type Group<'a> = (String, Vec<Version<'a>>);
+
+/// Groups in serving order.
+fn groups(all: &[Res]) -> Vec<Group<'_>> {
+    let mut out: Vec<Group<'_>> = Vec::new();
     for r in all {
         let gi = match out.iter().position(|(g, _)| *g == r.group) {
             Some(i) => i,
@@ -111,7 +116,7 @@ fn verbs() -> Value {
     ])
 }
 
-fn aggregated_group(name: &str, versions: &[(String, Vec<&Res>)]) -> Value {
+fn aggregated_group(name: &str, versions: &[Version<'_>]) -> Value {
     let versions: Vec<Value> = versions
         .iter()
         .map(|(v, rs)| {

@@ -273,7 +273,7 @@ impl Catalog {
         match close.as_slice() {
             [] => msg.push_str(
                 " on the server (a resource's plural, singular, short name or kind, \
-                 optionally with .GROUP or .VERSION.GROUP)",
+                 optionally with .GROUP or .VERSION.GROUP; an API path must start with '/')",
             ),
             [one] => msg.push_str(&format!("; did you mean {one}?")),
             [init @ .., last] => {

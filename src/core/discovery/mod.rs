@@ -215,10 +215,8 @@ impl Client {
         find: impl Fn(&Catalog) -> Option<T>,
     ) -> Result<std::result::Result<T, Arc<Catalog>>> {
         let cache = self.discovery_cache();
-        if let Some(c) = cache.fresh() {
-            if let Some(found) = find(&c) {
-                return Ok(Ok(found));
-            }
+        if let Some(found) = cache.fresh().and_then(|c| find(&c)) {
+            return Ok(Ok(found));
         }
         let c = cache.store(documents::fetch(self)?);
         Ok(find(&c).ok_or(c))
