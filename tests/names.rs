@@ -94,6 +94,22 @@ fn every_kubectl_form_resolves_to_its_path() {
         "/apis/apps/v1/deployments"
     );
     assert_eq!(path(&c, "ns", Some("x"), false), "/api/v1/namespaces");
+    assert_eq!(
+        c.resolve("deploy/web", None, false)
+            .unwrap()
+            .collection_path(),
+        "/apis/apps/v1/namespaces/home/deployments"
+    );
+    assert_eq!(
+        c.resolve("ns/x", None, false).unwrap().collection_path(),
+        "/api/v1/namespaces"
+    );
+    assert_eq!(
+        c.resolve("/api/v1/namespaces/a/pods/b", None, false)
+            .unwrap()
+            .collection_path(),
+        "/api/v1/namespaces/a/pods"
+    );
     let p = c.resolve("/api/v1/pods", None, false).unwrap();
     assert_eq!((p.name, p.namespace, p.resource), (None, None, None));
 }

@@ -146,16 +146,10 @@ pub(crate) fn fetch(client: &Client) -> Result<Catalog> {
     let is_aggregated = |path: &str, body: &[u8]| -> Result<bool> {
         Ok(decode::<KindOnly>(path, body)?.kind == "APIGroupDiscoveryList")
     };
-    let mut catalog = Catalog::default();
     if is_aggregated("/api", &api)? && is_aggregated("/apis", &apis)? {
-        let core: GroupDiscoveryList = decode("/api", &api)?;
-        let groups: GroupDiscoveryList = decode("/apis", &apis)?;
-        // The core group ranks first, then the groups in the server's order (its priority).
-        for (rank, g) in core.items.iter().chain(groups.items.iter()).enumerate() {
-            add_aggregated(&mut catalog, rank, g);
-        }
-        return Ok(catalog);
+        return aggregated(&api, &apis);
     }
+    let mut catalog = Catalog::default();
     let core: ApiVersions = decode("/api", &api)?;
     let groups: ApiGroupList = decode("/apis", &apis)?;
     for (vrank, v) in core.versions.iter().enumerate() {
@@ -173,6 +167,19 @@ pub(crate) fn fetch(client: &Client) -> Result<Catalog> {
         for (vrank, v) in versions.into_iter().enumerate() {
             add_legacy(client, &mut catalog, &g.name, v, i + 1, vrank)?;
         }
+    }
+    Ok(catalog)
+}
+
+/// The catalog of the two aggregated documents (`APIGroupDiscoveryList` of `/api` and of
+/// `/apis`).
+pub(crate) fn aggregated(api: &[u8], apis: &[u8]) -> Result<Catalog> {
+    let core: GroupDiscoveryList = decode("/api", api)?;
+    let groups: GroupDiscoveryList = decode("/apis", apis)?;
+    let mut catalog = Catalog::default();
+    // The core group ranks first, then the groups in the server's order (its priority).
+    for (rank, g) in core.items.iter().chain(groups.items.iter()).enumerate() {
+        add_aggregated(&mut catalog, rank, g);
     }
     Ok(catalog)
 }

@@ -67,6 +67,22 @@ pub struct Resolved {
     pub resource: Option<ApiResource>,
 }
 
+impl Resolved {
+    /// The collection the object belongs to (`/apis/apps/v1/namespaces/ns/deployments` for
+    /// `deploy/web`), or the collection itself: what a list or a watch of the object
+    /// requests, narrowed by `fieldSelector=metadata.name=NAME`. For a path given as the
+    /// input, its collection when it names an object of `/api/v1` or `/apis/GROUP/VERSION`,
+    /// else the path as it is.
+    pub fn collection_path(&self) -> String {
+        match &self.resource {
+            Some(r) => r.path(self.namespace.as_deref(), None),
+            None => crate::core::watch::target::target(&self.path)
+                .map(|t| t.path)
+                .unwrap_or_else(|_| self.path.clone()),
+        }
+    }
+}
+
 /// Refuse a name or namespace that cannot be one path segment (the server would read it as
 /// several, or as a query).
 pub(crate) fn check_segment(what: &str, value: &str, input: &str) -> Result<()> {
@@ -83,6 +99,18 @@ pub(crate) fn check_segment(what: &str, value: &str, input: &str) -> Result<()> 
         )));
     }
     Ok(())
+}
+
+/// Look a type name up in the catalog of two aggregated discovery documents (the bodies of
+/// `/api` and `/apis`), without a client: the lookup [`Client::resource_for`] does, for tools,
+/// tests and fuzzing.
+pub fn resource_in_documents(api: &[u8], apis: &[u8], type_name: &str) -> Result<ApiResource> {
+    let c = documents::aggregated(api, apis)?;
+    match c.lookup(type_name) {
+        Lookup::Found(r) => Ok(r.clone()),
+        Lookup::Ambiguous(rivals) => Err(ambiguous(type_name, &rivals)),
+        Lookup::Missing => Err(c.missing(type_name)),
+    }
 }
 
 impl Client {

@@ -3,7 +3,7 @@
 pub mod event;
 pub mod options;
 pub mod resync;
-mod target;
+pub(crate) mod target;
 pub mod watcher;
 
 pub use event::{Event, EventType};
