@@ -1,0 +1,206 @@
+//! A wait's view of its objects, and the verdict on it.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::core::error::{Error, Result};
+use crate::core::wait::condition::{Condition, Seen, describe};
+use crate::core::wait::{Met, MetObject, Target, WaitOptions};
+use crate::core::watch::EventType;
+
+/// One object as last seen.
+struct Obj {
+    raw: Vec<u8>,
+    value: Value,
+    uid: String,
+}
+
+/// What the view says.
+pub(crate) enum Verdict {
+    /// Not yet.
+    Pending,
+    /// Met.
+    Met(Met),
+    /// Can no longer be met, and why.
+    Unmeetable(String),
+}
+
+/// The objects of a wait, updated from list and watch events.
+pub(crate) struct State<'a> {
+    target: &'a Target,
+    opts: &'a WaitOptions,
+    /// By namespace and name.
+    objects: BTreeMap<(String, String), Obj>,
+    /// A named target: the UID it had when first seen.
+    first_uid: Option<String>,
+    /// A named target: its last state before it was deleted while waiting.
+    deleted: Option<Obj>,
+}
+
+fn text<'v>(v: &'v Value, pointer: &str) -> &'v str {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+impl<'a> State<'a> {
+    pub(crate) fn new(target: &'a Target, opts: &'a WaitOptions) -> Self {
+        State {
+            target,
+            opts,
+            objects: BTreeMap::new(),
+            first_uid: None,
+            deleted: None,
+        }
+    }
+
+    /// Take in an ADDED, MODIFIED or DELETED object.
+    pub(crate) fn apply(&mut self, kind: EventType, raw: &[u8]) -> Result<()> {
+        let value: Value = serde_json::from_slice(raw)
+            .map_err(|e| Error::Decode(format!("a watched object is not JSON: {e}")))?;
+        let key = (
+            text(&value, "/metadata/namespace").to_owned(),
+            text(&value, "/metadata/name").to_owned(),
+        );
+        let obj = Obj {
+            raw: raw.to_vec(),
+            uid: text(&value, "/metadata/uid").to_owned(),
+            value,
+        };
+        match kind {
+            EventType::Deleted => {
+                self.objects.remove(&key);
+                if self.target.name.is_some() {
+                    self.deleted = Some(obj);
+                }
+            }
+            EventType::Added | EventType::Modified => {
+                if self.target.name.is_some() && self.first_uid.is_none() {
+                    self.first_uid = Some(obj.uid.clone());
+                }
+                self.objects.insert(key, obj);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The conditions `seen` meets (every `all` one, then the first `any` one that holds), or
+    /// `None`.
+    fn meets(&self, seen: Seen<'_>) -> Result<Option<Vec<String>>> {
+        let mut met = Vec::with_capacity(self.opts.all.len() + 1);
+        for c in &self.opts.all {
+            if !c.holds(seen)? {
+                return Ok(None);
+            }
+            met.push(c.to_string());
+        }
+        if !self.opts.any.is_empty() {
+            let mut hit = None;
+            for c in &self.opts.any {
+                if c.holds(seen)? {
+                    hit = Some(c);
+                    break;
+                }
+            }
+            match hit {
+                Some(c) => met.push(c.to_string()),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(met))
+    }
+
+    /// The first `fail_on` condition `seen` meets.
+    fn fails(&self, seen: Seen<'_>) -> Result<Option<&'a Condition>> {
+        for c in &self.opts.fail_on {
+            if c.holds(seen)? {
+                return Ok(Some(c));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The verdict on the current view.
+    pub(crate) fn judge(&self) -> Result<Verdict> {
+        match &self.target.name {
+            Some(name) => self.judge_named(name),
+            None => self.judge_selection(),
+        }
+    }
+
+    fn judge_named(&self, name: &str) -> Result<Verdict> {
+        let obj = self.objects.values().next();
+        let seen = match obj {
+            Some(o) => Seen::Present {
+                object: &o.value,
+                same_uid: self.first_uid.as_deref() == Some(o.uid.as_str()),
+            },
+            None => Seen::Absent,
+        };
+        let what = obj.map_or_else(|| name.to_owned(), |o| describe(&o.value));
+        if let Some(c) = self.fails(seen)? {
+            return Ok(Verdict::Unmeetable(format!(
+                "{} {what}: the failure condition {c} is met",
+                self.target.collection
+            )));
+        }
+        if let Some(met) = self.meets(seen)? {
+            let object = match (obj, &self.deleted) {
+                (Some(o), _) | (None, Some(o)) => o.raw.clone(),
+                (None, None) => {
+                    serde_json::to_vec(&serde_json::json!({"metadata": {"name": name}}))
+                        .unwrap_or_default()
+                }
+            };
+            return Ok(Verdict::Met(Met {
+                objects: vec![MetObject { object, met }],
+            }));
+        }
+        if obj.is_none() && self.deleted.is_some() {
+            return Ok(Verdict::Unmeetable(format!(
+                "{}: it was deleted while waiting for {}",
+                self.target,
+                self.opts.spec()
+            )));
+        }
+        Ok(Verdict::Pending)
+    }
+
+    fn judge_selection(&self) -> Result<Verdict> {
+        let mut met_objects = Vec::with_capacity(self.objects.len());
+        let mut pending = false;
+        for o in self.objects.values() {
+            let seen = Seen::Present {
+                object: &o.value,
+                same_uid: true,
+            };
+            if let Some(c) = self.fails(seen)? {
+                return Ok(Verdict::Unmeetable(format!(
+                    "{} {}: the failure condition {c} is met",
+                    self.target.collection,
+                    describe(&o.value)
+                )));
+            }
+            match self.meets(seen)? {
+                Some(met) if !pending => met_objects.push(MetObject {
+                    object: o.raw.clone(),
+                    met,
+                }),
+                Some(_) => {}
+                None => pending = true,
+            }
+        }
+        if pending {
+            return Ok(Verdict::Pending);
+        }
+        if self.objects.is_empty() && !self.opts.allow_empty && self.meets(Seen::Absent)?.is_none()
+        {
+            return Ok(Verdict::Pending);
+        }
+        Ok(Verdict::Met(Met {
+            objects: met_objects,
+        }))
+    }
+}
