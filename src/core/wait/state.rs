@@ -204,3 +204,31 @@ impl<'a> State<'a> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::wait::target::from_path;
+
+    fn obj(uid: &str) -> Vec<u8> {
+        serde_json::to_vec(
+            &serde_json::json!({"metadata": {"name": "x", "namespace": "n", "uid": uid}}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn delete_is_met_by_a_new_uid_under_the_same_name() {
+        let t = from_path("/api/v1/namespaces/n/configmaps/x", None).unwrap();
+        let o = WaitOptions::parse(&["delete"], &[], &[]).unwrap();
+        let mut s = State::new(&t, &o);
+        s.apply(EventType::Added, &obj("u1")).unwrap();
+        assert!(matches!(s.judge().unwrap(), Verdict::Pending));
+        // Re-created while the watch was away: seen as a change of UID.
+        s.apply(EventType::Modified, &obj("u2")).unwrap();
+        let Verdict::Met(m) = s.judge().unwrap() else {
+            panic!("not met")
+        };
+        assert_eq!(m.objects[0].met, ["delete"]);
+    }
+}
