@@ -279,6 +279,11 @@ fn c_watch_api() {
 }
 
 #[test]
+fn c_wait_api() {
+    run_c_test("test_wait");
+}
+
+#[test]
 fn c_logs_api() {
     run_c_test("test_logs");
 }

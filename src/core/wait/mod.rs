@@ -65,6 +65,46 @@ impl WaitOptions {
         })
     }
 
+    /// Set an option by its name, as the C API passes them: `for`, `forAny`, `failOn` (each
+    /// adds one condition), `allowEmpty` (`true`/`false`), `timeoutMs` (`0`: check once;
+    /// absent: no limit); any other name is a watch option ([`WatchOptions::set`]: backoff,
+    /// idle timeout, ...). The target's `labelSelector` and `namespace` are not options of
+    /// the wait but of its [`target`].
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "for" => self.all.push(value.parse()?),
+            "forAny" => self.any.push(value.parse()?),
+            "failOn" => self.fail_on.push(value.parse()?),
+            "allowEmpty" => {
+                self.allow_empty = match value {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "wait option allowEmpty={value:?}: expected true or false"
+                        )));
+                    }
+                }
+            }
+            "timeoutMs" => {
+                let ms: u64 = value.parse().map_err(|_| {
+                    Error::invalid(format!(
+                        "wait option timeoutMs={value:?}: expected a number of milliseconds"
+                    ))
+                })?;
+                self.timeout = Some(Duration::from_millis(ms));
+            }
+            "labelSelector" | "fieldSelector" | "resourceVersion" => {
+                return Err(Error::invalid(format!(
+                    "wait option {key}: set by the wait (give the label selector with the \
+                     target)"
+                )));
+            }
+            other => self.watch.set(other, value)?,
+        }
+        Ok(())
+    }
+
     fn check(&self) -> Result<()> {
         if self.all.is_empty() && self.any.is_empty() {
             return Err(Error::invalid(
