@@ -1267,7 +1267,7 @@ fn wait_for_an_object_created_while_waiting() {
     let p = pod();
     let coll = "/api/v1/namespaces/w3/configmaps";
     let obj = format!("{coll}/later");
-    let mut child = cmd(
+    let child = cmd(
         Some(&p),
         &[
             "wait",
