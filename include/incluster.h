@@ -864,8 +864,8 @@ enum incluster_result incluster_wait(const struct incluster_client *client,
 // `result` is NULL or a live result.
 size_t incluster_wait_result_count(const struct incluster_wait_result *result);
 
-// The JSON of object `index` as last seen (for `delete`: its last known state, or
-// `{"metadata":{"name":...}}` when it never existed), not NUL-terminated, with its length in
+// The JSON of object `index` as last seen (for `delete`: its last known state, or its kind,
+// apiVersion and name when it never existed), not NUL-terminated, with its length in
 // `*len`. Borrowed: valid until the result is freed. NULL (and `*len` = 0) for a NULL
 // `result` or an index out of range; `len` may be NULL. Call it from the thread that owns
 // the result.

@@ -1168,7 +1168,7 @@ fn wait_met_prints_what_met_it_and_exits_0() {
     // An object that does not exist is deleted already.
     let o = wait_cli(&p, &[&format!("{coll}/none"), "--for", "delete"]);
     assert_exit(&o, 0);
-    assert_eq!(text(&o).0, "configmaps/none delete met\n");
+    assert_eq!(text(&o).0, "configmap/none delete met\n");
 }
 
 #[test]

@@ -730,7 +730,7 @@ impl Client {
     ///
     /// Returns:
     ///     The object that met the conditions (its last state; for "delete" of an object
-    ///     that never existed, {"metadata": {"name": ...}}); a list of them for a collection.
+    ///     that never existed, its kind, apiVersion and name); a list of them for a collection.
     ///
     /// Raises:
     ///     WaitTimeout: the timeout passed (also a builtin TimeoutError).

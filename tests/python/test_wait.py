@@ -80,7 +80,8 @@ def test_a_selection_and_the_empty_one(server: Server) -> None:
         c.wait(COLL, "create", label_selector="app=none", timeout=0)
     assert c.wait(COLL, "create", label_selector="app=none", allow_empty=True, timeout=0) == []
     # delete of an object that does not exist: met at once.
-    assert c.wait(f"{COLL}/never", "delete") == {"metadata": {"name": "never"}}
+    assert c.wait(f"{COLL}/never", "delete") == {"kind": "ConfigMap", "apiVersion": "v1",
+                                                 "metadata": {"name": "never"}}
 
 
 def test_ctrl_c_interrupts_a_wait(server: Server) -> None:

@@ -143,8 +143,9 @@ impl fmt::Display for Spec<'_> {
 /// One object that met the conditions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetObject {
-    /// The object as last seen, as JSON. For `delete`: its last known state, or
-    /// `{"metadata":{"name":...}}` when it never existed.
+    /// The object as last seen, as JSON (with `kind` and `apiVersion`, also when its list
+    /// left them out). For `delete`: its last known state, or `{"kind":...,"apiVersion":...,
+    /// "metadata":{"name":...}}` when it never existed.
     pub object: Vec<u8>,
     /// The conditions it met, as `--for` spells them: every `all` one, then the `any` one.
     pub met: Vec<String>,
@@ -204,8 +205,9 @@ fn run(client: &Client, target: &Target, opts: &WaitOptions, once: bool) -> Resu
     }
     let listing = Watch::list(client, &target.collection, wopts)?;
     let mut state = State::new(target, opts);
+    state.set_item_type(listing.item_type.clone());
     for e in &listing.objects {
-        state.apply(e.kind, &e.object)?;
+        state.apply_listed(&e.object)?;
     }
     let unmet = |v| match v {
         Verdict::Met(m) => Ok(Some(m)),

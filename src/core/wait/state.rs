@@ -36,6 +36,13 @@ pub(crate) struct State<'a> {
     first_uid: Option<String>,
     /// A named target: its last state before it was deleted while waiting.
     deleted: Option<Obj>,
+    /// The objects' `(kind, apiVersion)` as their list says.
+    item_type: Option<(String, String)>,
+}
+
+fn parse(raw: &[u8]) -> Result<Value> {
+    serde_json::from_slice(raw)
+        .map_err(|e| Error::Decode(format!("a watched object is not JSON: {e}")))
 }
 
 fn text<'v>(v: &'v Value, pointer: &str) -> &'v str {
@@ -52,19 +59,46 @@ impl<'a> State<'a> {
             objects: BTreeMap::new(),
             first_uid: None,
             deleted: None,
+            item_type: None,
         }
+    }
+
+    /// The objects' `(kind, apiVersion)` as their list says (see [`State::apply_listed`]).
+    pub(crate) fn set_item_type(&mut self, item_type: Option<(String, String)>) {
+        self.item_type = item_type;
+    }
+
+    /// Take in a listed object, with the `kind` and `apiVersion` its list says when it has
+    /// none itself (so that what met the wait looks the same whether it came from the list or
+    /// from a watch event).
+    pub(crate) fn apply_listed(&mut self, raw: &[u8]) -> Result<()> {
+        let mut value = parse(raw)?;
+        match (value.as_object_mut(), self.item_type.clone()) {
+            (Some(o), Some((kind, api_version))) if !o.contains_key("kind") => {
+                o.insert("kind".into(), kind.into());
+                o.insert("apiVersion".into(), api_version.into());
+                let raw = serde_json::to_vec(&value).unwrap_or_default();
+                self.take(EventType::Added, raw, value);
+            }
+            _ => self.take(EventType::Added, raw.to_vec(), value),
+        }
+        Ok(())
     }
 
     /// Take in an ADDED, MODIFIED or DELETED object.
     pub(crate) fn apply(&mut self, kind: EventType, raw: &[u8]) -> Result<()> {
-        let value: Value = serde_json::from_slice(raw)
-            .map_err(|e| Error::Decode(format!("a watched object is not JSON: {e}")))?;
+        let value = parse(raw)?;
+        self.take(kind, raw.to_vec(), value);
+        Ok(())
+    }
+
+    fn take(&mut self, kind: EventType, raw: Vec<u8>, value: Value) {
         let key = (
             text(&value, "/metadata/namespace").to_owned(),
             text(&value, "/metadata/name").to_owned(),
         );
         let obj = Obj {
-            raw: raw.to_vec(),
+            raw,
             uid: text(&value, "/metadata/uid").to_owned(),
             value,
         };
@@ -83,7 +117,6 @@ impl<'a> State<'a> {
             }
             _ => {}
         }
-        Ok(())
     }
 
     /// The conditions `seen` meets (every `all` one, then the first `any` one that holds), or
@@ -150,8 +183,13 @@ impl<'a> State<'a> {
             let object = match (obj, &self.deleted) {
                 (Some(o), _) | (None, Some(o)) => o.raw.clone(),
                 (None, None) => {
-                    serde_json::to_vec(&serde_json::json!({"metadata": {"name": name}}))
-                        .unwrap_or_default()
+                    // Never seen: its name, and its type when the list said it.
+                    let mut stub = serde_json::json!({"metadata": {"name": name}});
+                    if let Some((kind, api_version)) = &self.item_type {
+                        stub["kind"] = kind.as_str().into();
+                        stub["apiVersion"] = api_version.as_str().into();
+                    }
+                    serde_json::to_vec(&stub).unwrap_or_default()
                 }
             };
             return Ok(Verdict::Met(Met {

@@ -24,7 +24,7 @@ use crate::core::stream::lines::LineFramer;
 use crate::core::stream::resume::ResumeErrors;
 use crate::core::watch::event::{Decoded, Decoder, Event, EventType, Key, RawDecoder};
 use crate::core::watch::options::{OnGone, WatchOptions};
-use crate::core::watch::resync::{Known, relist};
+use crate::core::watch::resync::{ItemType, Known, relist, relist_typed};
 use crate::core::watch::target::{and_selector, target};
 
 /// A stream that lived at least this long ended "healthily": reconnect at once.
@@ -33,8 +33,11 @@ const HEALTHY: Duration = Duration::from_secs(1);
 /// The result of [`Watch::list`]: the objects, and what a watch from there needs.
 #[derive(Debug)]
 pub struct Listing {
-    /// The listed objects, as ADDED events.
+    /// The listed objects, as ADDED events, as the server sent them (a real API server leaves
+    /// `kind` and `apiVersion` out of list items).
     pub objects: Vec<Event>,
+    /// The items' `(kind, apiVersion)`, from the list's.
+    pub item_type: ItemType,
     path: String,
     opts: WatchOptions,
     known: HashMap<Key, Known>,
@@ -108,12 +111,14 @@ impl Watch {
             opts.field_selector = Some(and_selector(opts.field_selector.as_deref(), name));
         }
         let mut known = HashMap::new();
-        let (mut objects, list_rv) = relist(client, &target.path, &opts, &mut known)?;
+        let (mut objects, list_rv, item_type) =
+            relist_typed(client, &target.path, &opts, &mut known)?;
         // Only the objects: the markers frame differences, and a first list has none.
         objects.retain(|e| e.kind == EventType::Added);
         opts.resource_version = Some(list_rv);
         Ok(Listing {
             objects,
+            item_type,
             path: target.path,
             opts,
             known,
