@@ -1246,6 +1246,10 @@ fn wait_exit_codes_timeout_7_unmeetable_8_usage_2() {
             vec![obj.as_str(), "-l", "a=b", "--for", "create"],
             "applies to a collection",
         ),
+        (
+            vec![obj.as_str(), "--for", "jsonpath={.metadata.*}=x"],
+            "values in w2/job, not one",
+        ),
     ] {
         let o = wait_cli(&p, &args);
         assert_exit(&o, 2);

@@ -60,7 +60,7 @@ Connection options (any verb):
   --timeout SECONDS            whole-request timeout (default 60)
   --insecure-skip-tls-verify   DANGER: do not check the server's certificate
 
-Output (get, request, patch, info, whoami, watch): the answer as JSON on stdout (-o json,
+Output (get, request, patch, info, whoami, watch, wait): the answer as JSON on stdout (-o json,
 the default), or
   -o jsonpath=TEMPLATE   kubectl-style JSONPath ({.status.phase}, {range .items[*]}...{end})
   -o name                kind/name of the object (or of each item of a list)

@@ -10,9 +10,10 @@
 //! - `all` conditions are AND-ed; `any` conditions form one OR-group AND-ed with them, and the
 //!   one met is reported. A `fail_on` condition met by any object ends the wait with
 //!   [`Error::Unmeetable`] naming it (a Job's `condition=Failed`).
-//! - With a label selector, every object it picks must meet the conditions; the empty set
-//!   meets them only with `allow_empty` (or when the conditions hold for absent objects:
-//!   `delete`).
+//! - With a label selector, every object it picks now must meet the conditions: an object
+//!   deleted (or relabelled) while waiting leaves the selection rather than failing the wait.
+//!   The empty set meets them only with `allow_empty` (or when the conditions hold for absent
+//!   objects: `delete`).
 //! - The timeout ends the wait with [`Error::WaitTimeout`]; a zero timeout checks once.
 
 pub mod condition;
