@@ -6,6 +6,8 @@ from __future__ import annotations
 import builtins
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 
 import incluster
-from conftest import Server, explicit
+from conftest import TOKEN, Server, explicit
 
 COLL = "/api/v1/namespaces/pwait/configmaps"
 
@@ -108,3 +110,18 @@ def test_bad_input_is_named(server: Server) -> None:
         c.wait(f"{COLL}/x", 5)
     with pytest.raises(incluster.InvalidArgument, match="timeout"):
         c.wait(f"{COLL}/x", "create", timeout=-1)
+
+
+def test_exit_with_a_daemon_thread_still_waiting(server: Server) -> None:
+    """The interpreter shuts down around a wait on a daemon thread: no panic, no abort."""
+    script = (
+        "import sys, threading, time, incluster\n"
+        "c = incluster.Client(server=sys.argv[1], ca_file=sys.argv[2], token=sys.argv[3])\n"
+        "threading.Thread(target=lambda: c.wait(sys.argv[4], 'condition=Ready'),"
+        " daemon=True).start()\n"
+        "time.sleep(0.3)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, server.url, str(server.ca), TOKEN, f"{COLL}/absent"],
+        capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stderr) == (0, "")
