@@ -12,6 +12,7 @@ pub mod errors;
 pub mod logs;
 pub mod strcache;
 pub mod text;
+pub mod wait;
 pub mod watch;
 
 /// The native module behind `import incluster`.
