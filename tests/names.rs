@@ -265,3 +265,23 @@ fn the_core_group_and_earlier_groups_win_as_in_kubectl() {
         "{e}"
     );
 }
+
+#[test]
+fn wait_targets_take_names() {
+    use incluster::core::wait::target;
+    let (_s, c) = setup();
+    let t = target(&c, "deploy/web", Some("x"), None).unwrap();
+    assert_eq!(
+        (t.collection.as_str(), t.name.as_deref()),
+        ("/apis/apps/v1/namespaces/x/deployments", Some("web"))
+    );
+    let t = target(&c, "cm", None, Some("app=web")).unwrap();
+    assert_eq!(
+        (t.collection.as_str(), t.label_selector.as_deref()),
+        ("/api/v1/namespaces/home/configmaps", Some("app=web"))
+    );
+    let e = target(&c, "cm/x", None, Some("app=web")).unwrap_err();
+    assert!(e.to_string().contains("applies to a collection"), "{e}");
+    let e = target(&c, "jbos/x", None, None).unwrap_err();
+    assert!(e.to_string().contains("did you mean jobs.batch?"), "{e}");
+}

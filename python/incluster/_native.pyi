@@ -442,6 +442,31 @@ class Client:
                 naming the document (counted from 1).
             ApiError and its subclasses: the failed object's answer, its message naming the
                 document; the objects before it stay applied.
+    def wait(
+        self,
+        target: str,
+        for_: Optional[Union[str, Sequence[str]]] = None,
+        *,
+        any_: Optional[Union[str, Sequence[str]]] = None,
+        fail_on: Optional[Union[str, Sequence[str]]] = None,
+        label_selector: Optional[str] = None,
+        namespace: Optional[str] = None,
+        allow_empty: bool = False,
+        timeout: Optional[float] = None,
+        with_conditions: bool = False,
+    ) -> Any:
+        """Wait until an object (an object path) or every object a label selector picks (a
+        collection path) meets the conditions, kubectl wait's semantics, on list + watch. A
+        resource name works as for ``request`` (``"job/pi"``, ``"pods"`` with a selector), in
+        ``namespace`` (default the client's).
+
+        ``for_`` conditions must all hold, one of ``any_`` must hold, a ``fail_on`` one ends the
+        wait with Unmeetable: ``"create"``, ``"delete"``, ``"condition=NAME[=STATUS]"``,
+        ``"jsonpath={EXPR}[=VALUE]"``. ``timeout`` in seconds (None: no limit; 0: check once).
+
+        Returns the object that met them (a list for a collection path); with
+        ``with_conditions=True``, ``(object, [conditions met])`` pairs instead. Raises
+        WaitTimeout, Unmeetable, InvalidArgument, ApiError.
         """
     def close(self) -> None:
         """Refuse further requests. Watches and log reads already open keep running: each owns

@@ -122,7 +122,8 @@ fn in_document(e: Error, n: usize, o: &Value) -> Error {
         Error::Timeout(m) => Error::Timeout(format!("{what}: {m}")),
         Error::Tls(m) => Error::Tls(format!("{what}: {m}")),
         Error::Decode(m) => Error::Decode(format!("{what}: {m}")),
-        Error::Cancelled => Error::Cancelled,
+        // Not produced by an apply; kept as they are.
+        e @ (Error::Cancelled | Error::WaitTimeout(_) | Error::Unmeetable(_)) => e,
     }
 }
 

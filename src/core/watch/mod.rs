@@ -8,4 +8,4 @@ pub mod watcher;
 
 pub use event::{Event, EventType};
 pub use options::{OnGone, WatchOptions};
-pub use watcher::Watch;
+pub use watcher::{Listing, Watch};
