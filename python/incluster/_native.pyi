@@ -442,6 +442,7 @@ class Client:
                 naming the document (counted from 1).
             ApiError and its subclasses: the failed object's answer, its message naming the
                 document; the objects before it stay applied.
+        """
     def wait(
         self,
         target: str,
