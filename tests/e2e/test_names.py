@@ -309,9 +309,13 @@ def test_apply_a_multi_document_manifest_from_every_front(
         cluster.admin("DELETE", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{p}-web")
 
 
-def test_cli_watch_by_name(cluster: Cluster, cli: Path) -> None:
+def test_watch_and_wait_by_name(cluster: Cluster, cli: Path) -> None:
     cluster.admin("POST", f"/api/v1/namespaces/{NAMESPACE}/configmaps",
                   {"metadata": {"name": "names-watch"}})
+    waited = run([cli, "wait", "cm", "names-watch", "--for", "create", "--timeout", "30s"])
+    assert waited.returncode == 0 and "configmap/names-watch" in waited.stdout, waited.stderr
+    met = incluster.Client().wait("configmap/names-watch", "create", timeout=30)
+    assert met["metadata"]["name"] == "names-watch"
     got = run([cli, "watch", "cm/names-watch", "--no-resume", "--param", "timeoutSeconds=1",
                "-o", "name"])
     assert (got.returncode, got.stdout) == (0, "ADDED configmap/names-watch\n"), got.stderr
