@@ -18,6 +18,7 @@
 mod api;
 mod certs;
 mod hostile;
+mod leases;
 mod http;
 mod logbench;
 mod logs;
