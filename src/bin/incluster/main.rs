@@ -3,13 +3,14 @@
 //! Argument parsing and printing only; every behaviour is the library's. One file per job:
 //! `args` (the command line, which verb takes which option, the client it describes), `help`
 //! (the texts), `output` (stdout, `-o` and `--pointer`), `verbs` (the one-shot requests),
-//! `streams` (watch and logs) and `failure` (messages and exit codes).
+//! `streams` (watch and logs), `lease` (lease run/status) and `failure` (messages and exit codes).
 
 use std::process::ExitCode;
 
 mod args;
 mod failure;
 mod help;
+mod lease;
 mod output;
 mod streams;
 mod verbs;
@@ -42,6 +43,7 @@ fn run(a: Args) -> Result<(), Failure> {
         "can-i" => verbs::can_i(&a),
         "watch" => streams::watch(&a),
         "logs" => streams::logs(&a),
+        "lease" => lease::lease(&a),
         other => Err(Failure::Usage(format!(
             "unknown verb {other:?} (try `incluster --help`)"
         ))),

@@ -88,7 +88,9 @@ impl ElectionConfig {
         if let Some(w) = self.wait_timeout
             && w.is_zero()
         {
-            return Err(Error::invalid("wait timeout must be greater than zero, not 0s"));
+            return Err(Error::invalid(
+                "wait timeout must be greater than zero, not 0s",
+            ));
         }
         Ok(())
     }

@@ -205,8 +205,9 @@ impl Election {
     /// (`Ok(false)`; [`Election::outcome`] says how), or a fatal error (`Err`, e.g. 403).
     /// Honours the calling thread's interrupt check ([`Error::Cancelled`]).
     pub fn wait_leader(&self, timeout: Option<Duration>) -> Result<bool> {
-        self.shared
-            .wait_for(timeout, |s| s.leading_until.is_some() || s.outcome.is_some())?;
+        self.shared.wait_for(timeout, |s| {
+            s.leading_until.is_some() || s.outcome.is_some()
+        })?;
         if self.is_leader() {
             return Ok(true);
         }
@@ -226,7 +227,7 @@ impl Election {
     /// passes (`Ok(false)`).
     pub fn wait_not_leader(&self, timeout: Option<Duration>) -> Result<bool> {
         self.shared.wait_for(timeout, |s| {
-            s.outcome.is_some() || !s.leading_until.is_some_and(|u| Instant::now() < u)
+            s.outcome.is_some() || s.leading_until.is_none_or(|u| Instant::now() >= u)
         })
     }
 

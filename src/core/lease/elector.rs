@@ -158,7 +158,8 @@ impl Elector {
                 return Ok(Outcome::Cancelled);
             }
         };
-        self.shared.set_leading(Some(since + self.cfg.renew_deadline));
+        self.shared
+            .set_leading(Some(since + self.cfg.renew_deadline));
         emit(LeaseEvent::Started);
         loop {
             let deadline = since + self.cfg.renew_deadline;
@@ -180,7 +181,8 @@ impl Elector {
             match self.round(Some(deadline), emit) {
                 Ok(true) => {
                     since = round;
-                    self.shared.set_leading(Some(since + self.cfg.renew_deadline));
+                    self.shared
+                        .set_leading(Some(since + self.cfg.renew_deadline));
                 }
                 Ok(false) => {
                     let holder = self
@@ -213,7 +215,10 @@ impl Elector {
     /// others take over at their next try instead of waiting out the Lease.
     fn release(&mut self, emit: &mut dyn FnMut(LeaseEvent)) -> Outcome {
         self.shared.set_leading(None);
-        let Some(obs) = self.observed.as_ref().filter(|o| o.record.holder == self.identity)
+        let Some(obs) = self
+            .observed
+            .as_ref()
+            .filter(|o| o.record.holder == self.identity)
         else {
             emit(LeaseEvent::Stopped("stopped leading".into()));
             return Outcome::Released;
@@ -337,9 +342,7 @@ impl Elector {
                 Ok(true)
             }
             // Someone else wrote first (or deleted it): this round is lost.
-            Err(e) if matches!(e.class(), ErrorClass::Conflict | ErrorClass::NotFound) => {
-                Ok(false)
-            }
+            Err(e) if matches!(e.class(), ErrorClass::Conflict | ErrorClass::NotFound) => Ok(false),
             Err(e) => Err(e),
         }
     }

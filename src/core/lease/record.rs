@@ -113,7 +113,11 @@ pub fn status(client: &Client, namespace: Option<&str>, name: &str) -> Result<Va
         .renew_time
         .as_deref()
         .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
-        .map(|t| SystemTime::now().duration_since(t).unwrap_or(Duration::ZERO));
+        .map(|t| {
+            SystemTime::now()
+                .duration_since(t)
+                .unwrap_or(Duration::ZERO)
+        });
     let held = !r.holder.is_empty()
         && age.is_some_and(|a| a.as_secs_f64() < r.lease_duration_seconds as f64);
     Ok(json!({
