@@ -29,7 +29,7 @@ from ._errors import (
     TransportError,
     Unauthorized,
 )
-from ._native import Client, Logs, Response, Watch, WatchEvent, __version__
+from ._native import Client, LeaderElection, Logs, Response, Watch, WatchEvent, __version__
 
 __all__ = [
     "AlreadyExists",
@@ -43,6 +43,7 @@ __all__ = [
     "Forbidden",
     "Gone",
     "InvalidArgument",
+    "LeaderElection",
     "Logs",
     "NotFound",
     "Response",
