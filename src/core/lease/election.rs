@@ -25,6 +25,9 @@ pub(crate) struct Shared {
 struct State {
     /// While leading: the instant by which a renewal must succeed.
     leading_until: Option<Instant>,
+    /// Leading, and the `Started` event delivered: what waiters for leadership wait for, so
+    /// that `on_started` has run when they return.
+    announced: bool,
     /// Set once, when the loop ends.
     outcome: Option<Result<Outcome>>,
 }
@@ -35,7 +38,18 @@ impl Shared {
     }
 
     pub(crate) fn set_leading(&self, until: Option<Instant>) {
-        self.lock().leading_until = until;
+        let mut s = self.lock();
+        s.leading_until = until;
+        if until.is_none() {
+            s.announced = false;
+        }
+        drop(s);
+        self.changed.notify_all();
+    }
+
+    /// The `Started` event has been delivered.
+    pub(crate) fn announce(&self) {
+        self.lock().announced = true;
         self.changed.notify_all();
     }
 
@@ -54,6 +68,7 @@ impl Shared {
     fn finish(&self, outcome: Result<Outcome>) {
         let mut s = self.lock();
         s.leading_until = None;
+        s.announced = false;
         s.outcome = Some(outcome);
         drop(s);
         self.changed.notify_all();

@@ -161,6 +161,7 @@ impl Elector {
         self.shared
             .set_leading(Some(since + self.cfg.renew_deadline));
         emit(LeaseEvent::Started);
+        self.shared.announce();
         loop {
             let deadline = since + self.cfg.renew_deadline;
             let pause = retry.min(deadline.saturating_duration_since(Instant::now()));
