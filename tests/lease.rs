@@ -42,8 +42,10 @@ type Log = Arc<Mutex<Vec<(Instant, LeaseEvent)>>>;
 fn start(c: &Client, cfg: ElectionConfig) -> (Election, Log) {
     let log: Log = Arc::default();
     let l = log.clone();
-    let e = Election::start(c, cfg, move |ev| l.lock().unwrap().push((Instant::now(), ev)))
-        .unwrap();
+    let e = Election::start(c, cfg, move |ev| {
+        l.lock().unwrap().push((Instant::now(), ev))
+    })
+    .unwrap();
     (e, log)
 }
 
@@ -107,7 +109,10 @@ fn a_lone_contender_creates_the_lease_leads_and_releases_it_on_stop() {
     let ev = events(&log);
     assert_eq!(ev[0], LeaseEvent::NewLeader("a".into()));
     assert_eq!(ev[1], LeaseEvent::Started);
-    assert_eq!(ev.last(), Some(&LeaseEvent::Stopped("released the Lease".into())));
+    assert_eq!(
+        ev.last(),
+        Some(&LeaseEvent::Stopped("released the Lease".into()))
+    );
 }
 
 #[test]
@@ -232,9 +237,11 @@ fn a_leader_that_cannot_renew_steps_down_before_another_takes_over() {
     assert!(ia[0].1.unwrap() < ib[0].0, "A led while B did");
     assert_eq!(lease(&c)["spec"]["leaseTransitions"], 1);
     // A says why on its Stopped event.
-    assert!(events(&alog).iter().any(
-        |e| matches!(e, LeaseEvent::Stopped(r) if r.contains("could not be renewed"))
-    ));
+    assert!(
+        events(&alog)
+            .iter()
+            .any(|e| matches!(e, LeaseEvent::Stopped(r) if r.contains("could not be renewed")))
+    );
 }
 
 #[test]
@@ -282,6 +289,9 @@ fn one_request_per_round_and_at_most_one_round_per_retry_period() {
     // (the follower), over the whole run.
     let periods = (t0.elapsed().as_secs_f64() / 0.3).ceil() as u64 + 1;
     assert!(ra - 1 <= periods + 1, "{ra} rounds in {periods} periods");
-    assert!(b_gets <= periods, "{b_gets} follower reads in {periods} periods");
+    assert!(
+        b_gets <= periods,
+        "{b_gets} follower reads in {periods} periods"
+    );
     assert!(b_gets >= 1);
 }

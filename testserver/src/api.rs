@@ -367,14 +367,23 @@ impl State {
             {
                 self.item(req, ns, name).into()
             }
-            ["apis", "coordination.k8s.io", "v1", "namespaces", ns, "leases"] if !ns.is_empty() => {
-                self.leases.handle(req, ns, None)
-            }
-            ["apis", "coordination.k8s.io", "v1", "namespaces", ns, "leases", name]
-                if !ns.is_empty() && !name.is_empty() =>
-            {
-                self.leases.handle(req, ns, Some(name))
-            }
+            [
+                "apis",
+                "coordination.k8s.io",
+                "v1",
+                "namespaces",
+                ns,
+                "leases",
+            ] if !ns.is_empty() => self.leases.handle(req, ns, None),
+            [
+                "apis",
+                "coordination.k8s.io",
+                "v1",
+                "namespaces",
+                ns,
+                "leases",
+                name,
+            ] if !ns.is_empty() && !name.is_empty() => self.leases.handle(req, ns, Some(name)),
             ["_test", "status", code] => test_status(req, code).into(),
             ["_test", "flaky"] => self.flaky(req).into(),
             ["_test", "drop"] => self.drop_route(req),

@@ -133,7 +133,8 @@ impl Leases {
             }
             Err(f) => status_response(
                 f.code,
-                &f.message.replace("configmaps", "leases.coordination.k8s.io"),
+                &f.message
+                    .replace("configmaps", "leases.coordination.k8s.io"),
                 Some(f.reason),
             )
             .into(),

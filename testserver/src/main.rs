@@ -18,8 +18,8 @@
 mod api;
 mod certs;
 mod hostile;
-mod leases;
 mod http;
+mod leases;
 mod logbench;
 mod logs;
 mod patch;
