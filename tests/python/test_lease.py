@@ -163,3 +163,18 @@ def test_a_callback_that_raises_does_not_stop_the_election(
     with client(server).leader_election("lock", on_started=boom, **FAST) as lead:
         assert lead.is_leader
     assert [str(e) for e in seen] == ["from on_started"]
+
+
+def test_ctrl_c_while_waiting_for_leadership(server: Server) -> None:
+    import _thread
+
+    kube = client(server)
+    with kube.leader_election("lock", identity="a", **FAST):
+        other = kube.leader_election("lock", identity="b", **FAST)
+        timer = threading.Timer(0.5, _thread.interrupt_main)
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            other.__enter__()
+        timer.join()
+        assert not other.is_leader
+        assert kube.get(PATH)["spec"]["holderIdentity"] == "a"

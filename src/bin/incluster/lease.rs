@@ -7,7 +7,7 @@ use std::process::{Child, Command};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use incluster::core::lease::elector::{EXIT_LOST, EXIT_WAIT_TIMEOUT};
+use incluster::core::error::{EXIT_LEASE_LOST, EXIT_LEASE_WAIT_TIMEOUT};
 use incluster::core::lease::record;
 use incluster::core::lease::{Election, ElectionConfig, LeaseEvent, Outcome};
 
@@ -132,7 +132,7 @@ fn run(a: &Args) -> Result<(), Failure> {
                         &label,
                         "--wait-timeout ran out before leadership: the command did not run",
                     );
-                    Err(Failure::Exit(EXIT_WAIT_TIMEOUT))
+                    Err(Failure::Exit(EXIT_LEASE_WAIT_TIMEOUT))
                 }
                 other => Err(Failure::Exit(other.exit_code())),
             };
@@ -167,7 +167,7 @@ fn run(a: &Args) -> Result<(), Failure> {
             say(&label, "leadership lost: stopping the command (SIGTERM)");
             let _ = stop_child(&mut child, &label, grace, true)?;
             election.stop();
-            return Err(Failure::Exit(EXIT_LOST));
+            return Err(Failure::Exit(EXIT_LEASE_LOST));
         }
         std::thread::sleep(TICK);
     }

@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::core::api::request::Request;
 use crate::core::cancel::CancelHandle;
 use crate::core::client::Client;
-use crate::core::error::{Error, ErrorClass, Result};
+use crate::core::error::{EXIT_LEASE_LOST, EXIT_LEASE_WAIT_TIMEOUT, Error, ErrorClass, Result};
 use crate::core::http::interrupt;
 use crate::core::lease::config::{ElectionConfig, JITTER_FACTOR, random_bytes, show};
 use crate::core::lease::election::Shared;
@@ -51,21 +51,16 @@ pub enum Outcome {
 
 impl Outcome {
     /// The `incluster lease run` exit code when the command did not finish by itself:
-    /// [`EXIT_LOST`] for a lost leadership, [`EXIT_WAIT_TIMEOUT`] for a wait that timed out,
-    /// 0 otherwise.
+    /// [`EXIT_LEASE_LOST`] for a lost leadership, [`EXIT_LEASE_WAIT_TIMEOUT`] for a wait that
+    /// timed out, 0 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Outcome::Lost(_) => EXIT_LOST,
-            Outcome::WaitTimedOut => EXIT_WAIT_TIMEOUT,
+            Outcome::Lost(_) => EXIT_LEASE_LOST,
+            Outcome::WaitTimedOut => EXIT_LEASE_WAIT_TIMEOUT,
             Outcome::Released | Outcome::Cancelled => 0,
         }
     }
 }
-
-/// `incluster lease run`'s exit code when leadership was lost (the command was stopped).
-pub const EXIT_LOST: u8 = 10;
-/// `incluster lease run`'s exit code when `--wait-timeout` ran out before leadership.
-pub const EXIT_WAIT_TIMEOUT: u8 = 11;
 
 /// The Lease as last seen to change.
 struct Observed {
