@@ -1227,13 +1227,21 @@ fn lease_run_stops_the_command_when_leadership_is_lost() {
 fn lease_run_forwards_sigterm_to_the_command_and_releases() {
     use std::io::BufRead;
     let p = pod();
-    let script = "trap 'exit 42' TERM; sleep 60 & wait";
-    let mut child = cmd(Some(&p), &lease_args("term", &[], &["sh", "-c", script]))
+    // The script says when its trap is set, so the signal cannot come before it.
+    let ready = p.dir.join("trap-set");
+    let script = format!(
+        "trap 'exit 42' TERM; touch {}; sleep 60 & wait",
+        ready.display()
+    );
+    let mut child = cmd(Some(&p), &lease_args("term", &[], &["sh", "-c", &script]))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     stderr_until(&mut lines, "started the command");
+    while !ready.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     // SAFETY: kill(2) on the child we spawned.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();

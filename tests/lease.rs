@@ -234,6 +234,12 @@ fn a_leader_that_cannot_renew_steps_down_before_another_takes_over() {
     s.set_lease_faults(&json!({"unavailable": false}));
     assert!(b.wait_leader(PATIENCE).unwrap());
     let (ia, ib) = (intervals(&alog), intervals(&blog));
+    assert!(
+        !ia.is_empty() && !ib.is_empty(),
+        "{:?}\n{:?}",
+        events(&alog),
+        events(&blog)
+    );
     assert!(ia[0].1.unwrap() < ib[0].0, "A led while B did");
     assert_eq!(lease(&c)["spec"]["leaseTransitions"], 1);
     // A says why on its Stopped event.

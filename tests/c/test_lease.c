@@ -92,6 +92,7 @@ int main(void) {
     CHECK(strcmp(incluster_lease_identity(a), "c-a") == 0, "A's identity");
     pthread_mutex_lock(&sa.mu);
     CHECK(sa.started == 1, "on_started once");
+    if (sa.started != 1) fprintf(stderr, "on_started ran %d times\n", sa.started);
     CHECK(strcmp(sa.leader, "c-a") == 0, "on_new_leader names A");
     pthread_mutex_unlock(&sa.mu);
 

@@ -220,9 +220,8 @@ impl Election {
     /// (`Ok(false)`; [`Election::outcome`] says how), or a fatal error (`Err`, e.g. 403).
     /// Honours the calling thread's interrupt check ([`Error::Cancelled`]).
     pub fn wait_leader(&self, timeout: Option<Duration>) -> Result<bool> {
-        self.shared.wait_for(timeout, |s| {
-            s.leading_until.is_some() || s.outcome.is_some()
-        })?;
+        self.shared
+            .wait_for(timeout, |s| s.announced || s.outcome.is_some())?;
         if self.is_leader() {
             return Ok(true);
         }
