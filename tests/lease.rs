@@ -273,8 +273,9 @@ fn one_request_per_round_and_at_most_one_round_per_retry_period() {
     std::thread::sleep(Duration::from_secs(3));
     drop(b);
     let elapsed = t0.elapsed();
-    let ra = a.rounds();
+    // Stopped first, so that no round starts after the count is read.
     a.stop();
+    let ra = a.rounds();
     let reqs: Vec<Value> = s
         .requests()
         .into_iter()
