@@ -1286,3 +1286,36 @@ fn lease_errors_name_what_is_wrong() {
     assert!(text(&o).1.contains("cannot get leases"), "{}", text(&o).1);
     assert!(!text(&o).1.contains(TOKEN));
 }
+
+#[test]
+fn lease_run_kills_a_command_that_ignores_sigterm_after_the_grace_period() {
+    use std::io::BufRead;
+    let p = pod();
+    let ready = p.dir.join("ignoring");
+    let script = format!(
+        "trap '' TERM; touch {}; while :; do sleep 0.1; done",
+        ready.display()
+    );
+    let mut child = cmd(
+        Some(&p),
+        &lease_args(
+            "stubborn",
+            &["--grace-period", "1s"],
+            &["sh", "-c", &script],
+        ),
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    stderr_until(&mut lines, "started the command");
+    while !ready.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    p.server.set_lease_faults(&json!({"unavailable": true}));
+    stderr_until(&mut lines, "leadership lost");
+    let seen = stderr_until(&mut lines, "SIGKILL");
+    let status = child.wait().unwrap();
+    p.server.set_lease_faults(&json!({"unavailable": false}));
+    assert_eq!(status.code(), Some(10), "{seen:#?}");
+}
