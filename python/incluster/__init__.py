@@ -28,6 +28,8 @@ from ._errors import (
     TooManyRequests,
     TransportError,
     Unauthorized,
+    Unmeetable,
+    WaitTimeout,
 )
 from ._native import Client, LeaderElection, Logs, Response, Watch, WatchEvent, __version__
 
@@ -52,6 +54,8 @@ __all__ = [
     "TooManyRequests",
     "TransportError",
     "Unauthorized",
+    "Unmeetable",
+    "WaitTimeout",
     "Watch",
     "WatchEvent",
     "__version__",

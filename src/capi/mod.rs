@@ -39,6 +39,8 @@ pub mod watch;
 
 pub mod logs;
 
+pub mod wait;
+
 pub mod lease;
 
 pub mod extract;

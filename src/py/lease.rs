@@ -161,7 +161,9 @@ impl LeaderElection {
         };
         let lost = this.lost.clone_ref(py);
         let observer = move |ev: LeaseEvent| {
-            Python::attach(|py| match ev {
+            // While the interpreter shuts down no callback can run (attaching would panic):
+            // the event is dropped, and the loop goes on until the process exits.
+            let _ = Python::try_attach(|py| match ev {
                 LeaseEvent::Started => call(py, &cb.on_started, ()),
                 LeaseEvent::Stopped(why) => {
                     if let Err(e) = lost.call_method0(py, "set") {
@@ -171,7 +173,7 @@ impl LeaderElection {
                 }
                 LeaseEvent::NewLeader(id) => call(py, &cb.on_new_leader, (id,)),
                 LeaseEvent::Retrying(_) => {}
-            })
+            });
         };
         let election = Election::start(&this.client, this.config.clone(), observer)
             .map_err(|e| to_py(py, &e))?;
