@@ -19,6 +19,7 @@ mod api;
 mod certs;
 mod hostile;
 mod http;
+mod leases;
 mod logbench;
 mod logs;
 mod patch;
