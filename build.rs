@@ -24,8 +24,10 @@ const PREAMBLE: &str = "\
  *   frees them. incluster_config, incluster_watch_handle and incluster_logs_handle belong to
  *   one thread at a time; only incluster_watch_cancel/incluster_logs_cancel may be called from
  *   another thread, and a second call on a busy stream is refused, never waited for.
+ *   incluster_lease is thread-safe (any thread may query, wait or cancel; its callbacks run
+ *   on the election's own thread); only incluster_lease_free needs it unused.
  * - Order: version, results, errors, config, client, requests, responses, whoami/can-i,
- *   watch, logs, JSON extraction, strings.
+ *   watch, logs, leader election, JSON extraction, strings.
  * - Strings in are NUL-terminated UTF-8 (checked: INCLUSTER_ERR_INVALID_UTF8). NULL where a
  *   pointer is required gives INCLUSTER_ERR_NULL_ARGUMENT, never a crash.
  * - No panic or unwinding ever crosses this API; a bug shows up as INCLUSTER_ERR_PANIC.

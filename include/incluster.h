@@ -15,8 +15,10 @@
  *   frees them. incluster_config, incluster_watch_handle and incluster_logs_handle belong to
  *   one thread at a time; only incluster_watch_cancel/incluster_logs_cancel may be called from
  *   another thread, and a second call on a busy stream is refused, never waited for.
+ *   incluster_lease is thread-safe (any thread may query, wait or cancel; its callbacks run
+ *   on the election's own thread); only incluster_lease_free needs it unused.
  * - Order: version, results, errors, config, client, requests, responses, whoami/can-i,
- *   watch, logs, JSON extraction, strings.
+ *   watch, logs, leader election, JSON extraction, strings.
  * - Strings in are NUL-terminated UTF-8 (checked: INCLUSTER_ERR_INVALID_UTF8). NULL where a
  *   pointer is required gives INCLUSTER_ERR_NULL_ARGUMENT, never a crash.
  * - No panic or unwinding ever crosses this API; a bug shows up as INCLUSTER_ERR_PANIC.
@@ -95,6 +97,18 @@ typedef enum incluster_result {
   INCLUSTER_ERR_PANIC = 900,
 } incluster_result;
 
+// How an election ended (`incluster_lease_wait`).
+typedef enum incluster_lease_outcome {
+  // It led, was cancelled, and released the Lease.
+  INCLUSTER_LEASE_RELEASED = 1,
+  // It led and lost leadership (renew deadline passed, or taken over).
+  INCLUSTER_LEASE_LOST = 2,
+  // It was cancelled before it led.
+  INCLUSTER_LEASE_CANCELLED = 3,
+  // The wait timeout passed before it led.
+  INCLUSTER_LEASE_WAIT_TIMED_OUT = 4,
+} incluster_lease_outcome;
+
 // Patch types for `incluster_patch` (see "Patch operations" in the Kubernetes API
 // conventions).
 typedef enum incluster_patch_type {
@@ -156,6 +170,10 @@ typedef struct incluster_config incluster_config;
 // the accessors only read it, so any thread may call them while no thread frees it.
 typedef struct incluster_error incluster_error;
 
+// A running contender. Thread-safe: any thread may call `_is_leader`, `_identity`,
+// `_wait_leader`, `_wait` and `_cancel` on it; `_free` once, when no other call is running.
+typedef struct incluster_lease incluster_lease;
+
 // A running log read. Owned by one thread at a time, except `incluster_logs_cancel`, which
 // any thread may call while the stream is alive; a second call while one is running (from
 // another thread, or from the stream's own callback) is refused with
@@ -207,6 +225,41 @@ typedef int (*incluster_watch_callback)(void *userdata, const struct incluster_w
 // the call. Return `INCLUSTER_CONTINUE` (0) to go on, anything else to stop (the call then
 // returns `INCLUSTER_STOPPED`).
 typedef int (*incluster_logs_callback)(void *userdata, const uint8_t *line, size_t len);
+
+// The settings of `incluster_lease_start`. A zero duration means client-go's default
+// (15000 / 10000 / 2000 ms); `wait_timeout_ms` 0 waits for leadership until cancelled.
+typedef struct incluster_lease_params {
+  // The Lease's name (required).
+  const char *name;
+  // The Lease's namespace; NULL is the client's.
+  const char *lease_namespace;
+  // This contender's identity; NULL is the hostname plus `_` and a random suffix.
+  const char *identity;
+  // `leaseDurationSeconds`, in milliseconds (rounded up to seconds in the Lease).
+  uint64_t lease_duration_ms;
+  // How long the leader keeps trying to renew before it steps down.
+  uint64_t renew_deadline_ms;
+  // How often to try to acquire or renew.
+  uint64_t retry_period_ms;
+  // Give up waiting for leadership after this long (0: never).
+  uint64_t wait_timeout_ms;
+} incluster_lease_params;
+
+// The callbacks of `incluster_lease_start`, each optional (NULL), all called on the
+// election's own thread with `userdata`. Strings passed to them are borrowed for the call.
+// They may call any incluster function except `incluster_lease_free` on their own lease.
+typedef struct incluster_lease_callbacks {
+  // This contender became the leader.
+  void (*on_started)(void *userdata);
+  // This contender stopped leading; `reason` says why (released, renew deadline passed,
+  // taken over).
+  void (*on_stopped)(void *userdata, const char *reason);
+  // The Lease was seen held by `identity` (this contender's own included), first and on
+  // each change.
+  void (*on_new_leader)(void *userdata, const char *identity);
+  // Passed to every callback untouched.
+  void *userdata;
+} incluster_lease_callbacks;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1006,6 +1059,82 @@ const char *incluster_wait_result_met(const struct incluster_wait_result *result
 // # Safety
 // `result` is NULL or from `incluster_wait`, freed once.
 void incluster_wait_result_free(struct incluster_wait_result *result);
+
+// Start contending for a Lease with client-go's algorithm (so C, Python, shell and Go
+// contenders can share one Lease). Returns at once: the election runs on its own thread,
+// calling `callbacks` (NULL: none) there. Invalid settings fail here with
+// `INCLUSTER_ERR_INVALID_ARGUMENT` naming the value (client-go's rule: lease duration >
+// renew deadline > 1.2 × retry period > 0). A 403 (no RBAC on leases) arrives through
+// `incluster_lease_wait_leader`/`incluster_lease_wait`, naming the verb and namespace.
+//
+// On success writes the lease to `*out` (free with `incluster_lease_free`, which releases the
+// Lease if leading). NULL `client`, `params`, `params->name` or `out` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. Thread-safe (the client may be shared; it may be freed
+// before the lease).
+//
+// # Safety
+// `client` is a live client; `params` points to a valid struct whose strings are NULL or
+// NUL-terminated (read during the call only); `callbacks` is NULL or valid, and its functions
+// and `userdata` may be used from another thread until `incluster_lease_free` returns; `out`
+// writable; `err` NULL or writable.
+enum incluster_result incluster_lease_start(const struct incluster_client *client,
+                                            const struct incluster_lease_params *params,
+                                            const struct incluster_lease_callbacks *callbacks,
+                                            struct incluster_lease **out,
+                                            struct incluster_error **err);
+
+// Block until this contender leads (`INCLUSTER_OK`), `timeout_ms` passes
+// (`INCLUSTER_ERR_TIMEOUT`; negative waits forever), or the election ends without leading
+// (`INCLUSTER_END`: see `incluster_lease_wait` for how; or the error that ended it, such as
+// `INCLUSTER_ERR_FORBIDDEN`). NULL `lease` is `INCLUSTER_ERR_NULL_ARGUMENT`. Any thread.
+//
+// # Safety
+// `lease` is a live lease; `err` NULL or writable.
+enum incluster_result incluster_lease_wait_leader(const struct incluster_lease *lease,
+                                                  int64_t timeout_ms,
+                                                  struct incluster_error **err);
+
+// Block until the election ends or `timeout_ms` passes (`INCLUSTER_ERR_TIMEOUT`; negative
+// waits forever). On `INCLUSTER_OK` writes how it ended to `*outcome`; an election that
+// failed before leading (403, 401, ...) returns that error instead. NULL `lease` or `outcome`
+// is `INCLUSTER_ERR_NULL_ARGUMENT`. Any thread.
+//
+// # Safety
+// `lease` is a live lease; `outcome` writable; `err` NULL or writable.
+enum incluster_result incluster_lease_wait(const struct incluster_lease *lease,
+                                           int64_t timeout_ms,
+                                           enum incluster_lease_outcome *outcome,
+                                           struct incluster_error **err);
+
+// Whether this contender leads now: false from the renew deadline on, before the Lease can
+// expire for the others. NULL gives false. Any thread.
+//
+// # Safety
+// `lease` is NULL or a live lease.
+bool incluster_lease_is_leader(const struct incluster_lease *lease);
+
+// This contender's identity, borrowed: valid until `incluster_lease_free`. NULL gives NULL.
+// Any thread.
+//
+// # Safety
+// `lease` is NULL or a live lease.
+const char *incluster_lease_identity(const struct incluster_lease *lease);
+
+// Stop contending, from any thread (a callback included): a leader stops leading and
+// releases the Lease (on_stopped says so). Returns at once; `incluster_lease_wait` waits for
+// the end. Idempotent; NULL is a no-op.
+//
+// # Safety
+// `lease` is NULL or a live lease (not being freed concurrently).
+void incluster_lease_cancel(const struct incluster_lease *lease);
+
+// Cancel, wait for the election's thread to finish (a leader has released the Lease by
+// then; callbacks may still run until it returns), and free the lease. NULL is a no-op. Not
+// from a callback of this lease, and with no other call on it running (any other thread).
+//
+// # Safety
+// `lease` is NULL or a lease from `incluster_lease_start`, freed once.
+void incluster_lease_free(struct incluster_lease *lease);
 
 // The value at the RFC 6901 `pointer` (`/metadata/name`, `/items/0/status/phase`) in a JSON
 // buffer, as text: a string as it is, any other value as compact JSON. On `INCLUSTER_OK`

@@ -8,10 +8,10 @@
 //!
 //! # The Rust API
 //! The items re-exported here ([`Client`], [`Config`], [`Request`], [`Response`], [`PatchType`],
-//! [`Error`], [`ErrorKind`], [`ApiError`], [`Result`]) and the streams in [`core::watch`] and
-//! [`core::logs`] are the Rust API, the one the CLI is written against. The rest of [`core`]
-//! is public so that this repository's tests, benchmarks and fuzz targets can reach its parts;
-//! it carries no stability promise.
+//! [`Error`], [`ErrorKind`], [`ApiError`], [`Result`]), the streams in [`core::watch`] and
+//! [`core::logs`] and the leader election in [`core::lease`] are the Rust API, the one the CLI
+//! is written against. The rest of [`core`] is public so that this repository's tests,
+//! benchmarks and fuzz targets can reach its parts; it carries no stability promise.
 
 #![deny(missing_docs)]
 

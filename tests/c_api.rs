@@ -294,6 +294,11 @@ fn c_logs_api() {
 }
 
 #[test]
+fn c_lease_api() {
+    run_c_test("test_lease");
+}
+
+#[test]
 fn c_api_misuse() {
     run_c_test("test_misuse");
 }

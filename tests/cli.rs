@@ -1300,6 +1300,225 @@ fn wait_for_an_object_created_while_waiting() {
     assert_eq!(text(&o).0, "configmap/later jsonpath={.data.k}=v met\n");
 }
 
+// ---- lease run / lease status ----
+
+/// Short election settings for the lease tests (3 s / 2 s / 300 ms).
+const LEASE_FAST: [&str; 6] = [
+    "--duration",
+    "3s",
+    "--renew-deadline",
+    "2s",
+    "--retry-period",
+    "300ms",
+];
+
+fn lease_args<'a>(name: &'a str, extra: &[&'a str], command: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["lease", "run", name];
+    v.extend(LEASE_FAST);
+    v.extend(extra);
+    v.push("--");
+    v.extend(command);
+    v
+}
+
+fn lease_status(p: &Pod, name: &str) -> Value {
+    let o = run(Some(p), &["lease", "status", name]);
+    assert_exit(&o, 0);
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Read the child's stderr until a line contains `needle`; every line read so far.
+fn stderr_until(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    needle: &str,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let hit = line.contains(needle);
+        seen.push(line);
+        if hit {
+            return seen;
+        }
+    }
+    panic!("stderr ended without {needle:?}: {seen:#?}");
+}
+
+#[test]
+fn lease_run_passes_the_exit_code_through_and_releases_the_lease() {
+    let p = pod();
+    let o = run(
+        Some(&p),
+        &lease_args("lock", &["--identity", "cli-a"], &["sh", "-c", "exit 7"]),
+    );
+    assert_exit(&o, 7);
+    let (_, err) = text(&o);
+    assert!(err.contains("became the leader"), "{err}");
+    assert!(err.contains("released the Lease"), "{err}");
+    // Timestamps: `incluster: 2026-…Z lease cli-ns/lock: …`.
+    assert!(err.lines().all(|l| l.starts_with("incluster: 2")), "{err}");
+    let s = lease_status(&p, "lock");
+    assert_eq!(s["holderIdentity"], "");
+    assert_eq!(s["leaseDurationSeconds"], 1);
+    assert_eq!(s["leaseTransitions"], 0);
+    assert_eq!(s["namespace"], "cli-ns");
+    // -o is honoured.
+    let o = run(
+        Some(&p),
+        &[
+            "lease",
+            "status",
+            "lock",
+            "-o",
+            "jsonpath={.leaseTransitions}",
+        ],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0.trim(), "0");
+}
+
+#[test]
+fn lease_run_never_runs_the_command_without_leadership() {
+    let p = pod();
+    let now = humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string();
+    let lease = json!({"metadata": {"name": "held"},
+        "spec": {"holderIdentity": "other", "leaseDurationSeconds": 60,
+                 "renewTime": now, "acquireTime": now, "leaseTransitions": 0}});
+    create(
+        &p,
+        "/apis/coordination.k8s.io/v1/namespaces/cli-ns/leases",
+        &lease.to_string(),
+    );
+    let marker = p.dir.join("ran");
+    let touch = format!("touch {}", marker.display());
+    let o = run(
+        Some(&p),
+        &lease_args("held", &["--wait-timeout", "1s"], &["sh", "-c", &touch]),
+    );
+    assert_exit(&o, 11);
+    assert!(!marker.exists());
+    assert!(text(&o).1.contains("the leader is other"), "{}", text(&o).1);
+    assert_eq!(lease_status(&p, "held")["holderIdentity"], "other");
+}
+
+#[test]
+fn lease_run_stops_the_command_when_leadership_is_lost() {
+    use std::io::BufRead;
+    let p = pod();
+    let mut child = cmd(Some(&p), &lease_args("lost", &[], &["sleep", "60"]))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    stderr_until(&mut lines, "started the command");
+    p.server.set_lease_faults(&json!({"unavailable": true}));
+    let seen = stderr_until(&mut lines, "leadership lost");
+    let status = child.wait().unwrap();
+    p.server.set_lease_faults(&json!({"unavailable": false}));
+    assert_eq!(status.code(), Some(10), "{seen:#?}");
+    assert!(
+        seen.iter().any(|l| l.contains("renew deadline")),
+        "{seen:#?}"
+    );
+}
+
+#[test]
+fn lease_run_forwards_sigterm_to_the_command_and_releases() {
+    use std::io::BufRead;
+    let p = pod();
+    // The script says when its trap is set, so the signal cannot come before it.
+    let ready = p.dir.join("trap-set");
+    let script = format!(
+        "trap 'exit 42' TERM; touch {}; sleep 60 & wait",
+        ready.display()
+    );
+    let mut child = cmd(Some(&p), &lease_args("term", &[], &["sh", "-c", &script]))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    stderr_until(&mut lines, "started the command");
+    while !ready.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(42));
+    assert_eq!(lease_status(&p, "term")["holderIdentity"], "");
+}
+
+#[test]
+fn lease_errors_name_what_is_wrong() {
+    let p = pod();
+    let o = run(
+        Some(&p),
+        &[
+            "lease",
+            "run",
+            "x",
+            "--duration",
+            "2s",
+            "--renew-deadline",
+            "3s",
+            "--",
+            "true",
+        ],
+    );
+    assert_exit(&o, 2);
+    assert!(text(&o).1.contains("lease duration (2s)"), "{}", text(&o).1);
+    let o = run(Some(&p), &["lease", "run", "x"]);
+    assert_exit(&o, 2);
+    assert!(text(&o).1.contains("needs a command"), "{}", text(&o).1);
+    let o = run(Some(&p), &["get", "/version", "--identity", "x"]);
+    assert_exit(&o, 2);
+    p.server.set_lease_faults(&json!({"forbidden": true}));
+    let o = run(Some(&p), &["lease", "status", "x"]);
+    assert_exit(&o, 5);
+    let err = text(&o).1;
+    assert!(
+        err.contains("cannot get leases.coordination.k8s.io in namespace cli-ns"),
+        "{err}"
+    );
+    let o = run(Some(&p), &lease_args("x", &[], &["true"]));
+    assert_exit(&o, 5);
+    assert!(text(&o).1.contains("cannot get leases"), "{}", text(&o).1);
+    assert!(!text(&o).1.contains(TOKEN));
+}
+
+#[test]
+fn lease_run_kills_a_command_that_ignores_sigterm_after_the_grace_period() {
+    use std::io::BufRead;
+    let p = pod();
+    let ready = p.dir.join("ignoring");
+    let script = format!(
+        "trap '' TERM; touch {}; while :; do sleep 0.1; done",
+        ready.display()
+    );
+    let mut child = cmd(
+        Some(&p),
+        &lease_args(
+            "stubborn",
+            &["--grace-period", "1s"],
+            &["sh", "-c", &script],
+        ),
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    stderr_until(&mut lines, "started the command");
+    while !ready.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    p.server.set_lease_faults(&json!({"unavailable": true}));
+    stderr_until(&mut lines, "leadership lost");
+    let seen = stderr_until(&mut lines, "SIGKILL");
+    let status = child.wait().unwrap();
+    p.server.set_lease_faults(&json!({"unavailable": false}));
+    assert_eq!(status.code(), Some(10), "{seen:#?}");
+}
+
 /// The paths of the requests the server received since the last clear, discovery left out.
 fn sent_paths(p: &Pod) -> Vec<String> {
     p.server

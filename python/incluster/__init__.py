@@ -31,7 +31,7 @@ from ._errors import (
     Unmeetable,
     WaitTimeout,
 )
-from ._native import Client, Logs, Response, Watch, WatchEvent, __version__
+from ._native import Client, LeaderElection, Logs, Response, Watch, WatchEvent, __version__
 
 __all__ = [
     "AlreadyExists",
@@ -45,6 +45,7 @@ __all__ = [
     "Forbidden",
     "Gone",
     "InvalidArgument",
+    "LeaderElection",
     "Logs",
     "NotFound",
     "Response",

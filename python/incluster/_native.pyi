@@ -15,7 +15,16 @@ from typing import (
     overload,
 )
 
-__all__ = ["Client", "LogBatches", "Logs", "Response", "Watch", "WatchEvent", "__version__"]
+__all__ = [
+    "Client",
+    "LeaderElection",
+    "LogBatches",
+    "Logs",
+    "Response",
+    "Watch",
+    "WatchEvent",
+    "__version__",
+]
 
 __version__: str
 
@@ -109,6 +118,45 @@ class Logs:
         """Stop and close the connection (from any thread; also on leaving ``with``)."""
     def __enter__(self) -> "Logs": ...
     def __exit__(self, *args: object) -> bool: ...
+
+@final
+class LeaderElection:
+    """One contender for a Lease (coordination.k8s.io/v1, client-go's algorithm, so it contends
+    with Go controllers too); made by ``Client.leader_election``. A context manager:
+
+        with client.leader_election("my-job") as lead:
+            while not lead.lost.is_set():
+                work()
+
+    Entering starts the election loop (in Rust, on its own thread, without the GIL) and blocks
+    until this process leads (Ctrl-C works); leaving stops leading and releases the Lease, so
+    another contender takes over at its next try. Callbacks run on the election's thread with
+    the GIL; an exception in one is reported as unraisable. Enter it once.
+    """
+
+    def __enter__(self) -> "LeaderElection":
+        """Block until leading. Raises TimeoutError when ``timeout`` passes first, Forbidden
+        without RBAC on leases (naming the verb and namespace)."""
+    def __exit__(self, *args: object) -> bool: ...
+    @property
+    def is_leader(self) -> bool:
+        """Whether this process leads now; false from the renew deadline on, before the Lease
+        can expire for the others."""
+    @property
+    def lost(self) -> Any:
+        """A ``threading.Event`` set when leadership ends (lost, or released on exit)."""
+    @property
+    def identity(self) -> Optional[str]:
+        """The identity in the Lease (given, or hostname plus a random suffix once entered)."""
+    @property
+    def name(self) -> str:
+        """The Lease's name."""
+    def wait_lost(self, timeout: Optional[float] = None) -> bool:
+        """Block until leadership ends or ``timeout`` seconds pass; True if it ended."""
+    def run(self, f: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``f(*args, **kwargs)`` in a thread while leading; its result, or its exception.
+        Raises Cancelled at once if leadership is lost first (the thread should watch
+        ``lost``)."""
 
 @final
 class Client:
@@ -469,6 +517,25 @@ class Client:
         ``with_conditions=True``, ``(object, [conditions met])`` pairs instead. Raises
         WaitTimeout, Unmeetable, InvalidArgument, ApiError.
         """
+    def leader_election(
+        self,
+        name: str,
+        *,
+        namespace: Optional[str] = None,
+        identity: Optional[str] = None,
+        lease_duration: float = 15.0,
+        renew_deadline: float = 10.0,
+        retry_period: float = 2.0,
+        timeout: Optional[float] = None,
+        on_started: Optional[Callable[[], Any]] = None,
+        on_stopped: Optional[Callable[[str], Any]] = None,
+        on_new_leader: Optional[Callable[[str], Any]] = None,
+    ) -> LeaderElection:
+        """Leader election on the Lease ``name`` (``namespace`` defaults to the client's).
+        Durations in seconds, checked as client-go does: lease_duration > renew_deadline >
+        1.2 x retry_period > 0 (InvalidArgument naming the bad value). ``identity`` defaults to
+        the hostname plus a random suffix; ``timeout`` bounds the wait for leadership.
+        ``on_stopped`` gets the reason."""
     def close(self) -> None:
         """Refuse further requests. Watches and log reads already open keep running: each owns
         its connection (close them, or leave their ``with`` blocks, to stop them)."""

@@ -43,6 +43,8 @@ pub mod logs;
 
 pub mod wait;
 
+pub mod lease;
+
 pub mod extract;
 
 pub mod strings;

@@ -175,6 +175,13 @@ impl ErrorClass {
     }
 }
 
+/// `incluster lease run`'s own exit codes (its command's code is otherwise passed through):
+/// leadership was lost, so the command was stopped. Apart from [`ErrorClass::exit_code`]'s
+/// 1–6 so that scripts can tell them from errors.
+pub const EXIT_LEASE_LOST: u8 = 10;
+/// `incluster lease run`: `--wait-timeout` ran out before leadership; the command never ran.
+pub const EXIT_LEASE_WAIT_TIMEOUT: u8 = 11;
+
 /// A non-2xx answer from the API server, with the parsed Kubernetes `Status` when the body
 /// held one.
 #[derive(Clone, PartialEq)]

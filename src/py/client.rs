@@ -824,6 +824,43 @@ impl Client {
         )
     }
 
+    /// Leader election on the Lease `name` (coordination.k8s.io/v1, client-go's algorithm):
+    /// `with client.leader_election("name") as lead:` blocks until this process leads, and
+    /// releases the Lease on exit. See `LeaderElection`.
+    #[pyo3(signature = (name, *, namespace=None, identity=None, lease_duration=15.0,
+        renew_deadline=10.0, retry_period=2.0, timeout=None, on_started=None, on_stopped=None,
+        on_new_leader=None))]
+    fn leader_election(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        namespace: Option<String>,
+        identity: Option<String>,
+        lease_duration: f64,
+        renew_deadline: f64,
+        retry_period: f64,
+        timeout: Option<f64>,
+        on_started: Option<Py<PyAny>>,
+        on_stopped: Option<Py<PyAny>>,
+        on_new_leader: Option<Py<PyAny>>,
+    ) -> PyResult<crate::py::lease::LeaderElection> {
+        let callbacks = crate::py::lease::Callbacks {
+            on_started,
+            on_stopped,
+            on_new_leader,
+        };
+        crate::py::lease::new(
+            py,
+            &self.inner,
+            name,
+            namespace,
+            identity,
+            (lease_duration, renew_deadline, retry_period),
+            timeout,
+            callbacks,
+        )
+    }
+
     /// Refuse further requests (they raise InvalidArgument). Idempotent. Watches and log
     /// reads already open keep running: each owns its connection, as in C.
     fn close(&self) {

@@ -9,6 +9,7 @@ pub mod blocking;
 pub mod client;
 pub mod convert;
 pub mod errors;
+pub mod lease;
 pub mod logs;
 pub mod names;
 pub mod strcache;
@@ -22,6 +23,7 @@ pub mod watch;
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
     m.add_class::<client::Response>()?;
+    m.add_class::<lease::LeaderElection>()?;
     m.add_class::<logs::Logs>()?;
     m.add_class::<logs::LogBatches>()?;
     m.add_class::<watch::Watch>()?;

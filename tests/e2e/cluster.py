@@ -237,10 +237,12 @@ class Cluster:
         self._spawn("kube-apiserver", self._apiserver_args())
         self._wait(self._apiserver_ready, "kube-apiserver", 120)
 
-    def restart_apiserver(self) -> None:
-        """Stop kube-apiserver and start it again on the same port (its watch cache restarts)."""
+    def restart_apiserver(self, down_seconds: float = 0) -> None:
+        """Stop kube-apiserver and start it again on the same port (its watch cache restarts),
+        after ``down_seconds`` without it."""
         say("restarting kube-apiserver")
         self._kill("kube-apiserver")
+        time.sleep(down_seconds)
         self._start_apiserver()
 
     def _start_kubelet(self) -> None:
@@ -330,6 +332,10 @@ class Cluster:
                  "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
                 {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+                # Leader election (test_lease.py); the ServiceAccount of other_service_account()
+                # has none of it, for the 403 test.
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                 "verbs": ["get", "list", "watch", "create", "update"]},
                 # Deliberately nothing on secrets: the tests expect 403 there.
             ],
         })
@@ -385,8 +391,21 @@ class Cluster:
                    {"status": {"phase": phase, "containerStatuses": statuses}},
                    content_type="application/merge-patch+json")
 
+    def other_service_account(self, name: str) -> Path:
+        """A ServiceAccount ``name`` with no RBAC at all, and a ServiceAccount directory for it
+        (token, ca.crt, namespace); its path."""
+        self.admin("POST", f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts",
+                   {"metadata": {"name": name}})
+        d = self.dir / f"sa-{name}"
+        d.mkdir()
+        (d / "token").write_text(self.mint_token(service_account=name))
+        shutil.copy(self.pki / "ca.crt", d / "ca.crt")
+        (d / "namespace").write_text(NAMESPACE)
+        return d
+
     def mint_token(self, seconds: int = 3600, bound_secret: Optional[str] = None,
-                   bound_pod: Optional[str] = None) -> str:
+                   bound_pod: Optional[str] = None,
+                   service_account: str = SERVICE_ACCOUNT) -> str:
         """A real ServiceAccount token from the TokenRequest API.
 
         With ``bound_pod`` the token is bound to that Pod, as the kubelet's tokens are. With
@@ -405,7 +424,7 @@ class Cluster:
                                       "name": bound_secret, "uid": s["metadata"]["uid"]}
         out = self.admin(
             "POST",
-            f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/{SERVICE_ACCOUNT}/token",
+            f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/{service_account}/token",
             {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec})
         return str(out["status"]["token"])
 

@@ -29,6 +29,7 @@
 //! | `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` | a fixed ServiceAccount identity |
 //! | `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` | read-only RBAC: get/list/watch allowed |
 //! | `PUT /_control/selfsubjectreview` `false` | answer 404 to SelfSubjectReview (an old server) |
+//! | `/apis/coordination.k8s.io/v1/namespaces/{ns}/leases[/{name}]`, `/_control/leases` | Leases with faults (`leases.rs`) |
 //!
 //! Lists take `labelSelector`, `fieldSelector` (`select.rs`), `limit` and `continue`, and
 //! carry `metadata.resourceVersion`, plus `metadata.continue` (and `remainingItemCount`,
@@ -108,6 +109,8 @@ pub struct State {
     bench: Mutex<(u64, u64)>,
     /// Pods and their logs.
     pods: Arc<Pods>,
+    /// Leases and their faults (`leases.rs`).
+    leases: crate::leases::Leases,
     /// Whether SelfSubjectReview exists (a control switch, to test the fallback).
     review_api: std::sync::atomic::AtomicBool,
     /// The pre-encoded `/version` answer (kept-alive and closing variants).
@@ -233,6 +236,7 @@ impl State {
             review_api: std::sync::atomic::AtomicBool::new(true),
             bench: Mutex::new((1000, 4096)),
             pods: Arc::new(Pods::new()),
+            leases: crate::leases::Leases::default(),
             version: preencode(&version),
             discovery: Default::default(),
         }
@@ -349,6 +353,23 @@ impl State {
             {
                 self.item(req, ns, name).into()
             }
+            [
+                "apis",
+                "coordination.k8s.io",
+                "v1",
+                "namespaces",
+                ns,
+                "leases",
+            ] if !ns.is_empty() => self.leases.handle(req, ns, None),
+            [
+                "apis",
+                "coordination.k8s.io",
+                "v1",
+                "namespaces",
+                ns,
+                "leases",
+                name,
+            ] if !ns.is_empty() && !name.is_empty() => self.leases.handle(req, ns, Some(name)),
             ["_test", "status", code] => test_status(req, code).into(),
             ["_test", "flaky"] => self.flaky(req).into(),
             ["_test", "drop"] => self.drop_route(req),
@@ -410,6 +431,9 @@ impl State {
         }
         if req.path.starts_with("/_control/discovery") {
             return self.discovery.control(req);
+        }
+        if req.path == "/_control/leases" {
+            return self.leases.control(req);
         }
         match (req.method.as_str(), req.path.as_str()) {
             ("PUT", "/_control/watchbench") => match serde_json::from_slice::<Value>(&req.body) {

@@ -55,7 +55,8 @@ fn res(group: &str, version: &str, plural: &str, kind: &str, ns: bool, short: &[
     }
 }
 
-/// What a real API server has, in its order: the core group, then apps, then batch.
+/// What a real API server has, in its order: the core group, then apps, batch and
+/// coordination.k8s.io.
 fn builtin() -> Vec<Res> {
     vec![
         res("", "v1", "configmaps", "ConfigMap", true, &["cm"]),
@@ -65,6 +66,7 @@ fn builtin() -> Vec<Res> {
         res("apps", "v1", "statefulsets", "StatefulSet", true, &["sts"]),
         res("batch", "v1", "cronjobs", "CronJob", true, &["cj"]),
         res("batch", "v1", "jobs", "Job", true, &[]),
+        res("coordination.k8s.io", "v1", "leases", "Lease", true, &[]),
     ]
 }
 

@@ -207,6 +207,12 @@ impl TestServer {
         }
     }
 
+    /// Merge Lease fault settings (`PUT /_control/leases`: `forbidden`, `unavailable`,
+    /// `conflicts`); returns the settings now in force.
+    pub fn set_lease_faults(&self, settings: &Value) -> Value {
+        self.control("PUT", "/_control/leases", Some(&settings.to_string()))
+    }
+
     /// Forget the requests received so far.
     pub fn clear_requests(&self) {
         self.control("DELETE", "/_control/requests", None);

@@ -20,6 +20,7 @@ mod certs;
 mod discovery;
 mod hostile;
 mod http;
+mod leases;
 mod logbench;
 mod logs;
 mod patch;

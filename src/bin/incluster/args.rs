@@ -92,6 +92,53 @@ pub struct Args {
     pub fail_on: Vec<String>,
     /// `wait --allow-empty`.
     pub allow_empty: bool,
+    /// `lease run`'s election options.
+    pub lease: LeaseOptions,
+    /// `lease run NAME -- CMD ARGS...`: what follows `--`.
+    pub command: Option<Vec<std::ffi::OsString>>,
+}
+
+/// The options of `lease run` (`None`: the default).
+#[derive(Default)]
+pub struct LeaseOptions {
+    /// `--identity`.
+    pub identity: Option<String>,
+    /// `--duration`.
+    pub duration: Option<Duration>,
+    /// `--renew-deadline`.
+    pub renew_deadline: Option<Duration>,
+    /// `--retry-period`.
+    pub retry_period: Option<Duration>,
+    /// `--grace-period`.
+    pub grace_period: Option<Duration>,
+    /// `--wait-timeout`.
+    pub wait_timeout: Option<Duration>,
+}
+
+impl LeaseOptions {
+    /// Whether any was given.
+    pub fn any(&self) -> bool {
+        self.identity.is_some()
+            || self.duration.is_some()
+            || self.renew_deadline.is_some()
+            || self.retry_period.is_some()
+            || self.grace_period.is_some()
+            || self.wait_timeout.is_some()
+    }
+}
+
+/// A duration option: `15s`, `1m30s`, `500ms`, or a number of seconds.
+fn duration(v: std::ffi::OsString, what: &str) -> Result<Duration, Failure> {
+    let s = text(v, what)?;
+    let parsed = match s.parse::<f64>() {
+        Ok(secs) => positive_seconds(what, secs).ok(),
+        Err(_) => humantime::parse_duration(&s).ok(),
+    };
+    parsed.ok_or_else(|| {
+        Failure::Usage(format!(
+            "{what} {s:?}: expected a duration such as 15s, 500ms or 1m (or seconds)"
+        ))
+    })
 }
 
 fn text(v: std::ffi::OsString, what: &str) -> Result<String, Failure> {
@@ -99,10 +146,23 @@ fn text(v: std::ffi::OsString, what: &str) -> Result<String, Failure> {
         .map_err(|_| Failure::Usage(format!("{what} is not valid UTF-8")))
 }
 
-/// Parse the process's arguments. `--version` prints and exits here.
+/// Parse the process's arguments. `--version` prints and exits here. For `lease run`,
+/// everything after the first `--` is the command, kept out of option parsing.
 pub fn parse() -> Result<Args, Failure> {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some((head, command)) = crate::lease::split_command(&argv) {
+        let mut a = parse_from(head)?;
+        if a.verb.as_deref() == Some("lease") {
+            a.command = Some(command);
+            return Ok(a);
+        }
+    }
+    parse_from(argv)
+}
+
+fn parse_from(argv: Vec<std::ffi::OsString>) -> Result<Args, Failure> {
     let mut a = Args::default();
-    let mut p = lexopt::Parser::from_env();
+    let mut p = lexopt::Parser::from_args(argv);
     while let Some(arg) = p.next()? {
         match arg {
             Short('h') | Long("help") => a.help = true,
@@ -159,6 +219,20 @@ pub fn parse() -> Result<Args, Failure> {
             Long("type") => a.patch_type = Some(text(p.value()?, "--type")?),
             Long("field-manager") => a.field_manager = Some(text(p.value()?, "--field-manager")?),
             Long("force") => a.force = true,
+            Long("identity") => a.lease.identity = Some(text(p.value()?, "--identity")?),
+            Long("duration") => a.lease.duration = Some(duration(p.value()?, "--duration")?),
+            Long("renew-deadline") => {
+                a.lease.renew_deadline = Some(duration(p.value()?, "--renew-deadline")?)
+            }
+            Long("retry-period") => {
+                a.lease.retry_period = Some(duration(p.value()?, "--retry-period")?)
+            }
+            Long("grace-period") => {
+                a.lease.grace_period = Some(duration(p.value()?, "--grace-period")?)
+            }
+            Long("wait-timeout") => {
+                a.lease.wait_timeout = Some(duration(p.value()?, "--wait-timeout")?)
+            }
             Value(v) if a.verb.is_none() => a.verb = Some(text(v, "the verb")?),
             Value(v) => a.positional.push(text(v, "an argument")?),
             _ => return Err(arg.unexpected().into()),
@@ -265,9 +339,14 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
             "{verb} does not take --since or --no-resume"
         )));
     }
+    if verb != "lease" && (a.lease.any() || a.command.is_some()) {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take lease options (see `incluster lease --help`)"
+        )));
+    }
     let prints_json = matches!(
         verb,
-        "get" | "request" | "patch" | "watch" | "info" | "whoami" | "wait" | "delete"
+        "get" | "request" | "patch" | "watch" | "info" | "whoami" | "wait" | "lease" | "delete"
     );
     if !prints_json && (a.output.is_some() || a.pointer.is_some()) {
         return Err(Failure::Usage(format!(

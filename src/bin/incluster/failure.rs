@@ -27,6 +27,9 @@ pub enum Failure {
     Absent(String),
     /// `can-i` answered no (exit 1, as `kubectl auth can-i`).
     No,
+    /// Exit with this code, nothing more to print (`lease run` passing its command's code
+    /// through, or its own codes for a lost leadership and a wait that timed out).
+    Exit(u8),
 }
 
 impl From<lexopt::Error> for Failure {
@@ -65,6 +68,7 @@ pub fn report(outcome: Result<(), Failure>) -> u8 {
             exit_code(&e)
         }
         Err(Failure::No) => exit::OTHER,
+        Err(Failure::Exit(code)) => code,
         Err(Failure::Absent(p)) => {
             eprintln!("incluster: no value at {p}");
             exit::OTHER

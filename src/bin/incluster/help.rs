@@ -46,6 +46,9 @@ Usage:
                  [--previous] [--limit-bytes N] [-n NS]
   incluster wait PATH|TYPE[/NAME] [-l SELECTOR] --for COND [--for-any COND]... [--fail-on COND]...
                  [--timeout 30s]
+  incluster lease run NAME [--identity ID] [--duration 15s] [--renew-deadline 10s]
+                  [--retry-period 2s] [--grace-period 10s] [--wait-timeout D] -- CMD [ARGS...]
+  incluster lease status NAME
   incluster --version
 
 Connection options (any verb):
@@ -76,7 +79,8 @@ stdout (-o json, the default), or
 Errors on stderr.
 Exit codes: 0 ok, 1 other error (and can-i's no), 2 usage, 3 configuration,
             4 TLS/transport/timeout, 5 HTTP 4xx, 6 HTTP 5xx; wait: 7 timed out,
-            8 the condition can no longer be met.
+            8 the condition can no longer be met; lease run: 10 leadership lost,
+            11 --wait-timeout ran out (else its command's code).
 Run `incluster VERB --help` for a verb's details.";
 
 const HELP_GET: &str = concat!(
@@ -236,6 +240,37 @@ terminates. Ctrl-C, or the reader of stdout going away (`| head`), ends it clean
   --previous            the previous, terminated instance of the container
   --limit-bytes N       stop after N bytes";
 
+const HELP_LEASE: &str = "\
+incluster lease run NAME [-n NS] [--identity ID] [--duration 15s] [--renew-deadline 10s]
+                [--retry-period 2s] [--grace-period 10s] [--wait-timeout D] -- CMD [ARGS...]
+incluster lease status NAME [-n NS] [-o FORMAT | --pointer /a/b]
+
+run: leader election on the Lease NAME (coordination.k8s.io/v1, client-go's algorithm, so it
+contends with Go controllers too). CMD runs only while this process leads:
+  - it waits until it leads (or --wait-timeout passes: exit 11, CMD never ran);
+  - when leadership is lost (no renewal within --renew-deadline, or taken over), CMD gets
+    SIGTERM, then SIGKILL after --grace-period, and incluster exits 10;
+  - when CMD exits, the Lease is released (so another contender takes over at its next try)
+    and CMD's exit code is passed through (128+N if signal N ended it);
+  - SIGTERM/SIGINT to incluster are passed to CMD first, then the Lease is released.
+Leadership changes are printed on stderr with timestamps.
+  --identity ID          this contender's name in the Lease (default: hostname_RANDOM)
+  --duration D           leaseDurationSeconds: how long others wait for a silent leader (15s)
+  --renew-deadline D     how long the leader keeps trying to renew before it stops (10s)
+  --retry-period D       how often to try to acquire or renew (2s)
+  --grace-period D       SIGTERM to SIGKILL when leadership is lost (10s)
+  --wait-timeout D       give up waiting for leadership after D (default: wait forever)
+  Durations: 15s, 500ms, 1m, or seconds. Required: duration > renew deadline > 1.2 x retry period.
+
+status: the Lease's holder, how long ago it was renewed (by this clock), and its transitions,
+as JSON.
+
+Exit codes (run): CMD's own; 10 leadership lost; 11 --wait-timeout ran out; 127 CMD could not
+be started; else as for every verb (2 usage, 5 HTTP 4xx such as 403 without RBAC on leases).
+
+Example:
+  incluster lease run my-job --duration 15s -- ./reconcile --once";
+
 /// The help text for `verb` (the overview for an unknown or empty verb).
 pub fn for_verb(verb: &str) -> &'static str {
     match verb {
@@ -250,6 +285,7 @@ pub fn for_verb(verb: &str) -> &'static str {
         "watch" => HELP_WATCH,
         "logs" => HELP_LOGS,
         "wait" => crate::wait::HELP,
+        "lease" => HELP_LEASE,
         _ => HELP,
     }
 }

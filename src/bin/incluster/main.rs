@@ -3,7 +3,8 @@
 //! Argument parsing and printing only; every behaviour is the library's. One file per job:
 //! `args` (the command line, which verb takes which option, the client it describes), `help`
 //! (the texts), `output` (stdout, `-o` and `--pointer`), `verbs` (the one-shot requests),
-//! `streams` (watch and logs), `wait` and `failure` (messages and exit codes).
+//! `streams` (watch and logs), `wait`, `lease` (lease run/status) and `failure` (messages and
+//! exit codes).
 
 use std::process::ExitCode;
 
@@ -12,6 +13,7 @@ mod args;
 mod delete;
 mod failure;
 mod help;
+mod lease;
 mod output;
 mod streams;
 mod target;
@@ -49,6 +51,7 @@ fn run(a: Args) -> Result<(), Failure> {
         "watch" => streams::watch(&a),
         "logs" => streams::logs(&a),
         "wait" => wait::wait(&a),
+        "lease" => lease::lease(&a),
         other => Err(Failure::Usage(format!(
             "unknown verb {other:?} (try `incluster --help`)"
         ))),

@@ -2,7 +2,7 @@
 //! `incluster_wait`), with kubectl's semantics for each condition and list + watch underneath.
 //!
 //! - The target is listed once; if the conditions already hold, that is the answer (one
-//!   request). Otherwise the core's [`Watch`](crate::core::watch::Watch) follows it from the
+//!   request). Otherwise the core's [`Watch`] follows it from the
 //!   list's resourceVersion, resuming after drops and relisting after a 410 as every watch
 //!   does. Nothing polls.
 //! - An object that does not exist yet is waited for. One that is deleted while waiting for
