@@ -300,10 +300,41 @@ fn quote_stderr(err: &[u8]) -> String {
     format!("stderr: {cut}{}", &text[start..])
 }
 
+fn not_found(cfg: &ExecConfig, who: &str) -> Error {
+    Error::config(format!(
+        "{who} was not found{}",
+        cfg.install_hint
+            .as_deref()
+            .map(|h| format!(": {}", h.trim()))
+            .unwrap_or_default()
+    ))
+}
+
+/// The program to run: a path as it is, a bare name looked up in `PATH` (as `execvp` does).
+fn find_program(command: &std::path::Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if command.components().count() > 1 || command.is_absolute() {
+        // A path that exists but cannot be run is left to spawn, which says why.
+        return command.exists().then(|| command.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(command))
+        .find(|p| runnable(p))
+}
+
 /// Run the plugin once and parse its answer.
 fn run(cfg: &ExecConfig, timeout: Duration) -> Result<Credential> {
     let who = format!("exec plugin {} (for {})", cfg.command.display(), cfg.origin);
-    let mut cmd = Command::new(&cfg.command);
+    // Looked up before spawning, so "not found" is told the same way everywhere (a failed
+    // exec in a forked child is not always reported as such, under valgrind for one).
+    let Some(program) = find_program(&cfg.command) else {
+        return Err(not_found(cfg, &who));
+    };
+    let mut cmd = Command::new(program);
     cmd.args(&cfg.args)
         .envs(cfg.env.iter().map(|(k, v)| (k, v)))
         .env("KUBERNETES_EXEC_INFO", exec_info(cfg))
@@ -311,13 +342,7 @@ fn run(cfg: &ExecConfig, timeout: Duration) -> Result<Credential> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::config(format!(
-            "{who} was not found{}",
-            cfg.install_hint
-                .as_deref()
-                .map(|h| format!(": {}", h.trim()))
-                .unwrap_or_default()
-        )),
+        std::io::ErrorKind::NotFound => not_found(cfg, &who),
         std::io::ErrorKind::PermissionDenied => {
             Error::config(format!("{who} could not be started: permission denied"))
         }
