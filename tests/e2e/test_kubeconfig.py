@@ -69,16 +69,21 @@ def openssl(cwd: Path, *args: str) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
+def admin_cert(cluster: Cluster, d: Path) -> None:
+    """admin.crt and admin.key in `d`: a client certificate for kc-admin in system:masters."""
+    openssl(d, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", "admin.key", "-out", "admin.csr",
+            "-subj", "/O=system:masters/CN=kc-admin")
+    (d / "ext.cnf").write_text("extendedKeyUsage=clientAuth\n")
+    openssl(d, "x509", "-req", "-in", "admin.csr", "-CA", str(cluster.pki / "ca.crt"),
+            "-CAkey", str(cluster.pki / "ca.key"), "-CAcreateserial", "-CAserial",
+            str(d / "ca.srl"), "-out", "admin.crt", "-days", "1", "-extfile", "ext.cnf")
+
+
 def test_admin_kubeconfig_with_a_client_certificate(
     cluster: Cluster, cli: Path, tmp_path: Path
 ) -> None:
-    openssl(tmp_path, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", "admin.key", "-out", "admin.csr",
-            "-subj", "/O=system:masters/CN=kc-admin")
-    (tmp_path / "ext.cnf").write_text("extendedKeyUsage=clientAuth\n")
-    openssl(tmp_path, "x509", "-req", "-in", "admin.csr", "-CA", str(cluster.pki / "ca.crt"),
-            "-CAkey", str(cluster.pki / "ca.key"), "-CAcreateserial", "-CAserial",
-            str(tmp_path / "ca.srl"), "-out", "admin.crt", "-days", "1", "-extfile", "ext.cnf")
+    admin_cert(cluster, tmp_path)
     p = write_kubeconfig(tmp_path / "admin.conf", cluster,
                          "    client-certificate: admin.crt\n    client-key: admin.key")
     kube = incluster.Client.from_kubeconfig(p)
@@ -90,6 +95,32 @@ def test_admin_kubeconfig_with_a_client_certificate(
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["username"] == "kc-admin"
     assert key not in out.stdout + out.stderr and key not in repr(kube)
+
+
+CERT_PLUGIN = r'''#!/usr/bin/env python3
+import json, os
+here = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(here, "runs.log"), "a") as f:
+    f.write("run\n")
+print(json.dumps({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                  "status": {"clientCertificateData": open(os.path.join(here, "admin.crt")).read(),
+                             "clientKeyData": open(os.path.join(here, "admin.key")).read()}}))
+'''
+
+
+def test_exec_plugin_giving_a_client_certificate(cluster: Cluster, tmp_path: Path) -> None:
+    admin_cert(cluster, tmp_path)
+    plugin = tmp_path / "cert-plugin"
+    plugin.write_text(CERT_PLUGIN)
+    plugin.chmod(0o755)
+    p = write_kubeconfig(tmp_path / "certexec.conf", cluster, (
+        "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+        "      command: ./cert-plugin\n      interactiveMode: Never"))
+    kube = incluster.Client.from_kubeconfig(p)
+    assert kube.whoami()["username"] == "kc-admin"
+    assert kube.get(f"/api/v1/namespaces/{NAMESPACE}/secrets")["kind"] == "SecretList"
+    # No expiry given: the certificate is kept, the plugin ran once.
+    assert (tmp_path / "runs.log").read_text().count("run") == 1
 
 
 def test_service_account_token_kubeconfig(cluster: Cluster, tmp_path: Path) -> None:
