@@ -1436,3 +1436,29 @@ fn kubeconfig_insecure_skip_tls_verify_is_loud() {
     );
     std::fs::remove_dir_all(&d).ok();
 }
+
+#[test]
+fn kubeconfig_proxy_url_is_used_for_every_request() {
+    let server = TestServer::start(&["--token", TOKEN]);
+    let d = unique_dir("cli-kc-proxy");
+    let p = kubeconfig(&d, "config", &server, "dev", &format!("    token: {TOKEN}"));
+    assert_exit(
+        &run(
+            None,
+            &["--kubeconfig", p.to_str().unwrap(), "get", "/version"],
+        ),
+        0,
+    );
+    // Through a proxy that is not there: the request fails at the proxy, not at the server.
+    let t = std::fs::read_to_string(&p).unwrap().replace(
+        "certificate-authority: pki/ca.crt",
+        "certificate-authority: pki/ca.crt\n    proxy-url: http://127.0.0.1:1",
+    );
+    std::fs::write(&p, t).unwrap();
+    let o = run(
+        None,
+        &["--kubeconfig", p.to_str().unwrap(), "get", "/version"],
+    );
+    assert_exit(&o, 4);
+    std::fs::remove_dir_all(&d).ok();
+}

@@ -252,6 +252,21 @@ impl Client {
                 ))
             }
             (Error::Timeout(m), _, _) => Error::Timeout(format!("{}: {m}", req.describe())),
+            // A kubeconfig's proxy-url: say that the connection went through it (its host
+            // and port only: a proxy URL may carry a password).
+            (Error::Transport(m), _, _) if self.inner.config.proxy_url.is_some() => {
+                let proxy = self
+                    .inner
+                    .config
+                    .proxy_url
+                    .as_ref()
+                    .map_or("", |p| p.expose());
+                let at = authority(proxy);
+                let at = at.rsplit_once('@').map_or(at, |(_, host)| host);
+                Error::Transport(format!(
+                    "{m} (through the proxy {at}, the kubeconfig's proxy-url)"
+                ))
+            }
             _ => e,
         }
     }

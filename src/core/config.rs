@@ -128,8 +128,9 @@ pub struct Config {
     /// `client-certificate`/`client-key`). Its `Debug` never shows the key.
     pub client_cert: Option<ClientCert>,
     /// The proxy for every request (a kubeconfig cluster's `proxy-url`); when set, the
-    /// `HTTPS_PROXY` environment is not consulted.
-    pub proxy_url: Option<String>,
+    /// `HTTPS_PROXY` environment is not consulted. A [`Secret`]: a proxy URL may carry a
+    /// password, so `Debug` does not show it.
+    pub proxy_url: Option<Secret>,
     /// Where these settings came from.
     pub source: ConfigSource,
 }

@@ -43,10 +43,12 @@ pub fn build_agent(
         .parse()
         .map_err(|e| Error::config(format!("server URL {:?}: {e}", config.server)))?;
     let proxy = if let Some(url) = &config.proxy_url {
-        Some(
-            ureq::Proxy::new(url)
-                .map_err(|e| Error::config(format!("proxy URL {url:?} is invalid: {e}")))?,
-        )
+        Some(ureq::Proxy::new(url.expose()).map_err(|_| {
+            Error::config(format!(
+                "the proxy URL for {} is not a valid http:// URL",
+                config.server
+            ))
+        })?)
     } else if config.proxy_from_env {
         proxy_for(&uri, &|k| std::env::var(k).ok())?
     } else {

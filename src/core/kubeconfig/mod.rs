@@ -180,18 +180,32 @@ fn cluster_config(name: &str, e: &Entry<RawCluster>) -> Result<Config> {
         })?;
     }
     if let Some(p) = c.proxy_url.as_deref().filter(|p| !p.is_empty()) {
+        // Named by scheme, host and port only: a proxy URL may carry a password.
+        let shown = without_userinfo(p);
         if !p.starts_with("http://") {
             return Err(Error::config(format!(
-                "{origin}: proxy-url {p:?} is not supported: incluster speaks to HTTP proxies \
-                 (http://host:port) only"
+                "{origin}: proxy-url {shown:?} is not supported: incluster speaks to HTTP \
+                 proxies (http://host:port) only"
             )));
         }
-        ureq::Proxy::new(p).map_err(|e| {
-            Error::config(format!("{origin}: proxy-url {p:?} is not a valid URL: {e}"))
+        ureq::Proxy::new(p).map_err(|_| {
+            Error::config(format!("{origin}: proxy-url {shown:?} is not a valid URL"))
         })?;
-        cfg.proxy_url = Some(p.to_owned());
+        cfg.proxy_url = Some(Secret::new(p));
     }
     Ok(cfg)
+}
+
+/// A URL without its `user:password@`.
+fn without_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (auth, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.rsplit_once('@').map_or(url, |(_, h)| h).to_owned(),
+    }
 }
 
 /// The text of a config error, without its kind.

@@ -93,7 +93,10 @@ fn reads_every_supported_field() {
     assert_eq!(c.token, TokenConfig::Token(Secret::new(TOKEN)));
     assert_eq!(c.trust, Some(Trust::Ca(CaSource::Pem(ca.into_bytes()))));
     assert_eq!(c.tls_server_name.as_deref(), Some("api.example.test"));
-    assert_eq!(c.proxy_url.as_deref(), Some("http://proxy.local:3128"));
+    assert_eq!(
+        c.proxy_url.as_ref().map(|p| p.expose()),
+        Some("http://proxy.local:3128")
+    );
     assert_eq!(
         c.source,
         ConfigSource::Kubeconfig {
@@ -441,9 +444,15 @@ fn every_bad_input_names_the_file_the_context_or_user_and_the_problem() {
             .unwrap()
             .contains("is NOT checked")
     );
-    let socks = with_user("    token: x").replace("http://proxy.local", "socks5://proxy.local");
+    let socks =
+        with_user("    token: x").replace("http://proxy.local", "socks5://u:pw-secret@proxy.local");
     let p = write(&d, "socks", &socks);
-    assert!(err(load(&[p], None)).contains("HTTP proxies"));
+    let e = err(load(&[p], None));
+    assert!(
+        e.contains("HTTP proxies") && e.contains("socks5://proxy.local:3128"),
+        "{e}"
+    );
+    assert!(!e.contains("pw-secret"), "{e}");
     let p = write(&d, "nocurrent", "contexts: []\n");
     assert!(err(load(&[p], None)).contains("sets no current-context"));
     let p = write(&d, "empty", "");
