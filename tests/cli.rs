@@ -1407,6 +1407,15 @@ fn every_bad_kubeconfig_is_a_config_error_naming_it() {
         }
         assert!(!err.contains(TOKEN) && !out.contains(TOKEN), "{err}");
     }
+    // `info` reads local things only, and shows a failing plugin's error where the token's
+    // identity would be.
+    let fails = d.join("fails").display().to_string();
+    let o = run(None, &["--kubeconfig", &fails, "info"]);
+    assert_exit(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let e = v["token"]["error"].as_str().unwrap_or_default();
+    assert!(e.contains("token expired: log in again"), "{v}");
+    assert!(!text(&o).0.contains(TOKEN));
     // Not in a pod and no kubeconfig at all: the pod's error, which now names the kubeconfig.
     let o = run(None, &["get", "/version"]);
     assert_exit(&o, 3);

@@ -114,9 +114,12 @@ impl Client {
     }
 
     /// The claims of the current token, if there is a token. Errors if it is not a JWT.
+    /// An exec plugin that cannot give a credential is that plugin's error.
     pub fn token_claims(&self) -> Result<Option<Claims>> {
-        match self.inner.token.current_token() {
-            Some(t) => Claims::decode(t.expose()).map(Some),
+        // `prepare` rather than `current_token`: a failing exec plugin is an error to show,
+        // not "no token".
+        match self.inner.token.prepare()? {
+            Some(h) => Claims::decode(&h.expose()["Bearer ".len()..]).map(Some),
             None => Ok(None),
         }
     }
