@@ -199,6 +199,11 @@ impl ExecSource {
                 if let Some(e) = &s.last_error {
                     return Err(e.clone());
                 }
+                // The answer of the run waited for, even if it is already expired: a waiter
+                // never starts a run of its own right after one.
+                if let Some(c) = &s.cred {
+                    return Ok(c.clone());
+                }
                 continue;
             }
             s.running = true;
