@@ -47,6 +47,10 @@ step "Python clients (incluster, kubernetes, lightkube, kr8s) and command lines 
 "$BVENV/bin/python" benches/python_bench.py --server-binary "$SERVER" \
   --cli "$CARGO_TARGET_DIR/release/incluster" --out "$OUT"
 
+step "wait on an already-met condition, whole process (incluster wait vs kubectl wait)"
+"$BVENV/bin/python" benches/wait_bench.py --server-binary "$SERVER" \
+  --cli "$CARGO_TARGET_DIR/release/incluster"
+
 step "watch throughput (incluster, kubernetes, lightkube, kr8s, json.loads, orjson; C API MB/s; RSS)"
 "$BVENV/bin/python" benches/watch_bench.py --server-binary "$SERVER" \
   --lib-dir "$CARGO_TARGET_DIR/release" --out "$OUT"

@@ -40,7 +40,7 @@
 
 // Result of a fallible incluster call. The numbers are stable and grouped: 1xx argument,
 // 2xx configuration, 3xx transport/TLS, 4xx/5xx API status (the HTTP code where one is listed),
-// 6xx stream, 9xx internal.
+// 6xx stream, 7xx wait, 9xx internal.
 typedef enum incluster_result {
   // Success.
   INCLUSTER_OK = 0,
@@ -86,6 +86,11 @@ typedef enum incluster_result {
   INCLUSTER_END = 603,
   // Not an error: the JSON has no value at that pointer.
   INCLUSTER_ABSENT = 604,
+  // `incluster_wait`: the timeout passed before the condition was met (CLI exit code 7).
+  INCLUSTER_ERR_WAIT_TIMEOUT = 700,
+  // `incluster_wait`: the condition can no longer be met (the object was deleted while
+  // waiting, or a failure condition was met; CLI exit code 8).
+  INCLUSTER_ERR_UNMEETABLE = 701,
   // A bug in incluster: a panic was caught at the boundary.
   INCLUSTER_ERR_PANIC = 900,
 } incluster_result;
@@ -115,6 +120,10 @@ typedef enum incluster_callback_action {
 // prints as the names kubectl's `--type` uses: `json`, `merge`, `strategic`, `apply`.
 typedef struct PatchType PatchType;
 
+// A cancel flag for a blocking call (`incluster_wait`): any thread may cancel it while the
+// call runs on another. Thread-safe; free it after the call that uses it has returned.
+typedef struct incluster_canceller incluster_canceller;
+
 // A client for one API server: immutable and thread-safe. Share one pointer between any number
 // of threads; free it once, after every call using it has returned.
 typedef struct incluster_client incluster_client;
@@ -139,6 +148,10 @@ typedef struct incluster_logs_handle incluster_logs_handle;
 // Immutable: the accessors only read it, so any thread may call them while no thread frees
 // it.
 typedef struct incluster_response incluster_response;
+
+// What met the conditions: for each object, its JSON and the conditions it met. Owned by the
+// caller (free with `incluster_wait_result_free`); read it from one thread at a time.
+typedef struct incluster_wait_result incluster_wait_result;
 
 // A running watch. Owned by one thread at a time, except `incluster_watch_cancel`, which any
 // thread may call while the watch is alive; a second call while one is running (from another
@@ -857,6 +870,101 @@ void incluster_logs_cancel(const struct incluster_logs_handle *logs);
 // # Safety
 // `logs` is NULL or a stream from `incluster_logs_open`, freed once, with no call using it.
 void incluster_logs_free(struct incluster_logs_handle *logs);
+
+// A new canceller, not cancelled, written to `*out` (free with `incluster_canceller_free`).
+// A NULL `out` is `INCLUSTER_ERR_NULL_ARGUMENT`. Thread-safe.
+//
+// # Safety
+// `out` writable; `err` NULL or writable.
+enum incluster_result incluster_canceller_new(struct incluster_canceller **out,
+                                              struct incluster_error **err);
+
+// Cancel: a call using this canceller returns `INCLUSTER_ERR_CANCELLED` within about 100 ms
+// (a later call using it returns that at once). Callable from any thread; idempotent; NULL
+// is a no-op.
+//
+// # Safety
+// `canceller` is NULL or a live canceller (not being freed concurrently).
+void incluster_canceller_cancel(const struct incluster_canceller *canceller);
+
+// Free a canceller. NULL is a no-op. No call may be using it any more, on any thread.
+//
+// # Safety
+// `canceller` is NULL or from `incluster_canceller_new`, freed once, with no call using it.
+void incluster_canceller_free(struct incluster_canceller *canceller);
+
+// Wait until `target` meets the conditions in `options`, list + watch underneath (resuming
+// after drops, relisting after a 410; never polling).
+//
+// `target` is an object path (`/apis/batch/v1/namespaces/NS/jobs/NAME`: that object, waited
+// for if it does not exist yet) or a collection path (every object it holds, or those the
+// `labelSelector` option picks: all must meet the conditions).
+//
+// `options` is a NULL-terminated `{"key", "value", ..., NULL}` array:
+// - `for` (repeatable; all must hold), `forAny` (repeatable; one must hold), `failOn`
+//   (repeatable; one holding ends the wait with `INCLUSTER_ERR_UNMEETABLE`), each a
+//   condition as the CLI's `--for` spells it: `create`, `delete`, `condition=NAME[=STATUS]`,
+//   `jsonpath={EXPR}[=VALUE]`; at least one `for` or `forAny`;
+// - `labelSelector`; `namespace` (for resource names; not with a path);
+// - `allowEmpty` (`false`): with a selector, no matching object counts as met;
+// - `timeoutMs` (absent: no limit; `0`: check once);
+// - the watch options of `incluster_watch_open` (`incluster.backoffInitialMs`, ...).
+//
+// On `INCLUSTER_OK` writes to `*out` what met the conditions (free with
+// `incluster_wait_result_free`). Otherwise: `INCLUSTER_ERR_WAIT_TIMEOUT` (the timeout
+// passed), `INCLUSTER_ERR_UNMEETABLE` (the object was deleted while waiting, or a `failOn`
+// condition held: the message names it), `INCLUSTER_ERR_CANCELLED` (`canceller` was
+// cancelled), `INCLUSTER_ERR_INVALID_ARGUMENT` (a bad target, option or condition, or a
+// `jsonpath=` condition that selects several values), or the request's own error. A NULL
+// `client`, `target` or `out` is `INCLUSTER_ERR_NULL_ARGUMENT`; `options` must hold a
+// condition; `canceller` may be NULL. Blocks; thread-safe (the client may be shared).
+//
+// # Safety
+// `client` a live client; `target` a NUL-terminated string; `options` NULL or as above;
+// `canceller` NULL or a live canceller; `out` writable; `err` NULL or writable.
+enum incluster_result incluster_wait(const struct incluster_client *client,
+                                     const char *target_path,
+                                     const char *const *options,
+                                     const struct incluster_canceller *canceller,
+                                     struct incluster_wait_result **out,
+                                     struct incluster_error **err);
+
+// How many objects met the conditions: 1 for an object path; for a selector, every object
+// it picked (0 when `allowEmpty` let the empty set meet them, or after `delete`). NULL
+// gives 0. Call it from the thread that owns the result.
+//
+// # Safety
+// `result` is NULL or a live result.
+size_t incluster_wait_result_count(const struct incluster_wait_result *result);
+
+// The JSON of object `index` as last seen (for `delete`: its last known state, or its kind,
+// apiVersion and name when it never existed), not NUL-terminated, with its length in
+// `*len`. Borrowed: valid until the result is freed. NULL (and `*len` = 0) for a NULL
+// `result` or an index out of range; `len` may be NULL. Call it from the thread that owns
+// the result.
+//
+// # Safety
+// `result` is NULL or a live result; `len` NULL or writable.
+const uint8_t *incluster_wait_result_object(const struct incluster_wait_result *result,
+                                            size_t index,
+                                            size_t *len);
+
+// Condition `which` that object `index` met, as `for` spells it (`"condition=Failed=True"`):
+// every `for` condition in order, then the `forAny` one that held. Borrowed: valid until the
+// result is freed. NULL past the last one, for an index out of range, or a NULL `result`.
+// Call it from the thread that owns the result.
+//
+// # Safety
+// `result` is NULL or a live result.
+const char *incluster_wait_result_met(const struct incluster_wait_result *result,
+                                      size_t index,
+                                      size_t which);
+
+// Free a result. NULL is a no-op. No other thread may be using it.
+//
+// # Safety
+// `result` is NULL or from `incluster_wait`, freed once.
+void incluster_wait_result_free(struct incluster_wait_result *result);
 
 // The value at the RFC 6901 `pointer` (`/metadata/name`, `/items/0/status/phase`) in a JSON
 // buffer, as text: a string as it is, any other value as compact JSON. On `INCLUSTER_OK`

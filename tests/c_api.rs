@@ -351,6 +351,11 @@ fn c_watch_api() {
 }
 
 #[test]
+fn c_wait_api() {
+    run_c_test("test_wait");
+}
+
+#[test]
 fn c_logs_api() {
     run_c_test("test_logs");
 }
@@ -381,9 +386,33 @@ fn one_error_classification_for_core_c_and_cli() {
         .with_token(TOKEN)
         .with_ca_file(&s.server.ca);
     let client = incluster::Client::new(config).unwrap();
+    // A row is a GET of `path`, or a wait on `wait` checked once (`input` names it for the
+    // C program: "wait:TARGET|FOR|FAIL_ON").
+    let input = |c: &serde_json::Value| match c["wait"].as_str() {
+        Some(w) => format!(
+            "wait:{w}|{}|{}",
+            field(c, "for"),
+            c["fail_on"].as_str().unwrap_or_default()
+        ),
+        None => field(c, "path"),
+    };
     for c in cases {
-        let path = field(c, "path");
-        let e = client.get_json(&path).unwrap_err();
+        let path = input(c);
+        let e = match c["wait"].as_str() {
+            Some(w) => {
+                let fail: Vec<&str> = c["fail_on"].as_str().into_iter().collect();
+                let mut o = incluster::core::wait::WaitOptions::parse(
+                    &[field(c, "for").as_str()],
+                    &[],
+                    &fail,
+                )
+                .unwrap();
+                o.timeout = Some(Duration::ZERO);
+                let t = incluster::core::wait::target(&client, w, None, None).unwrap();
+                incluster::core::wait::wait(&client, &t, &o, &Default::default()).unwrap_err()
+            }
+            None => client.get_json(&path).unwrap_err(),
+        };
         assert_eq!(
             format!("{:?}", e.class()),
             field(c, "class"),
@@ -402,7 +431,7 @@ fn one_error_classification_for_core_c_and_cli() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/classify.c"),
         &exe,
     );
-    let paths: Vec<String> = cases.iter().map(|c| field(c, "path")).collect();
+    let paths: Vec<String> = cases.iter().map(input).collect();
     let out = run_bounded(
         {
             let mut cmd = command(&s, &exe, false);
@@ -421,7 +450,7 @@ fn one_error_classification_for_core_c_and_cli() {
     assert_eq!(lines.len(), cases.len(), "{stdout}");
     for (c, line) in cases.iter().zip(lines) {
         let cols: Vec<&str> = line.split('\t').collect();
-        assert_eq!(cols[0], field(c, "path"));
+        assert_eq!(cols[0], input(c));
         assert_eq!(cols[1], field(c, "c"), "C result code, {line}");
         if field(c, "class") == "AlreadyExists" {
             // C has no code of its own for it: CONFLICT, told apart by the reason.
@@ -430,9 +459,20 @@ fn one_error_classification_for_core_c_and_cli() {
     }
 
     for c in cases {
-        let path = field(c, "path");
+        let path = input(c);
+        let args: Vec<String> = match c["wait"].as_str() {
+            Some(w) => {
+                let mut a = vec!["wait".into(), w.into(), "--for".into(), field(c, "for")];
+                a.extend(["--timeout".into(), "0".into()]);
+                if let Some(f) = c["fail_on"].as_str() {
+                    a.extend(["--fail-on".into(), f.into()]);
+                }
+                a
+            }
+            None => vec!["get".into(), path.clone()],
+        };
         let out = Command::new(env!("CARGO_BIN_EXE_incluster"))
-            .args(["get", &path])
+            .args(&args)
             .envs(common::env_for_pod(&s.server, &s.sa))
             .output()
             .unwrap();

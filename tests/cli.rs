@@ -1461,7 +1461,7 @@ fn kubeconfig_proxy_url_is_used_for_every_request() {
     // Through a proxy that is not there: the request fails at the proxy, not at the server.
     let t = std::fs::read_to_string(&p).unwrap().replace(
         "certificate-authority: pki/ca.crt",
-        "certificate-authority: pki/ca.crt\n    proxy-url: http://127.0.0.1:1",
+        "certificate-authority: pki/ca.crt\n    proxy-url: http://user:pw-SECRET@127.0.0.1:1",
     );
     std::fs::write(&p, t).unwrap();
     let o = run(
@@ -1469,5 +1469,203 @@ fn kubeconfig_proxy_url_is_used_for_every_request() {
         &["--kubeconfig", p.to_str().unwrap(), "get", "/version"],
     );
     assert_exit(&o, 4);
+    let err = text(&o).1;
+    assert!(err.contains("through the proxy 127.0.0.1:1"), "{err}");
+    assert!(!err.contains("pw-SECRET"), "{err}");
     std::fs::remove_dir_all(&d).ok();
+}
+
+/// `incluster wait PATH ...` in the simulated pod.
+fn wait_cli(p: &Pod, args: &[&str]) -> Output {
+    let mut all = vec!["wait"];
+    all.extend_from_slice(args);
+    run(Some(p), &all)
+}
+
+#[test]
+fn wait_met_prints_what_met_it_and_exits_0() {
+    let p = pod();
+    let coll = "/api/v1/namespaces/w/configmaps";
+    create(
+        &p,
+        coll,
+        r#"{"metadata":{"name":"job","labels":{"app":"web"}},
+            "status":{"conditions":[{"type":"Failed","status":"True"}]}}"#,
+    );
+    create(
+        &p,
+        coll,
+        r#"{"metadata":{"name":"job2","labels":{"app":"web"}},
+            "status":{"conditions":[{"type":"Complete","status":"True"}]}}"#,
+    );
+    let obj = format!("{coll}/job");
+    let o = wait_cli(&p, &[&obj, "--for", "condition=failed"]);
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "configmap/job condition=failed=True met\n");
+    // --for-any says which one held.
+    let o = wait_cli(
+        &p,
+        &[
+            &obj,
+            "--for-any",
+            "condition=Complete",
+            "--for-any",
+            "condition=Failed",
+        ],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "configmap/job condition=Failed=True met\n");
+    let o = wait_cli(&p, &[&obj, "--for", "create", "-o", "name"]);
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "configmap/job\n");
+    let o = wait_cli(
+        &p,
+        &[
+            &obj,
+            "--for",
+            "jsonpath={.metadata.name}=job",
+            "-o",
+            "jsonpath={.metadata.name}",
+        ],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "job");
+    // A selection: every object, as a List with -o json.
+    let o = wait_cli(
+        &p,
+        &[coll, "-l", "app=web", "--for", "create", "-o", "json"],
+    );
+    assert_exit(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kind"], "List");
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+    // An object that does not exist is deleted already.
+    let o = wait_cli(&p, &[&format!("{coll}/none"), "--for", "delete"]);
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "configmap/none delete met\n");
+}
+
+#[test]
+fn wait_exit_codes_timeout_7_unmeetable_8_usage_2() {
+    let p = pod();
+    let coll = "/api/v1/namespaces/w2/configmaps";
+    create(
+        &p,
+        coll,
+        r#"{"metadata":{"name":"job"},"status":{"conditions":[{"type":"Failed","status":"True"}]}}"#,
+    );
+    let obj = format!("{coll}/job");
+    let o = wait_cli(
+        &p,
+        &[&obj, "--for", "condition=Complete", "--timeout", "300ms"],
+    );
+    assert_exit(&o, 7);
+    assert!(
+        text(&o)
+            .1
+            .contains("did not meet condition=Complete=True within 300ms"),
+        "{}",
+        text(&o).1
+    );
+    let o = wait_cli(
+        &p,
+        &[
+            &obj,
+            "--for-any",
+            "condition=Complete",
+            "--fail-on",
+            "condition=Failed",
+        ],
+    );
+    assert_exit(&o, 8);
+    assert!(
+        text(&o)
+            .1
+            .contains("the failure condition condition=Failed=True is met"),
+        "{}",
+        text(&o).1
+    );
+    // The empty selection: not met (checked once here), unless allowed.
+    let o = wait_cli(
+        &p,
+        &[coll, "-l", "app=none", "--for", "create", "--timeout", "0"],
+    );
+    assert_exit(&o, 7);
+    let o = wait_cli(
+        &p,
+        &[
+            coll,
+            "-l",
+            "app=none",
+            "--for",
+            "create",
+            "--allow-empty",
+            "--timeout",
+            "0",
+        ],
+    );
+    assert_exit(&o, 0);
+    for (args, says) in [
+        (vec![obj.as_str()], "needs --for"),
+        (
+            vec![obj.as_str(), "--for", "ready"],
+            "wait condition \"ready\"",
+        ),
+        (vec!["deploy/web", "--for", "create"], "deploy/web"),
+        (
+            vec![obj.as_str(), "--for", "create", "--timeout", "soon"],
+            "--timeout \"soon\"",
+        ),
+        (
+            vec![obj.as_str(), "-l", "a=b", "--for", "create"],
+            "applies to a collection",
+        ),
+        (
+            vec![obj.as_str(), "--for", "jsonpath={.metadata.*}=x"],
+            "values in w2/job, not one",
+        ),
+    ] {
+        let o = wait_cli(&p, &args);
+        assert_exit(&o, 2);
+        assert!(text(&o).1.contains(says), "{args:?}: {}", text(&o).1);
+    }
+    let o = run(Some(&p), &["get", "/version", "--for", "create"]);
+    assert_exit(&o, 2);
+    let o = run(None, &["wait", "--help"]);
+    assert_exit(&o, 0);
+    let help = text(&o).0;
+    assert!(
+        help.contains("7 timed out") && help.contains("8 can no longer be met"),
+        "{help}"
+    );
+}
+
+#[test]
+fn wait_for_an_object_created_while_waiting() {
+    let p = pod();
+    let coll = "/api/v1/namespaces/w3/configmaps";
+    let obj = format!("{coll}/later");
+    let child = cmd(
+        Some(&p),
+        &[
+            "wait",
+            &obj,
+            "--for",
+            "jsonpath={.data.k}=v",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    create(
+        &p,
+        coll,
+        r#"{"metadata":{"name":"later"},"data":{"k":"v"}}"#,
+    );
+    let o = child.wait_with_output().unwrap();
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "configmap/later jsonpath={.data.k}=v met\n");
 }

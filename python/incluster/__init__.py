@@ -28,6 +28,8 @@ from ._errors import (
     TooManyRequests,
     TransportError,
     Unauthorized,
+    Unmeetable,
+    WaitTimeout,
 )
 from ._native import Client, Logs, Response, Watch, WatchEvent, __version__
 
@@ -51,6 +53,8 @@ __all__ = [
     "TooManyRequests",
     "TransportError",
     "Unauthorized",
+    "Unmeetable",
+    "WaitTimeout",
     "Watch",
     "WatchEvent",
     "__version__",

@@ -8,6 +8,8 @@
     │   └── TimeoutError (also the builtin TimeoutError)
     ├── DecodeError (also a ValueError)      a body that is not the JSON it should be
     ├── Cancelled                            a stream or request stopped by its cancel handle
+    ├── WaitTimeout (also the builtin TimeoutError)  Client.wait ran out of time
+    ├── Unmeetable                           Client.wait's condition can no longer be met
     └── ApiError(status, reason, message, details, body)   any non-2xx answer
         ├── Unauthorized (401)   ├── Forbidden (403)   ├── NotFound (404)
         ├── Conflict (409)
@@ -54,6 +56,15 @@ class DecodeError(Error, ValueError):
 
 class Cancelled(Error):
     """The operation was cancelled."""
+
+
+class WaitTimeout(Error, builtins.TimeoutError):
+    """``Client.wait`` ran out of time before the condition was met (CLI exit code 7)."""
+
+
+class Unmeetable(Error):
+    """``Client.wait``'s condition can no longer be met: the object was deleted while waiting,
+    or a failure condition (``fail_on=``) was met (CLI exit code 8)."""
 
 
 class ApiError(Error):

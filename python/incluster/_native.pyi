@@ -386,6 +386,30 @@ class Client:
             NotFound (no such pod), ApiError 400 (wrong container; the message names the pod's
             containers), Forbidden, ...
         """
+    def wait(
+        self,
+        target: str,
+        for_: Optional[Union[str, Sequence[str]]] = None,
+        *,
+        any_: Optional[Union[str, Sequence[str]]] = None,
+        fail_on: Optional[Union[str, Sequence[str]]] = None,
+        label_selector: Optional[str] = None,
+        namespace: Optional[str] = None,
+        allow_empty: bool = False,
+        timeout: Optional[float] = None,
+        with_conditions: bool = False,
+    ) -> Any:
+        """Wait until an object (an object path) or every object a label selector picks (a
+        collection path) meets the conditions, kubectl wait's semantics, on list + watch.
+
+        ``for_`` conditions must all hold, one of ``any_`` must hold, a ``fail_on`` one ends the
+        wait with Unmeetable: ``"create"``, ``"delete"``, ``"condition=NAME[=STATUS]"``,
+        ``"jsonpath={EXPR}[=VALUE]"``. ``timeout`` in seconds (None: no limit; 0: check once).
+
+        Returns the object that met them (a list for a collection path); with
+        ``with_conditions=True``, ``(object, [conditions met])`` pairs instead. Raises
+        WaitTimeout, Unmeetable, InvalidArgument, ApiError.
+        """
     def close(self) -> None:
         """Refuse further requests. Watches and log reads already open keep running: each owns
         its connection (close them, or leave their ``with`` blocks, to stop them)."""

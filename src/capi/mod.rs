@@ -41,6 +41,8 @@ pub mod watch;
 
 pub mod logs;
 
+pub mod wait;
+
 pub mod extract;
 
 pub mod strings;

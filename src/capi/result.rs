@@ -6,7 +6,7 @@ use crate::core::error::{Error, ErrorClass};
 
 /// Result of a fallible incluster call. The numbers are stable and grouped: 1xx argument,
 /// 2xx configuration, 3xx transport/TLS, 4xx/5xx API status (the HTTP code where one is listed),
-/// 6xx stream, 9xx internal.
+/// 6xx stream, 7xx wait, 9xx internal.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum incluster_result {
@@ -54,6 +54,11 @@ pub enum incluster_result {
     INCLUSTER_END = 603,
     /// Not an error: the JSON has no value at that pointer.
     INCLUSTER_ABSENT = 604,
+    /// `incluster_wait`: the timeout passed before the condition was met (CLI exit code 7).
+    INCLUSTER_ERR_WAIT_TIMEOUT = 700,
+    /// `incluster_wait`: the condition can no longer be met (the object was deleted while
+    /// waiting, or a failure condition was met; CLI exit code 8).
+    INCLUSTER_ERR_UNMEETABLE = 701,
     /// A bug in incluster: a panic was caught at the boundary.
     INCLUSTER_ERR_PANIC = 900,
 }
@@ -87,6 +92,8 @@ impl incluster_result {
             C::OtherStatus => R::INCLUSTER_ERR_API,
             C::Decode => R::INCLUSTER_ERR_DECODE,
             C::Cancelled => R::INCLUSTER_ERR_CANCELLED,
+            C::WaitTimeout => R::INCLUSTER_ERR_WAIT_TIMEOUT,
+            C::Unmeetable => R::INCLUSTER_ERR_UNMEETABLE,
         }
     }
 }
@@ -153,6 +160,8 @@ result_table! {
     INCLUSTER_STOPPED => c"a callback asked to stop (not an error)",
     INCLUSTER_END => c"the stream ended (not an error)",
     INCLUSTER_ABSENT => c"no value at that pointer (not an error)",
+    INCLUSTER_ERR_WAIT_TIMEOUT => c"the wait timed out before the condition was met",
+    INCLUSTER_ERR_UNMEETABLE => c"the waited-for condition can no longer be met",
     INCLUSTER_ERR_PANIC => c"internal error: a panic was caught at the C boundary",
 }
 
@@ -250,6 +259,8 @@ mod tests {
             (R::INCLUSTER_STOPPED, 602),
             (R::INCLUSTER_END, 603),
             (R::INCLUSTER_ABSENT, 604),
+            (R::INCLUSTER_ERR_WAIT_TIMEOUT, 700),
+            (R::INCLUSTER_ERR_UNMEETABLE, 701),
             (R::INCLUSTER_ERR_PANIC, 900),
         ];
         assert_eq!(abi.len(), incluster_result::ALL.len());

@@ -32,6 +32,11 @@ pub enum ErrorKind {
     Decode,
     /// The operation was cancelled by the caller.
     Cancelled,
+    /// A wait (`core::wait`) ran out of time before its condition was met.
+    WaitTimeout,
+    /// A wait's condition can no longer be met: the object was deleted while waiting, or a
+    /// failure condition was met.
+    Unmeetable,
 }
 
 /// The one classification of an [`Error`] that every front derives its answer from: the C
@@ -75,12 +80,16 @@ pub enum ErrorClass {
     Decode,
     /// [`ErrorKind::Cancelled`].
     Cancelled,
+    /// [`ErrorKind::WaitTimeout`].
+    WaitTimeout,
+    /// [`ErrorKind::Unmeetable`].
+    Unmeetable,
 }
 
 impl ErrorClass {
     /// Every class, for tests and tables that must cover them all. (A function, not an
     /// associated constant, which cbindgen would copy into the C header.)
-    pub fn all() -> [ErrorClass; 17] {
+    pub fn all() -> [ErrorClass; 19] {
         [
             ErrorClass::InvalidArgument,
             ErrorClass::Config,
@@ -99,6 +108,8 @@ impl ErrorClass {
             ErrorClass::OtherStatus,
             ErrorClass::Decode,
             ErrorClass::Cancelled,
+            ErrorClass::WaitTimeout,
+            ErrorClass::Unmeetable,
         ]
     }
 
@@ -129,6 +140,8 @@ impl ErrorClass {
             C::Tls => ErrorKind::Tls,
             C::Decode => ErrorKind::Decode,
             C::Cancelled => ErrorKind::Cancelled,
+            C::WaitTimeout => ErrorKind::WaitTimeout,
+            C::Unmeetable => ErrorKind::Unmeetable,
             C::Unauthorized
             | C::Forbidden
             | C::NotFound
@@ -143,8 +156,9 @@ impl ErrorClass {
     }
 
     /// The exit code of the `incluster` command for this class: 2 argument, 3 configuration,
-    /// 4 transport/TLS/timeout, 5 HTTP 4xx, 6 HTTP 5xx, 1 anything else. Scripts test these
-    /// numbers, so they never change.
+    /// 4 transport/TLS/timeout, 5 HTTP 4xx, 6 HTTP 5xx, 7 a wait timed out, 8 a wait's
+    /// condition can no longer be met, 1 anything else. Scripts test these numbers, so they
+    /// never change.
     pub fn exit_code(self) -> u8 {
         match self {
             ErrorClass::ServerError => 6,
@@ -153,6 +167,8 @@ impl ErrorClass {
                 ErrorKind::Config => 3,
                 ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Tls => 4,
                 ErrorKind::Api => 5,
+                ErrorKind::WaitTimeout => 7,
+                ErrorKind::Unmeetable => 8,
                 ErrorKind::Decode | ErrorKind::Cancelled => 1,
             },
         }
@@ -220,6 +236,10 @@ pub enum Error {
     Decode(String),
     /// See [`ErrorKind::Cancelled`].
     Cancelled,
+    /// See [`ErrorKind::WaitTimeout`]. The message names the target and the conditions.
+    WaitTimeout(String),
+    /// See [`ErrorKind::Unmeetable`]. The message names the object and why.
+    Unmeetable(String),
 }
 
 /// The core's result type.
@@ -237,6 +257,8 @@ impl Error {
             Error::Api(_) => ErrorKind::Api,
             Error::Decode(_) => ErrorKind::Decode,
             Error::Cancelled => ErrorKind::Cancelled,
+            Error::WaitTimeout(_) => ErrorKind::WaitTimeout,
+            Error::Unmeetable(_) => ErrorKind::Unmeetable,
         }
     }
 
@@ -251,6 +273,8 @@ impl Error {
             Error::Api(e) => ErrorClass::of_status(e.status, &e.reason),
             Error::Decode(_) => ErrorClass::Decode,
             Error::Cancelled => ErrorClass::Cancelled,
+            Error::WaitTimeout(_) => ErrorClass::WaitTimeout,
+            Error::Unmeetable(_) => ErrorClass::Unmeetable,
         }
     }
 
@@ -296,6 +320,8 @@ impl fmt::Display for Error {
             ),
             Error::Decode(m) => write!(f, "decode error: {m}"),
             Error::Cancelled => write!(f, "cancelled"),
+            Error::WaitTimeout(m) => write!(f, "timed out waiting: {m}"),
+            Error::Unmeetable(m) => write!(f, "the condition can no longer be met: {m}"),
         }
     }
 }
@@ -372,6 +398,8 @@ mod tests {
             (Error::Tls("x".into()), ErrorClass::Tls, 4),
             (Error::Decode("x".into()), ErrorClass::Decode, 1),
             (Error::Cancelled, ErrorClass::Cancelled, 1),
+            (Error::WaitTimeout("x".into()), ErrorClass::WaitTimeout, 7),
+            (Error::Unmeetable("x".into()), ErrorClass::Unmeetable, 8),
         ];
         for (e, class, exit) in cases {
             assert_eq!(e.class(), class, "{e}");

@@ -15,4 +15,5 @@ pub mod logs;
 pub mod seconds;
 pub mod stream;
 pub mod tls;
+pub mod wait;
 pub mod watch;

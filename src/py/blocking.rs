@@ -26,13 +26,18 @@ fn signal_raised() -> bool {
     if RAISED.with(|r| r.borrow().is_some()) {
         return true;
     }
-    Python::attach(|py| match py.check_signals() {
+    // A daemon thread still waiting while the interpreter shuts down cannot attach (attach
+    // would panic). It keeps waiting: stopping would make it take the GIL back, which at
+    // shutdown ends the thread by a forced unwind that aborts the process; the process exits
+    // around it instead.
+    Python::try_attach(|py| match py.check_signals() {
         Ok(()) => false,
         Err(e) => {
             RAISED.with(|r| *r.borrow_mut() = Some(e));
             true
         }
     })
+    .unwrap_or(false)
 }
 
 /// Run `f` without the GIL; map its error to the Python exception. What a signal handler

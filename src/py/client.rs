@@ -734,6 +734,65 @@ impl Client {
         }
     }
 
+    /// Wait until an object meets conditions, or every object a label selector picks
+    /// (kubectl wait's semantics; list + watch underneath, resuming after drops and 410s,
+    /// never polling). Other threads run meanwhile; Ctrl-C raises KeyboardInterrupt.
+    ///
+    /// Args:
+    ///     target: an object path (/apis/batch/v1/namespaces/NS/jobs/NAME; waited for if it
+    ///         does not exist yet) or a collection path (every object in it, or those
+    ///         `label_selector` picks).
+    ///     for_: a condition or a list of them, all of which must hold: "create", "delete",
+    ///         "condition=NAME[=STATUS]" (case-insensitive; ignored while its
+    ///         observedGeneration is behind metadata.generation), "jsonpath={EXPR}[=VALUE]".
+    ///     any_: conditions of which one must hold (AND-ed with `for_`).
+    ///     fail_on: conditions that end the wait with Unmeetable when one holds.
+    ///     label_selector: with a collection path.
+    ///     namespace: for resource names (not with a path).
+    ///     allow_empty: with a selector, no matching object at all counts as met.
+    ///     timeout: seconds (default None: no limit; 0 checks once).
+    ///     with_conditions: return (object, conditions met) pairs instead of objects: every
+    ///         `for_` condition, then the `any_` one that held.
+    ///
+    /// Returns:
+    ///     The object that met the conditions (its last state; for "delete" of an object
+    ///     that never existed, its kind, apiVersion and name); a list of them for a collection.
+    ///
+    /// Raises:
+    ///     WaitTimeout: the timeout passed (also a builtin TimeoutError).
+    ///     Unmeetable: the object was deleted while waiting, or a `fail_on` condition held.
+    ///     InvalidArgument: a bad target or condition, or a jsonpath selecting several values.
+    ///     ApiError and its subclasses, as for any request.
+    #[pyo3(signature = (target, for_=None, *, any_=None, fail_on=None, label_selector=None,
+        namespace=None, allow_empty=false, timeout=None, with_conditions=false))]
+    fn wait<'py>(
+        &self,
+        py: Python<'py>,
+        target: &str,
+        for_: Option<&Bound<'py, PyAny>>,
+        any_: Option<&Bound<'py, PyAny>>,
+        fail_on: Option<&Bound<'py, PyAny>>,
+        label_selector: Option<&str>,
+        namespace: Option<&str>,
+        allow_empty: bool,
+        timeout: Option<f64>,
+        with_conditions: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::py::wait::wait(
+            py,
+            &self.inner,
+            target,
+            for_,
+            any_,
+            fail_on,
+            label_selector,
+            namespace,
+            allow_empty,
+            timeout,
+            with_conditions,
+        )
+    }
+
     /// Refuse further requests (they raise InvalidArgument). Idempotent. Watches and log
     /// reads already open keep running: each owns its connection, as in C.
     fn close(&self) {

@@ -29,6 +29,8 @@ pub fn class_name(e: &Error) -> &'static str {
         C::Invalid | C::ServerError | C::OtherStatus => "ApiError",
         C::Decode => "DecodeError",
         C::Cancelled => "Cancelled",
+        C::WaitTimeout => "WaitTimeout",
+        C::Unmeetable => "Unmeetable",
     }
 }
 

@@ -13,6 +13,7 @@ pub mod kubeconfig;
 pub mod logs;
 pub mod strcache;
 pub mod text;
+pub mod wait;
 pub mod watch;
 
 /// The native module behind `import incluster`.

@@ -14,11 +14,16 @@ from conftest import Server, explicit
 TABLE = json.loads((Path(__file__).parent.parent / "data" / "error_classes.json").read_text())
 
 
-@pytest.mark.parametrize("case", TABLE["cases"], ids=lambda c: str(c["path"]))
+@pytest.mark.parametrize("case", TABLE["cases"],
+                         ids=lambda c: str(c.get("path") or f"wait {c['for']}"))
 def test_the_same_input_gives_the_same_class(server: Server, case: dict[str, object]) -> None:
     cls = getattr(incluster, str(case["python"]))
     with pytest.raises(incluster.Error) as info:
-        explicit(server).get(str(case["path"]))
+        if "wait" in case:
+            explicit(server).wait(str(case["wait"]), str(case["for"]),
+                                  fail_on=case.get("fail_on"), timeout=0)
+        else:
+            explicit(server).get(str(case["path"]))
     assert type(info.value) is cls
 
 

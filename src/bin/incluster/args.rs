@@ -80,6 +80,16 @@ pub struct Args {
     pub field_manager: Option<String>,
     /// `patch --force`.
     pub force: bool,
+    /// `--timeout` as given: `wait` reads it as a duration (`5m`), the other verbs as seconds.
+    pub timeout_text: Option<String>,
+    /// `wait --for`, in order.
+    pub wait_for: Vec<String>,
+    /// `wait --for-any`, in order.
+    pub wait_any: Vec<String>,
+    /// `wait --fail-on`, in order.
+    pub fail_on: Vec<String>,
+    /// `wait --allow-empty`.
+    pub allow_empty: bool,
 }
 
 fn text(v: std::ffi::OsString, what: &str) -> Result<String, Failure> {
@@ -115,12 +125,11 @@ pub fn parse() -> Result<Args, Failure> {
             Long("token-file") => a.token_file = Some(p.value()?.into()),
             Long("ca-file") => a.ca_file = Some(p.value()?.into()),
             Short('n') | Long("namespace") => a.namespace = Some(text(p.value()?, "--namespace")?),
-            Long("timeout") => {
-                let s: f64 = p.value()?.parse()?;
-                // The core's bounds, as for Python's timeout= (a huge value is refused, not a
-                // panic in Duration::from_secs_f64).
-                a.timeout = Some(positive_seconds("--timeout", s)?);
-            }
+            Long("timeout") => a.timeout_text = Some(text(p.value()?, "--timeout")?),
+            Long("for") => a.wait_for.push(text(p.value()?, "--for")?),
+            Long("for-any") => a.wait_any.push(text(p.value()?, "--for-any")?),
+            Long("fail-on") => a.fail_on.push(text(p.value()?, "--fail-on")?),
+            Long("allow-empty") => a.allow_empty = true,
             Long("insecure-skip-tls-verify") => a.insecure = true,
             Long("name") => a.name = Some(text(p.value()?, "--name")?),
             Short('l') | Long("selector") => a.selector = Some(text(p.value()?, "--selector")?),
@@ -147,6 +156,19 @@ pub fn parse() -> Result<Args, Failure> {
             Value(v) => a.positional.push(text(v, "an argument")?),
             _ => return Err(arg.unexpected().into()),
         }
+    }
+    // `wait --timeout` is the wait's own (crate::wait), not the request timeout.
+    if let Some(t) = a
+        .timeout_text
+        .as_deref()
+        .filter(|_| a.verb.as_deref() != Some("wait"))
+    {
+        let s: f64 = t
+            .parse()
+            .map_err(|_| Failure::Usage(format!("--timeout {t:?}: expected seconds")))?;
+        // The core's bounds, as for Python's timeout= (a huge value is refused, not a
+        // panic in Duration::from_secs_f64).
+        a.timeout = Some(positive_seconds("--timeout", s)?);
     }
     Ok(a)
 }
@@ -193,7 +215,15 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
             "{verb} does not take --name or --subresource"
         )));
     }
-    let watch_flags = a.selector.is_some() || a.field_selector.is_some() || a.bookmarks;
+    let wait_flags =
+        !a.wait_for.is_empty() || !a.wait_any.is_empty() || !a.fail_on.is_empty() || a.allow_empty;
+    if verb != "wait" && wait_flags {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take --for, --for-any, --fail-on or --allow-empty"
+        )));
+    }
+    let watch_flags =
+        a.field_selector.is_some() || a.bookmarks || (a.selector.is_some() && verb != "wait");
     if verb != "watch" && watch_flags {
         return Err(Failure::Usage(format!(
             "{verb} does not take watch options"
@@ -206,7 +236,7 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
     }
     let prints_json = matches!(
         verb,
-        "get" | "request" | "patch" | "watch" | "info" | "whoami"
+        "get" | "request" | "patch" | "watch" | "info" | "whoami" | "wait"
     );
     if !prints_json && (a.output.is_some() || a.pointer.is_some()) {
         return Err(Failure::Usage(format!(

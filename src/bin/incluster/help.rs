@@ -42,6 +42,8 @@ Usage:
   incluster watch PATH [-l SELECTOR] [--field-selector S] [--since RV] [--bookmarks]
   incluster logs POD [-c C] [-f] [--tail N] [--since 5m] [--since-time T] [--timestamps]
                  [--previous] [--limit-bytes N] [-n NS]
+  incluster wait PATH [-l SELECTOR] --for COND [--for-any COND]... [--fail-on COND]...
+                 [--timeout 30s]
   incluster --version
 
 Connection options (any verb):
@@ -61,7 +63,7 @@ Connection options (any verb):
   --timeout SECONDS            whole-request timeout (default 60)
   --insecure-skip-tls-verify   DANGER: do not check the server's certificate
 
-Output (get, request, patch, info, whoami, watch): the answer as JSON on stdout (-o json,
+Output (get, request, patch, info, whoami, watch, wait): the answer as JSON on stdout (-o json,
 the default), or
   -o jsonpath=TEMPLATE   kubectl-style JSONPath ({.status.phase}, {range .items[*]}...{end})
   -o name                kind/name of the object (or of each item of a list)
@@ -69,7 +71,8 @@ the default), or
   On watch they apply to each event as printed: {\"type\":...,\"object\":{...}}.
 Errors on stderr.
 Exit codes: 0 ok, 1 other error (and can-i's no), 2 usage, 3 configuration,
-            4 TLS/transport/timeout, 5 HTTP 4xx, 6 HTTP 5xx.
+            4 TLS/transport/timeout, 5 HTTP 4xx, 6 HTTP 5xx; wait: 7 timed out,
+            8 the condition can no longer be met.
 Run `incluster VERB --help` for a verb's details.";
 
 const HELP_GET: &str = concat!(
@@ -233,6 +236,7 @@ pub fn for_verb(verb: &str) -> &'static str {
         "can-i" => HELP_CAN_I,
         "watch" => HELP_WATCH,
         "logs" => HELP_LOGS,
+        "wait" => crate::wait::HELP,
         _ => HELP,
     }
 }

@@ -3,7 +3,7 @@
 //! Argument parsing and printing only; every behaviour is the library's. One file per job:
 //! `args` (the command line, which verb takes which option, the client it describes), `help`
 //! (the texts), `output` (stdout, `-o` and `--pointer`), `verbs` (the one-shot requests),
-//! `streams` (watch and logs) and `failure` (messages and exit codes).
+//! `streams` (watch and logs), `wait` and `failure` (messages and exit codes).
 
 use std::process::ExitCode;
 
@@ -13,6 +13,7 @@ mod help;
 mod output;
 mod streams;
 mod verbs;
+mod wait;
 
 use args::Args;
 use failure::Failure;
@@ -42,6 +43,7 @@ fn run(a: Args) -> Result<(), Failure> {
         "can-i" => verbs::can_i(&a),
         "watch" => streams::watch(&a),
         "logs" => streams::logs(&a),
+        "wait" => wait::wait(&a),
         other => Err(Failure::Usage(format!(
             "unknown verb {other:?} (try `incluster --help`)"
         ))),

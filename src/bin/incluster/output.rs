@@ -165,7 +165,7 @@ fn group_of(api_version: &Value) -> &str {
 /// `kind[.group]/name` as kubectl's `-o name` prints it (kind lower-cased, the group when there
 /// is one); `None` without a kind or a name. `list` is the list's kind and apiVersion, which
 /// the items of a list do not repeat.
-fn name_of(o: &Value, list: Option<(&str, &Value)>) -> Option<String> {
+pub fn name_of(o: &Value, list: Option<(&str, &Value)>) -> Option<String> {
     let name = o["metadata"]["name"].as_str().filter(|n| !n.is_empty())?;
     let (kind, group) = match (o["kind"].as_str(), list) {
         (Some(k), _) if !k.is_empty() => (k, group_of(&o["apiVersion"])),

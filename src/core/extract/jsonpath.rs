@@ -470,6 +470,17 @@ impl Template {
         Ok(Template(cur))
     }
 
+    /// The values one expression (a template that is exactly `{expr}`) selects in a
+    /// document, for callers that judge values rather than print them (`core::wait`'s
+    /// `jsonpath=` conditions). `None` for any other template (text, several expressions,
+    /// `{range}`).
+    pub fn values<'a>(&self, doc: &'a Value) -> Option<Vec<&'a Value>> {
+        match self.0.as_slice() {
+            [Node::Expr(p)] => Some(eval(p, doc, doc)),
+            _ => None,
+        }
+    }
+
     /// Render the template over a document.
     pub fn render(&self, doc: &Value) -> String {
         let mut out = String::new();

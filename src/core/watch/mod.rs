@@ -3,9 +3,9 @@
 pub mod event;
 pub mod options;
 pub mod resync;
-mod target;
+pub(crate) mod target;
 pub mod watcher;
 
 pub use event::{Event, EventType};
 pub use options::{OnGone, WatchOptions};
-pub use watcher::Watch;
+pub use watcher::{Listing, Watch};

@@ -36,6 +36,10 @@ struct ListMeta {
 
 #[derive(Deserialize)]
 struct ListPage<'a> {
+    #[serde(default)]
+    kind: String,
+    #[serde(rename = "apiVersion", default)]
+    api_version: String,
     metadata: ListMeta,
     #[serde(borrow, default)]
     items: Vec<&'a RawValue>,
@@ -70,8 +74,16 @@ fn marker(kind: EventType, rv: &str) -> Event {
 /// A listed object: identity, what to remember of it, its raw JSON.
 type Listed = (Key, Known, Vec<u8>);
 
+/// The type of a list's items, `(kind, apiVersion)`, from the list's own (`ConfigMapList`,
+/// `v1`): a real API server leaves them out of each item.
+pub type ItemType = Option<(String, String)>;
+
 /// List everything the watch selects, once, all pages at the same resourceVersion.
-fn list_all(client: &Client, path: &str, opts: &WatchOptions) -> Result<(Vec<Listed>, String)> {
+fn list_all(
+    client: &Client,
+    path: &str,
+    opts: &WatchOptions,
+) -> Result<(Vec<Listed>, String, ItemType)> {
     let mut restarts = 0;
     'again: loop {
         let mut items = Vec::new();
@@ -101,6 +113,11 @@ fn list_all(client: &Client, path: &str, opts: &WatchOptions) -> Result<(Vec<Lis
             if list_rv.is_empty() {
                 list_rv = page.metadata.resource_version.clone();
             }
+            let item_type = page
+                .kind
+                .strip_suffix("List")
+                .filter(|k| !k.is_empty())
+                .map(|k| (k.to_owned(), page.api_version.clone()));
             for item in page.items {
                 let m = read_meta(item.get())
                     .map_err(|e| Error::Decode(format!("a listed object: {e}")))?;
@@ -122,7 +139,7 @@ fn list_all(client: &Client, path: &str, opts: &WatchOptions) -> Result<(Vec<Lis
                 ));
             }
             if page.metadata.continue_token.is_empty() {
-                return Ok((items, list_rv));
+                return Ok((items, list_rv, item_type));
             }
             token = page.metadata.continue_token;
         }
@@ -137,7 +154,17 @@ pub fn relist(
     opts: &WatchOptions,
     known: &mut HashMap<Key, Known>,
 ) -> Result<(Vec<Event>, String)> {
-    let (items, list_rv) = list_all(client, path, opts)?;
+    relist_typed(client, path, opts, known).map(|(events, rv, _)| (events, rv))
+}
+
+/// [`relist`], also giving the type of the listed items.
+pub fn relist_typed(
+    client: &Client,
+    path: &str,
+    opts: &WatchOptions,
+    known: &mut HashMap<Key, Known>,
+) -> Result<(Vec<Event>, String, ItemType)> {
+    let (items, list_rv, item_type) = list_all(client, path, opts)?;
     let mut events = vec![marker(EventType::ResyncStart, &list_rv)];
     let mut now: HashMap<Key, Known> = HashMap::with_capacity(items.len());
     for (key, k, raw) in items {
@@ -183,5 +210,5 @@ pub fn relist(
     }
     events.push(marker(EventType::ResyncEnd, &list_rv));
     *known = now;
-    Ok((events, list_rv))
+    Ok((events, list_rv, item_type))
 }

@@ -24,11 +24,33 @@ use crate::core::stream::lines::LineFramer;
 use crate::core::stream::resume::ResumeErrors;
 use crate::core::watch::event::{Decoded, Decoder, Event, EventType, Key, RawDecoder};
 use crate::core::watch::options::{OnGone, WatchOptions};
-use crate::core::watch::resync::{Known, relist};
+use crate::core::watch::resync::{ItemType, Known, relist, relist_typed};
 use crate::core::watch::target::{and_selector, target};
 
 /// A stream that lived at least this long ended "healthily": reconnect at once.
 const HEALTHY: Duration = Duration::from_secs(1);
+
+/// The result of [`Watch::list`]: the objects, and what a watch from there needs.
+#[derive(Debug)]
+pub struct Listing {
+    /// The listed objects, as ADDED events, as the server sent them (a real API server leaves
+    /// `kind` and `apiVersion` out of list items).
+    pub objects: Vec<Event>,
+    /// The items' `(kind, apiVersion)`, from the list's.
+    pub item_type: ItemType,
+    path: String,
+    opts: WatchOptions,
+    known: HashMap<Key, Known>,
+}
+
+impl Listing {
+    /// Watch from the list's resourceVersion. The watch knows the listed objects, so a relist
+    /// after a 410 reports those deleted meanwhile.
+    pub fn watch(self, client: &Client) -> Result<Watch> {
+        // The name (if any) is already in the field selector: watch the collection.
+        Watch::start(client, &self.path, self.opts, Some(self.known))
+    }
+}
 
 /// A running watch. Owned by one thread at a time; stop it from anywhere with its
 /// [`CancelHandle`]. Dropping it closes the connection.
@@ -74,7 +96,41 @@ impl Watch {
     /// A path that names one object (`.../pods/web-0`) watches that object: the API server
     /// only watches collections, so the watch is of its collection with
     /// `fieldSelector=metadata.name=web-0` added, as `kubectl get pod web-0 --watch` does.
-    pub fn new(client: &Client, path: &str, mut opts: WatchOptions) -> Result<Watch> {
+    pub fn new(client: &Client, path: &str, opts: WatchOptions) -> Result<Watch> {
+        Self::start(client, path, opts, None)
+    }
+
+    /// List first (all pages at one resourceVersion), to watch from the list's
+    /// resourceVersion afterwards with [`Listing::watch`] (client-go's list + watch). A caller
+    /// that finds what it needs in the list never opens the watch. `path` and `opts` are as
+    /// for [`Watch::new`]; `opts.resource_version` is ignored.
+    pub fn list(client: &Client, path: &str, mut opts: WatchOptions) -> Result<Listing> {
+        check_path(path)?;
+        let target = target(path)?;
+        if let Some(name) = &target.name_selector {
+            opts.field_selector = Some(and_selector(opts.field_selector.as_deref(), name));
+        }
+        let mut known = HashMap::new();
+        let (mut objects, list_rv, item_type) =
+            relist_typed(client, &target.path, &opts, &mut known)?;
+        // Only the objects: the markers frame differences, and a first list has none.
+        objects.retain(|e| e.kind == EventType::Added);
+        opts.resource_version = Some(list_rv);
+        Ok(Listing {
+            objects,
+            item_type,
+            path: target.path,
+            opts,
+            known,
+        })
+    }
+
+    fn start(
+        client: &Client,
+        path: &str,
+        mut opts: WatchOptions,
+        known: Option<HashMap<Key, Known>>,
+    ) -> Result<Watch> {
         check_path(path)?;
         if path.contains('?') {
             return Err(Error::invalid(
@@ -90,7 +146,7 @@ impl Watch {
             client: client.clone(),
             path: target.path,
             rv: opts.resource_version.clone().filter(|v| !v.is_empty()),
-            known: (opts.on_gone == OnGone::Relist).then(HashMap::new),
+            known: (opts.on_gone == OnGone::Relist).then(|| known.unwrap_or_default()),
             framer: LineFramer::new(opts.max_event_bytes),
             backoff: Backoff::new(
                 opts.backoff_initial,
