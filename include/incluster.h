@@ -540,6 +540,79 @@ const char *incluster_client_server(const struct incluster_client *client);
 // using it still running.
 void incluster_client_free(struct incluster_client *client);
 
+// Start a configuration from a kubeconfig: the file `path` (NULL: the `KUBECONFIG` list,
+// merged as kubectl merges it, else `~/.kube/config`) and the context `context` (NULL: the
+// file's `current-context`). Tokens, `tokenFile`, client certificates, exec credential
+// plugins, `tls-server-name` and `proxy-url` are supported; an `auth-provider` or basic
+// auth is an error naming it. The setters then adjust the config as for any other.
+//
+// On success writes a new config to `*out` (free with `incluster_config_free`).
+// Errors: `INCLUSTER_ERR_CONFIG` with a message naming the file, the context or user and the
+// problem (never a token or key); `INCLUSTER_ERR_NULL_ARGUMENT` for a NULL `out`;
+// `INCLUSTER_ERR_INVALID_UTF8`. NULL `path` and `context` choose the defaults above.
+// Thread-safe.
+//
+// # Safety
+// `path` and `context` are NULL or NUL-terminated strings; `out` points to writable storage
+// for one pointer; `err` is NULL or points to writable storage for one pointer.
+enum incluster_result incluster_config_from_kubeconfig(const char *path,
+                                                       const char *context,
+                                                       struct incluster_config **out,
+                                                       struct incluster_error **err);
+
+// Discover the configuration the way every front does by default: in-cluster when
+// `KUBERNETES_SERVICE_HOST` is set (the ServiceAccount directory `serviceaccount_dir`, NULL
+// for the default), else the kubeconfig (`KUBECONFIG`, else `~/.kube/config`) with its
+// current context. So one program runs unchanged in a pod and on a laptop.
+//
+// On success writes a new config to `*out`. Errors: `INCLUSTER_ERR_CONFIG` naming the missing
+// piece (in a pod) or the kubeconfig problem; `INCLUSTER_ERR_NULL_ARGUMENT` for a NULL `out`;
+// `INCLUSTER_ERR_INVALID_UTF8`. Thread-safe.
+//
+// # Safety
+// `serviceaccount_dir` is NULL or a NUL-terminated string; `out` points to writable storage
+// for one pointer; `err` is NULL or writable.
+enum incluster_result incluster_config_discover(const char *serviceaccount_dir,
+                                                struct incluster_config **out,
+                                                struct incluster_error **err);
+
+// Build a client from a kubeconfig (see `incluster_config_from_kubeconfig` for `path` and
+// `context`, both may be NULL). Files named by the kubeconfig (CA, token file, client
+// certificate) are read now; an exec plugin runs at the first request.
+//
+// On success writes the client to `*out` (free with `incluster_client_free`). Errors as for
+// `incluster_config_from_kubeconfig`. NULL `out` is `INCLUSTER_ERR_NULL_ARGUMENT`.
+// Thread-safe.
+//
+// # Safety
+// `path` and `context` are NULL or NUL-terminated strings; `out` points to writable storage
+// for one pointer; `err` is NULL or writable.
+enum incluster_result incluster_client_new_from_kubeconfig(const char *path,
+                                                           const char *context,
+                                                           struct incluster_client **out,
+                                                           struct incluster_error **err);
+
+// Build a client from the discovered configuration (see `incluster_config_discover`):
+// in-cluster in a pod, else the kubeconfig.
+//
+// On success writes the client to `*out` (free with `incluster_client_free`); NULL `out` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. Errors: `INCLUSTER_ERR_CONFIG` naming the problem.
+// Thread-safe.
+//
+// # Safety
+// `out` points to writable storage for one pointer; `err` is NULL or writable.
+enum incluster_result incluster_client_new_default(struct incluster_client **out,
+                                                   struct incluster_error **err);
+
+// Where the client's settings came from, as JSON: `{"type":"in-cluster"}`,
+// `{"type":"explicit"}` or `{"type":"kubeconfig","files":[...],"context":"..."}` (the same
+// object as `incluster info`'s `source`). Owned: free with `incluster_string_free`. NULL
+// `client` gives NULL. Thread-safe.
+//
+// # Safety
+// `client` is NULL or a live client.
+char *incluster_client_source(const struct incluster_client *client);
+
 // Make any API request.
 //
 // - `method`: `"GET"`, `"HEAD"`, `"POST"`, `"PUT"`, `"PATCH"`, `"DELETE"` or `"OPTIONS"`
@@ -1218,7 +1291,7 @@ enum incluster_result incluster_watch_event_get_string(const struct incluster_wa
 // Free a string the library returned as `char *`: from `incluster_whoami`, `incluster_can_i`
 // (its reason), `incluster_watch_resource_version`, `incluster_json_get_string`,
 // `incluster_response_get_string`, `incluster_watch_event_get_string` and
-// `incluster_jsonpath`. NULL is a no-op. Strings returned as `const char *` are borrowed
+// `incluster_jsonpath` and `incluster_client_source`. NULL is a no-op. Strings returned as `const char *` are borrowed
 // from their object and must not be passed here. Thread-safe (for distinct strings).
 //
 // # Safety

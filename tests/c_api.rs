@@ -86,7 +86,72 @@ fn setup() -> Setup {
     let server = TestServer::start(&["--token", TOKEN]);
     let dir = unique_dir("capi");
     let sa = SaDir::new(&dir, TOKEN, &server.ca, "c-ns");
+    write_kubeconfigs(&server, &dir.join("kc"));
     Setup { server, sa, dir }
+}
+
+/// The kubeconfigs and exec plugins tests/c/test_kubeconfig.c reads from `dir`
+/// (`$INCLUSTER_TEST_KC_DIR`): a good one with two contexts, tokenFile, exec, a
+/// `home/.kube/config`, and one for each bad input.
+fn write_kubeconfigs(server: &TestServer, dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir.join("home/.kube")).unwrap();
+    std::fs::copy(&server.ca, dir.join("ca.crt")).unwrap();
+    std::fs::write(dir.join("token"), TOKEN).unwrap();
+    let config = |user: &str| {
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: dev\nclusters:\n- name: t\n  cluster:\n    \
+             server: {}\n    certificate-authority: {}\ncontexts:\n- name: dev\n  context: \
+             {{cluster: t, user: u, namespace: kc-ns}}\n- name: other\n  context: {{cluster: t, user: u, \
+             namespace: other-ns}}\nusers:\n- name: u\n  user:\n{user}\n",
+            server.url,
+            dir.join("ca.crt").display()
+        )
+    };
+    let exec = |cmd: &str| {
+        format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {cmd}"
+        )
+    };
+    let script = |name: &str, body: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    script(
+        "exec-ok.sh",
+        &format!(
+            "echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\
+             \"status\":{{\"token\":\"{TOKEN}\"}}}}'"
+        ),
+    );
+    script(
+        "exec-fails.sh",
+        &format!("echo {TOKEN}; echo 'token expired: log in again' >&2; exit 1"),
+    );
+    script("exec-hangs.sh", "exec sleep 30");
+    script("exec-garbage.sh", &format!("echo 'garbage {TOKEN}'"));
+    let good = config(&format!("    token: {TOKEN}"));
+    let files = [
+        ("good", good.clone()),
+        ("home/.kube/config", good.clone()),
+        ("tokenfile", config("    tokenFile: token")),
+        ("exec", config(&exec("./exec-ok.sh"))),
+        ("exec-missing", config(&exec("no-such-plugin-xyz"))),
+        ("exec-fails", config(&exec("./exec-fails.sh"))),
+        ("exec-hangs", config(&exec("./exec-hangs.sh"))),
+        ("exec-garbage", config(&exec("./exec-garbage.sh"))),
+        (
+            "malformed",
+            format!("users:\n- name: u\n  user:\n    token: {TOKEN}\n  - [\n"),
+        ),
+        ("ghost", good.replace("user: u,", "user: ghost,")),
+        ("authprovider", config("    auth-provider: {name: gcp}")),
+        ("basic", config("    username: a\n    password: b")),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
 }
 
 fn command(s: &Setup, program: &Path, valgrind: bool) -> Command {
@@ -112,7 +177,9 @@ fn command(s: &Setup, program: &Path, valgrind: bool) -> Command {
         .env("INCLUSTER_TEST_URL", &s.server.url)
         .env("INCLUSTER_TEST_CA", &s.server.ca)
         .env("INCLUSTER_TEST_OTHER_CA", &s.server.other_ca)
-        .env("INCLUSTER_TEST_TOKEN_FILE", s.sa.path.join("token"));
+        .env("INCLUSTER_TEST_TOKEN_FILE", s.sa.path.join("token"))
+        .env("INCLUSTER_TEST_KC_DIR", s.dir.join("kc"))
+        .env_remove("KUBECONFIG");
     c
 }
 
@@ -276,6 +343,11 @@ fn the_c_library_never_links_python() {
 #[test]
 fn c_names_api() {
     run_c_test("test_names");
+}
+
+#[test]
+fn c_kubeconfig_api() {
+    run_c_test("test_kubeconfig");
 }
 
 #[test]

@@ -43,11 +43,21 @@ fn cmd(pod: Option<&Pod>, args: &[&str]) -> Command {
         .env_remove("HTTPS_PROXY")
         .env_remove("https_proxy")
         .env_remove("NO_PROXY")
-        .env_remove("no_proxy");
+        .env_remove("no_proxy")
+        // Hermetic: no kubeconfig of the machine's user is found by discovery.
+        .env_remove("KUBECONFIG")
+        .env("HOME", empty_home());
     if let Some(p) = pod {
         c.envs(common::env_for_pod(&p.server, &p.sa));
     }
     c
+}
+
+/// A HOME without a `.kube/config`.
+fn empty_home() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("incluster-cli-home-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
 }
 
 fn run(pod: Option<&Pod>, args: &[&str]) -> Output {
@@ -1099,6 +1109,370 @@ fn timeout_bounds_are_the_cores() {
             text(&o).1
         );
     }
+}
+
+/// A kubeconfig for `server` in `dir` (the CA by a path relative to the file), with one
+/// context `ctx` for the user whose YAML body is `user`.
+fn kubeconfig(
+    dir: &std::path::Path,
+    name: &str,
+    server: &TestServer,
+    ctx: &str,
+    user: &str,
+) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("pki")).unwrap();
+    std::fs::copy(&server.ca, dir.join("pki/ca.crt")).unwrap();
+    let text = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: {ctx}\nclusters:\n- name: test\n  cluster:\n    \
+         server: {}\n    certificate-authority: pki/ca.crt\ncontexts:\n- name: {ctx}\n  context:\n    \
+         cluster: test\n    user: {ctx}-user\n    namespace: {ctx}-ns\nusers:\n- name: {ctx}-user\n  user:\n{user}\n",
+        server.url
+    );
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn script(dir: &std::path::Path, name: &str, body: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn off_cluster_the_kubeconfig_is_found_and_info_names_it() {
+    let server = TestServer::start(&["--token", TOKEN]);
+    let home = unique_dir("cli-kc-home");
+    let cfg = kubeconfig(
+        &home.join(".kube"),
+        "config",
+        &server,
+        "dev",
+        &format!("    token: {TOKEN}"),
+    );
+    // No pod environment, HOME with ~/.kube/config: the same command works unchanged.
+    let o = cmd(None, &["get", "/version"])
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    assert!(text(&o).0.contains("gitVersion"));
+    let o = cmd(None, &["info"]).env("HOME", &home).output().unwrap();
+    assert_exit(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["source"]["type"], "kubeconfig");
+    assert_eq!(v["source"]["context"], "dev");
+    assert_eq!(v["source"]["files"][0], cfg.display().to_string());
+    assert_eq!(v["namespace"], "dev-ns");
+    assert!(!text(&o).0.contains(TOKEN) && !text(&o).1.contains(TOKEN));
+    // In a pod, the pod wins, and says so.
+    let p = pod();
+    let o = cmd(Some(&p), &["info"])
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["source"]["type"], "in-cluster");
+    // --kubeconfig and --context, explicitly, even in a pod.
+    let other = kubeconfig(
+        &home,
+        "other",
+        &server,
+        "prod",
+        &format!("    token: {TOKEN}"),
+    );
+    let o = cmd(
+        Some(&p),
+        &[
+            "--kubeconfig",
+            other.to_str().unwrap(),
+            "--context",
+            "prod",
+            "info",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_exit(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["source"]["context"], "prod");
+    assert_eq!(v["namespace"], "prod-ns");
+    let o = run(
+        None,
+        &["--server", &server.url, "--kubeconfig", "x", "info"],
+    );
+    assert_exit(&o, 2);
+    std::fs::remove_dir_all(&home).ok();
+}
+
+#[test]
+fn kubeconfig_list_first_file_wins() {
+    let server = TestServer::start(&["--token", TOKEN]);
+    let d = unique_dir("cli-kc-list");
+    let good = kubeconfig(&d, "good", &server, "dev", &format!("    token: {TOKEN}"));
+    let bad = kubeconfig(&d, "bad", &server, "dev", "    token: wrong-token");
+    let list =
+        |a: &std::path::Path, b: &std::path::Path| format!("{}:{}", a.display(), b.display());
+    let o = cmd(None, &["get", "/version"])
+        .env("KUBECONFIG", list(&good, &bad))
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let o = cmd(None, &["get", "/version"])
+        .env("KUBECONFIG", list(&bad, &good))
+        .output()
+        .unwrap();
+    assert_exit(&o, 5);
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn kubeconfig_token_file_and_exec_plugin() {
+    let server = TestServer::start(&["--token", TOKEN]);
+    let d = unique_dir("cli-kc-exec");
+    std::fs::write(d.join("token"), TOKEN).unwrap();
+    let tf = kubeconfig(&d, "tf", &server, "dev", "    tokenFile: token");
+    let o = run(
+        None,
+        &["--kubeconfig", tf.to_str().unwrap(), "get", "/version"],
+    );
+    assert_exit(&o, 0);
+    script(
+        &d,
+        "plugin.sh",
+        &format!(
+            "echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{TOKEN}\"}}}}'"
+        ),
+    );
+    let exec = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ./plugin.sh\n      interactiveMode: Never";
+    let ex = kubeconfig(&d, "exec", &server, "dev", exec);
+    let o = run(
+        None,
+        &["--kubeconfig", ex.to_str().unwrap(), "get", "/version"],
+    );
+    assert_exit(&o, 0);
+    let (out, err) = text(&o);
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn every_bad_kubeconfig_is_a_config_error_naming_it() {
+    let server = TestServer::start(&["--token", TOKEN]);
+    let d = unique_dir("cli-kc-bad");
+    let exec_user = |cmd: &str| {
+        format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {cmd}\n      interactiveMode: Never"
+        )
+    };
+    script(
+        &d,
+        "fails.sh",
+        &format!("echo {TOKEN}; echo 'token expired: log in again' >&2; exit 1"),
+    );
+    script(&d, "hangs.sh", "exec sleep 30");
+    script(&d, "garbage.sh", &format!("echo 'not json {TOKEN}'"));
+    let cases: Vec<(Vec<String>, Vec<String>)> = vec![
+        (
+            vec![
+                "--kubeconfig".into(),
+                d.join("absent").display().to_string(),
+            ],
+            vec![format!(
+                "kubeconfig {} does not exist",
+                d.join("absent").display()
+            )],
+        ),
+        (
+            vec![
+                "--kubeconfig".into(),
+                kubeconfig(&d, "c1", &server, "dev", "    token: x")
+                    .display()
+                    .to_string(),
+                "--context".into(),
+                "nope".into(),
+            ],
+            vec![
+                "context \"nope\" is not in kubeconfig".into(),
+                "its contexts: dev".into(),
+            ],
+        ),
+        (
+            vec!["--kubeconfig".into(), {
+                let p = d.join("malformed");
+                std::fs::write(
+                    &p,
+                    format!("users:\n- name: u\n  user:\n    token: {TOKEN}\n  - [\n"),
+                )
+                .unwrap();
+                p.display().to_string()
+            }],
+            vec!["malformed".into(), "at line".into()],
+        ),
+        (
+            vec!["--kubeconfig".into(), {
+                let p = kubeconfig(&d, "ghost", &server, "dev", "    token: x");
+                let t = std::fs::read_to_string(&p)
+                    .unwrap()
+                    .replace("user: dev-user", "user: ghost");
+                std::fs::write(&p, t).unwrap();
+                p.display().to_string()
+            }],
+            vec!["user \"ghost\" (of context \"dev\"".into()],
+        ),
+        (
+            vec![
+                "--kubeconfig".into(),
+                kubeconfig(
+                    &d,
+                    "missing",
+                    &server,
+                    "dev",
+                    &exec_user("no-such-plugin-xyz"),
+                )
+                .display()
+                .to_string(),
+            ],
+            vec![
+                "exec plugin no-such-plugin-xyz".into(),
+                "was not found".into(),
+                "user \"dev-user\"".into(),
+            ],
+        ),
+        (
+            vec![
+                "--kubeconfig".into(),
+                kubeconfig(&d, "fails", &server, "dev", &exec_user("./fails.sh"))
+                    .display()
+                    .to_string(),
+            ],
+            vec!["fails.sh".into(), "token expired: log in again".into()],
+        ),
+        (
+            vec![
+                "--timeout".into(),
+                "1".into(),
+                "--kubeconfig".into(),
+                kubeconfig(&d, "hangs", &server, "dev", &exec_user("./hangs.sh"))
+                    .display()
+                    .to_string(),
+            ],
+            vec!["hangs.sh".into(), "did not answer within 1s".into()],
+        ),
+        (
+            vec![
+                "--kubeconfig".into(),
+                kubeconfig(&d, "garbage", &server, "dev", &exec_user("./garbage.sh"))
+                    .display()
+                    .to_string(),
+            ],
+            vec!["garbage.sh".into(), "not an ExecCredential".into()],
+        ),
+        (
+            vec![
+                "--kubeconfig".into(),
+                kubeconfig(&d, "ap", &server, "dev", "    auth-provider: {name: gcp}")
+                    .display()
+                    .to_string(),
+            ],
+            vec!["auth-provider \"gcp\"".into(), "does not support".into()],
+        ),
+        (
+            vec![
+                "--kubeconfig".into(),
+                kubeconfig(
+                    &d,
+                    "basic",
+                    &server,
+                    "dev",
+                    "    username: a\n    password: b",
+                )
+                .display()
+                .to_string(),
+            ],
+            vec!["basic authentication".into()],
+        ),
+    ];
+    for (args, wanted) in cases {
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.extend(["get", "/version"]);
+        let o = run(None, &all);
+        let (out, err) = text(&o);
+        assert_exit(&o, 3);
+        for w in &wanted {
+            assert!(err.contains(w.as_str()), "{all:?}: {w:?} not in {err}");
+        }
+        assert!(!err.contains(TOKEN) && !out.contains(TOKEN), "{err}");
+    }
+    // `info` reads local things only, and shows a failing plugin's error where the token's
+    // identity would be.
+    let fails = d.join("fails").display().to_string();
+    let o = run(None, &["--kubeconfig", &fails, "info"]);
+    assert_exit(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let e = v["token"]["error"].as_str().unwrap_or_default();
+    assert!(e.contains("token expired: log in again"), "{v}");
+    assert!(!text(&o).0.contains(TOKEN));
+    // Not in a pod and no kubeconfig at all: the pod's error, which now names the kubeconfig.
+    let o = run(None, &["get", "/version"]);
+    assert_exit(&o, 3);
+    assert!(text(&o).1.contains("no kubeconfig"), "{}", text(&o).1);
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn kubeconfig_insecure_skip_tls_verify_is_loud() {
+    let server = TestServer::start(&["--token", TOKEN]);
+    let d = unique_dir("cli-kc-insecure");
+    let p = kubeconfig(&d, "config", &server, "dev", &format!("    token: {TOKEN}"));
+    let t = std::fs::read_to_string(&p).unwrap().replace(
+        "certificate-authority: pki/ca.crt",
+        "insecure-skip-tls-verify: true",
+    );
+    std::fs::write(&p, t).unwrap();
+    let o = run(
+        None,
+        &["--kubeconfig", p.to_str().unwrap(), "get", "/version"],
+    );
+    assert_exit(&o, 0);
+    assert!(
+        text(&o).1.contains("WARNING: insecure-skip-tls-verify"),
+        "{}",
+        text(&o).1
+    );
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn kubeconfig_proxy_url_is_used_for_every_request() {
+    let server = TestServer::start(&["--token", TOKEN]);
+    let d = unique_dir("cli-kc-proxy");
+    let p = kubeconfig(&d, "config", &server, "dev", &format!("    token: {TOKEN}"));
+    assert_exit(
+        &run(
+            None,
+            &["--kubeconfig", p.to_str().unwrap(), "get", "/version"],
+        ),
+        0,
+    );
+    // Through a proxy that is not there: the request fails at the proxy, not at the server.
+    let t = std::fs::read_to_string(&p).unwrap().replace(
+        "certificate-authority: pki/ca.crt",
+        "certificate-authority: pki/ca.crt\n    proxy-url: http://user:pw-SECRET@127.0.0.1:1",
+    );
+    std::fs::write(&p, t).unwrap();
+    let o = run(
+        None,
+        &["--kubeconfig", p.to_str().unwrap(), "get", "/version"],
+    );
+    assert_exit(&o, 4);
+    let err = text(&o).1;
+    assert!(err.contains("through the proxy 127.0.0.1:1"), "{err}");
+    assert!(!err.contains("pw-SECRET"), "{err}");
+    std::fs::remove_dir_all(&d).ok();
 }
 
 /// `incluster wait PATH ...` in the simulated pod.

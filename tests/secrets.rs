@@ -169,3 +169,94 @@ fn the_cli_never_prints_the_token() {
     assert_clean("401 stdout", &out);
     assert_clean("401 stderr", &err);
 }
+
+/// A kubeconfig whose user is `user` (YAML lines), for the test server of `p`.
+fn kubeconfig(p: &Pod, name: &str, user: &str) -> std::path::PathBuf {
+    let path = p.dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "current-context: c\nclusters:\n- name: s\n  cluster:\n    server: {}\n    \
+             certificate-authority: {}\ncontexts:\n- name: c\n  context: {{cluster: s, user: u}}\n\
+             users:\n- name: u\n  user:\n{user}\n",
+            p.server.url,
+            p.server.ca.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn plugin(p: &Pod, name: &str, body: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = p.dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!(
+        "    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {}",
+        path.display()
+    )
+}
+
+/// Kubeconfig paths: an inline token, a plugin's answer, a plugin that prints the token and
+/// then fails or prints garbage, a wrong token: the Config, the client, every error and the
+/// CLI's output are scanned.
+#[test]
+fn kubeconfigs_and_exec_plugins_never_show_the_token() {
+    let p = pod();
+    let answer = format!(
+        "echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{TOKEN}\"}}}}'"
+    );
+    let users = [
+        ("inline", format!("    token: {TOKEN}")),
+        ("exec-ok", plugin(&p, "ok.sh", &answer)),
+        (
+            "exec-fails",
+            plugin(&p, "fails.sh", &format!("echo {TOKEN}; exit 1")),
+        ),
+        (
+            "exec-garbage",
+            plugin(&p, "garbage.sh", &format!("echo '{{\"x\": \"{TOKEN}\"'")),
+        ),
+        (
+            "exec-wrong-kind",
+            plugin(&p, "kind.sh", &answer.replace("ExecCredential", "Other")),
+        ),
+        ("inline-bad-yaml", format!("    token: [{TOKEN}")),
+    ];
+    let mut seen = Vec::new();
+    for (name, user) in users {
+        let path = kubeconfig(&p, name, &user);
+        match Config::from_kubeconfig(Some(&path), None) {
+            Err(e) => seen.push(format!("{e} {e:?}")),
+            Ok(config) => {
+                seen.push(format!("{config:?}"));
+                let client = Client::new(config).unwrap();
+                seen.push(format!("{client:?}"));
+                match client.get_json("/_test/echo") {
+                    Ok(v) => seen.push(format!("{v:?}")),
+                    Err(e) => seen.push(format!("{e} {e:?}")),
+                }
+                seen.push(format!("{:?}", incluster::core::info::describe(&client)));
+            }
+        }
+        for args in [&["info"][..], &["get", "/version"][..]] {
+            let out = Command::new(env!("CARGO_BIN_EXE_incluster"))
+                .args(args)
+                .env("KUBECONFIG", &path)
+                .env_remove("KUBERNETES_SERVICE_HOST")
+                .output()
+                .unwrap();
+            seen.push(String::from_utf8_lossy(&out.stdout).into_owned());
+            seen.push(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+    }
+    p.server.set_tokens(&["someone-else"]);
+    let path = kubeconfig(&p, "refused", &format!("    token: {TOKEN}"));
+    let client = Client::new(Config::from_kubeconfig(Some(&path), None).unwrap()).unwrap();
+    let e = client.get_json("/version").unwrap_err();
+    seen.push(format!("{e} {e:?}"));
+    for (i, text) in seen.iter().enumerate() {
+        assert_clean(&format!("output #{i}"), text);
+    }
+}

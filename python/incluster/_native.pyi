@@ -165,7 +165,9 @@ class Client:
     With no ``server``, the in-cluster configuration is discovered: KUBERNETES_SERVICE_HOST and
     _PORT, and ``token``, ``ca.crt``, ``namespace`` in the ServiceAccount directory
     (``serviceaccount_dir``, else $INCLUSTER_SERVICEACCOUNT_DIR, else
-    /var/run/secrets/kubernetes.io/serviceaccount). The other arguments override it.
+    /var/run/secrets/kubernetes.io/serviceaccount); outside a pod, the kubeconfig
+    (KUBECONFIG, else ~/.kube/config; see ``Client.from_kubeconfig``). The other arguments
+    override it.
 
     Args:
         server: API server URL. For an ``https://`` URL in a pod, the pod's ServiceAccount
@@ -209,6 +211,28 @@ class Client:
         rate_limit: Optional[Tuple[float, int]] = None,
         danger_insecure_skip_tls_verify: bool = False,
     ) -> "Client": ...
+    @staticmethod
+    def from_kubeconfig(
+        path: Optional[_Path] = None,
+        context: Optional[str] = None,
+        *,
+        namespace: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> "Client":
+        """A client from a kubeconfig: the file ``path`` (default: the KUBECONFIG list, merged
+        as kubectl merges it, else ~/.kube/config) and ``context`` (default: its
+        current-context); ``namespace`` and ``timeout`` (seconds for a request, and for an exec
+        plugin to answer) override. Tokens, tokenFile, client certificates, exec credential
+        plugins, tls-server-name and proxy-url are supported.
+
+        Raises:
+            ConfigError: naming the file, the context or user and the problem (never a token
+                or key); also for an auth-provider or basic auth, which are not supported.
+        """
+    @property
+    def source(self) -> dict[str, Any]:
+        """Where the settings came from: ``{"type": "in-cluster"}``, ``{"type": "explicit"}``
+        or ``{"type": "kubeconfig", "files": [...], "context": "..."}``."""
     @property
     def namespace(self) -> str: ...
     @property

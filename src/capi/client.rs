@@ -22,7 +22,7 @@ impl Handle for incluster_client {
 }
 
 impl incluster_client {
-    fn wrap(inner: Client) -> Self {
+    pub(crate) fn wrap(inner: Client) -> Self {
         incluster_client {
             namespace: cstring_lossy(inner.namespace()),
             server: cstring_lossy(inner.server()),

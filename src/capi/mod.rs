@@ -29,6 +29,8 @@ pub mod config;
 
 pub mod client;
 
+pub mod kubeconfig;
+
 pub mod request;
 
 pub mod response;

@@ -12,7 +12,7 @@ pub(crate) fn owned_string(s: &str) -> *mut c_char {
 /// Free a string the library returned as `char *`: from `incluster_whoami`, `incluster_can_i`
 /// (its reason), `incluster_watch_resource_version`, `incluster_json_get_string`,
 /// `incluster_response_get_string`, `incluster_watch_event_get_string` and
-/// `incluster_jsonpath`. NULL is a no-op. Strings returned as `const char *` are borrowed
+/// `incluster_jsonpath` and `incluster_client_source`. NULL is a no-op. Strings returned as `const char *` are borrowed
 /// from their object and must not be passed here. Thread-safe (for distinct strings).
 ///
 /// # Safety

@@ -57,8 +57,15 @@ impl Applied {
 /// `metadata.name`: all are checked before anything is applied, and an error names the
 /// document (counted from 1).
 pub fn parse_manifests(text: &str) -> Result<Vec<Value>> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text)
-        .map_err(|e| Error::invalid(format!("the manifest is not valid YAML or JSON: {e}")))?;
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| {
+        // From the location only: the parser's own text can quote the document, and a
+        // manifest may hold a Secret.
+        let at = e
+            .location()
+            .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+            .unwrap_or_default();
+        Error::invalid(format!("the manifest is not valid YAML or JSON{at}"))
+    })?;
     let mut out = Vec::new();
     for (i, doc) in docs.into_iter().enumerate() {
         let n = i + 1;
@@ -216,7 +223,13 @@ mod tests {
              apiVersion, kind and metadata.name)"
         );
         let e = parse_manifests("a: [\n").unwrap_err();
-        assert!(e.to_string().contains("not valid YAML or JSON"), "{e}");
+        assert!(
+            e.to_string().contains("not valid YAML or JSON at line"),
+            "{e}"
+        );
+        // A Secret's value in a broken manifest is never quoted back.
+        let e = parse_manifests("kind: Secret\nstringData: {password: \"hunter2\n").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
         let e = parse_manifests("- 1\n").unwrap_err();
         assert!(
             e.to_string()

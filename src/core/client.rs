@@ -16,6 +16,7 @@ use crate::core::api::request::{Request, Response};
 use crate::core::api::status::{Status, default_reason};
 use crate::core::api::url::build_url;
 use crate::core::auth::claims::Claims;
+use crate::core::auth::exec::ExecSource;
 use crate::core::auth::token::TokenSource;
 use crate::core::config::{Config, TokenConfig};
 use crate::core::error::{ApiError, Error, Result};
@@ -27,6 +28,7 @@ use crate::core::http::retry::{
     RESET_ATTEMPTS, is_retryable_status, parse_retry_after, reset_backoff,
 };
 use crate::core::tls::Trust;
+use crate::core::tls::identity::{ClientCertProvider, FixedCert};
 
 #[derive(Debug)]
 struct Inner {
@@ -49,13 +51,30 @@ impl Client {
     /// Build a client: reads the token and the CA bundle now, so a broken file fails here with
     /// an error naming it, not at the first request.
     pub fn new(config: Config) -> Result<Client> {
+        let mut client_cert: Option<Arc<dyn ClientCertProvider>> = match &config.client_cert {
+            Some(pair) => Some(Arc::new(FixedCert(pair.certified_key()?))),
+            None => None,
+        };
         let token = match &config.token {
             TokenConfig::None => TokenSource::none(),
             TokenConfig::Token(t) => TokenSource::fixed(t.expose())?,
             TokenConfig::File(p) => TokenSource::file(p.clone())?,
+            TokenConfig::Exec(x) => {
+                // The plugin gets as long as a request does (the fronts' timeout option).
+                let limit = config.request_timeout.unwrap_or(Duration::from_secs(60));
+                let source = Arc::new(ExecSource::new((**x).clone(), limit));
+                if client_cert.is_none() {
+                    client_cert = Some(source.clone());
+                }
+                TokenSource::exec(source)
+            }
         };
-        let agent = build_agent(&config)?;
-        if config.require_token && config.token == TokenConfig::None && config.is_https() {
+        let agent = build_agent(&config, client_cert)?;
+        if config.require_token
+            && config.token == TokenConfig::None
+            && config.client_cert.is_none()
+            && config.is_https()
+        {
             return Err(Error::config(format!(
                 "no token for {}: none was given and there is no ServiceAccount token file \
                  to keep (not running in a pod?); give a token or a token file, or ask for \
@@ -103,9 +122,12 @@ impl Client {
     }
 
     /// The claims of the current token, if there is a token. Errors if it is not a JWT.
+    /// An exec plugin that cannot give a credential is that plugin's error.
     pub fn token_claims(&self) -> Result<Option<Claims>> {
-        match self.inner.token.current_token() {
-            Some(t) => Claims::decode(t.expose()).map(Some),
+        // `prepare` rather than `current_token`: a failing exec plugin is an error to show,
+        // not "no token".
+        match self.inner.token.prepare()? {
+            Some(h) => Claims::decode(&h.expose()["Bearer ".len()..]).map(Some),
             None => Ok(None),
         }
     }
@@ -146,7 +168,7 @@ impl Client {
         req.check_method()?;
         let url = build_url(&inner.config.server, &req.path, &req.query)?;
         let idempotent = matches!(req.method.as_str(), "GET" | "HEAD");
-        let mut auth = inner.token.header();
+        let mut auth = inner.token.prepare()?;
         let mut refreshed = false;
         let mut attempts = 1u32;
         let mut resets = 0u32;
@@ -241,6 +263,21 @@ impl Client {
                 ))
             }
             (Error::Timeout(m), _, _) => Error::Timeout(format!("{}: {m}", req.describe())),
+            // A kubeconfig's proxy-url: say that the connection went through it (its host
+            // and port only: a proxy URL may carry a password).
+            (Error::Transport(m), _, _) if self.inner.config.proxy_url.is_some() => {
+                let proxy = self
+                    .inner
+                    .config
+                    .proxy_url
+                    .as_ref()
+                    .map_or("", |p| p.expose());
+                let at = authority(proxy);
+                let at = at.rsplit_once('@').map_or(at, |(_, host)| host);
+                Error::Transport(format!(
+                    "{m} (through the proxy {at}, the kubeconfig's proxy-url)"
+                ))
+            }
             _ => e,
         }
     }

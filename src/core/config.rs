@@ -7,9 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::core::auth::exec::ExecConfig;
 use crate::core::auth::secret::Secret;
 use crate::core::error::{Error, Result};
 use crate::core::tls::Trust;
+use crate::core::tls::identity::ClientCert;
 use crate::core::tls::roots::CaSource;
 
 /// The ServiceAccount directory the kubelet mounts into every pod.
@@ -26,6 +28,38 @@ pub enum TokenConfig {
     Token(Secret),
     /// A token file, re-read when it changes.
     File(PathBuf),
+    /// An exec credential plugin (kubeconfig `users[].user.exec`): a token or a client
+    /// certificate, cached until it expires.
+    Exec(Box<ExecConfig>),
+}
+
+/// Where a [`Config`] came from, for `info` and messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// Settings given by the caller (a server URL and its options).
+    Explicit,
+    /// The pod's ServiceAccount and `KUBERNETES_SERVICE_HOST`/`_PORT`.
+    InCluster,
+    /// A kubeconfig: the files read (in merge order) and the context used.
+    Kubeconfig {
+        /// The files merged, first wins.
+        files: Vec<PathBuf>,
+        /// The context used.
+        context: String,
+    },
+}
+
+impl std::fmt::Display for ConfigSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigSource::Explicit => f.write_str("explicit"),
+            ConfigSource::InCluster => f.write_str("in-cluster"),
+            ConfigSource::Kubeconfig { files, context } => {
+                let files: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+                write!(f, "kubeconfig {} (context {context})", files.join(":"))
+            }
+        }
+    }
 }
 
 /// A client-side rate limit: a token bucket of `burst` requests refilled at `qps` per second.
@@ -87,6 +121,18 @@ pub struct Config {
     /// anonymous requests. [`Config::for_server`] sets it when it found no ServiceAccount
     /// token to keep; [`Config::anonymous`] clears it (anonymous on request only).
     pub require_token: bool,
+    /// The name to check the server's certificate against and send as SNI, instead of the
+    /// URL's host (a kubeconfig cluster's `tls-server-name`).
+    pub tls_server_name: Option<String>,
+    /// The client certificate and key for mutual TLS (a kubeconfig user's
+    /// `client-certificate`/`client-key`). Its `Debug` never shows the key.
+    pub client_cert: Option<ClientCert>,
+    /// The proxy for every request (a kubeconfig cluster's `proxy-url`); when set, the
+    /// `HTTPS_PROXY` environment is not consulted. A [`Secret`]: a proxy URL may carry a
+    /// password, so `Debug` does not show it.
+    pub proxy_url: Option<Secret>,
+    /// Where these settings came from.
+    pub source: ConfigSource,
 }
 
 fn bracket_host(host: &str) -> String {
@@ -125,6 +171,10 @@ impl Config {
             rate_limit: None,
             proxy_from_env: true,
             require_token: false,
+            tls_server_name: None,
+            client_cert: None,
+            proxy_url: None,
+            source: ConfigSource::Explicit,
         })
     }
 
@@ -204,7 +254,74 @@ impl Config {
         c.token = TokenConfig::File(dir.join("token"));
         c.trust = Some(Trust::Ca(CaSource::File(dir.join("ca.crt"))));
         c.namespace = namespace;
+        c.source = ConfigSource::InCluster;
         Ok(c)
+    }
+
+    /// Discover the configuration as every front does by default: in-cluster when
+    /// `KUBERNETES_SERVICE_HOST` is set (as before), else the kubeconfig (the `KUBECONFIG`
+    /// list, else `~/.kube/config`) with its current context. With neither, the in-cluster
+    /// error, which also says that no kubeconfig was found.
+    pub fn discover(sa_dir: Option<&Path>) -> Result<Config> {
+        Self::discover_from(&|k| std::env::var(k).ok(), sa_dir)
+    }
+
+    /// [`Config::discover`] with the environment given as a function.
+    pub fn discover_from(
+        env: &dyn Fn(&str) -> Option<String>,
+        sa_dir: Option<&Path>,
+    ) -> Result<Config> {
+        let in_pod = env("KUBERNETES_SERVICE_HOST").is_some_and(|v| !v.trim().is_empty());
+        if in_pod {
+            return Self::in_cluster_from(env, sa_dir);
+        }
+        match crate::core::kubeconfig::default_files(env)? {
+            Some(files) => crate::core::kubeconfig::load(&files, None),
+            None => Err(Error::config(
+                "KUBERNETES_SERVICE_HOST is not set: not running in a pod? And there is no \
+                 kubeconfig (KUBECONFIG is not set and ~/.kube/config does not exist); give \
+                 an explicit server URL or a kubeconfig to run elsewhere",
+            )),
+        }
+    }
+
+    /// Settings from a kubeconfig: the file `path`, else the `KUBECONFIG` list (merged as
+    /// kubectl merges it: the first file to set a value wins), else `~/.kube/config`; the
+    /// context `context`, else the `current-context`. Every error names the file, the
+    /// context or user, and the problem.
+    pub fn from_kubeconfig(path: Option<&Path>, context: Option<&str>) -> Result<Config> {
+        Self::from_kubeconfig_env(&|k| std::env::var(k).ok(), path, context)
+    }
+
+    /// [`Config::from_kubeconfig`] with the environment given as a function.
+    pub fn from_kubeconfig_env(
+        env: &dyn Fn(&str) -> Option<String>,
+        path: Option<&Path>,
+        context: Option<&str>,
+    ) -> Result<Config> {
+        let files = match path {
+            Some(p) => vec![p.to_path_buf()],
+            None => crate::core::kubeconfig::default_files(env)?.ok_or_else(|| {
+                Error::config(
+                    "no kubeconfig: KUBECONFIG is not set and ~/.kube/config does not exist",
+                )
+            })?,
+        };
+        crate::core::kubeconfig::load(&files, context)
+    }
+
+    /// The warning every front shows when certificate checks are off because a kubeconfig
+    /// asked for it (`insecure-skip-tls-verify: true`), `None` otherwise.
+    pub fn kubeconfig_insecure_warning(&self) -> Option<String> {
+        match (&self.trust, &self.source) {
+            (Some(Trust::DangerInsecureSkipVerify), ConfigSource::Kubeconfig { context, .. }) => {
+                Some(format!(
+                    "WARNING: insecure-skip-tls-verify (kubeconfig context {context}): the \
+                     server's certificate is NOT checked"
+                ))
+            }
+            _ => None,
+        }
     }
 
     /// Use a fixed token.

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::core::client::Client;
-use crate::core::config::TokenConfig;
+use crate::core::config::{ConfigSource, TokenConfig};
 use crate::core::tls::Trust;
 use crate::core::tls::certinfo::cert_info;
 
@@ -15,6 +15,7 @@ pub fn describe(client: &Client) -> Value {
         TokenConfig::None => Value::Null,
         TokenConfig::Token(_) => json!("given"),
         TokenConfig::File(p) => json!(p.display().to_string()),
+        TokenConfig::Exec(x) => json!(format!("exec plugin {}", x.command.display())),
     };
     let token = match client.token_claims() {
         Ok(None) => Value::Null,
@@ -47,9 +48,24 @@ pub fn describe(client: &Client) -> Value {
         },
     };
     json!({
+        "source": source_json(&cfg.source),
         "server": cfg.server,
         "namespace": cfg.namespace,
         "token": token,
         "ca": ca,
     })
+}
+
+/// Where the configuration came from: `{"type": "in-cluster"}`, `{"type": "explicit"}` or
+/// `{"type": "kubeconfig", "files": [...], "context": "..."}`.
+pub fn source_json(source: &ConfigSource) -> Value {
+    match source {
+        ConfigSource::Explicit => json!({ "type": "explicit" }),
+        ConfigSource::InCluster => json!({ "type": "in-cluster" }),
+        ConfigSource::Kubeconfig { files, context } => json!({
+            "type": "kubeconfig",
+            "files": files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "context": context,
+        }),
+    }
 }

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod filestamp;
 pub mod http;
 pub mod info;
+pub mod kubeconfig;
 pub mod lease;
 pub mod logs;
 pub mod seconds;

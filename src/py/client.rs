@@ -31,7 +31,8 @@ use crate::py::watch::{Watch, open as open_watch};
 /// manager (leaving it is `close()`).
 ///
 /// With no `server`, the in-cluster configuration is discovered: KUBERNETES_SERVICE_HOST and
-/// _PORT, and `token`, `ca.crt`, `namespace` in the ServiceAccount directory. The other
+/// _PORT, and `token`, `ca.crt`, `namespace` in the ServiceAccount directory; outside a pod,
+/// the kubeconfig (KUBECONFIG, else ~/.kube/config; see `Client.from_kubeconfig`). The other
 /// arguments override it.
 ///
 /// Args:
@@ -59,7 +60,7 @@ use crate::py::watch::{Watch, open as open_watch};
 ///         token_file=, ...).
 #[pyclass(frozen, module = "incluster._native")]
 pub struct Client {
-    inner: CoreClient,
+    pub(crate) inner: CoreClient,
 }
 
 /// A raw answer: status, headers and body bytes.
@@ -260,7 +261,7 @@ impl Client {
         let err = |e: Error| to_py(py, &e);
         let mut cfg = match server {
             Some(s) => Config::for_server(s, serviceaccount_dir.as_deref()).map_err(err)?,
-            None => Config::in_cluster(serviceaccount_dir.as_deref()).map_err(err)?,
+            None => crate::py::kubeconfig::discover(py, serviceaccount_dir.clone())?,
         };
         if token.is_some() && token_file.is_some() {
             return Err(invalid(py, "give token= or token_file=, not both"));
@@ -309,6 +310,31 @@ impl Client {
         Ok(Client {
             inner: CoreClient::new(cfg).map_err(err)?,
         })
+    }
+
+    /// A client from a kubeconfig: the file `path` (default: the KUBECONFIG list, merged as
+    /// kubectl merges it, else ~/.kube/config) and the context `context` (default: its
+    /// current-context); `namespace` and `timeout` (seconds, also an exec plugin's limit)
+    /// override. Raises ConfigError naming the file, context or user and the problem.
+    #[staticmethod]
+    #[pyo3(signature = (path=None, context=None, *, namespace=None, timeout=None))]
+    fn from_kubeconfig(
+        py: Python<'_>,
+        path: Option<PathBuf>,
+        context: Option<String>,
+        namespace: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<Self> {
+        let inner =
+            crate::py::kubeconfig::client_from_kubeconfig(py, path, context, namespace, timeout)?;
+        Ok(Client { inner })
+    }
+
+    /// Where the settings came from: {"type": "in-cluster"}, {"type": "explicit"} or
+    /// {"type": "kubeconfig", "files": [...], "context": "..."}.
+    #[getter]
+    fn source<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::py::kubeconfig::source(py, &self.inner)
     }
 
     /// The default namespace.

@@ -9,6 +9,7 @@ pub mod blocking;
 pub mod client;
 pub mod convert;
 pub mod errors;
+pub mod kubeconfig;
 pub mod lease;
 pub mod logs;
 pub mod names;

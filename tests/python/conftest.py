@@ -125,6 +125,13 @@ class SaDir:
         self._write(token)
 
 
+@pytest.fixture(autouse=True)
+def no_kubeconfig(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hermetic: outside the simulated pod, discovery never finds the machine's kubeconfig."""
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     s = Server(tmp_path / "server", "--token", TOKEN)

@@ -89,3 +89,29 @@ def test_an_uncaught_error_in_a_program_prints_no_token(server: Server, pod: SaD
     assert out.returncode == 1 and "Unauthorized" in out.stderr, out.stderr
     assert_clean("stdout", out.stdout)
     assert_clean("stderr", out.stderr)
+
+
+def test_kubeconfig_and_exec_plugin_errors_hide_the_token(server: Server, tmp_path: Path) -> None:
+    plugin = tmp_path / "plugin.sh"
+    plugin.write_text(f"#!/bin/sh\necho {TOKEN}\necho 'expired' >&2\nexit 1\n")
+    plugin.chmod(0o755)
+    seen: list[str] = []
+    for name, user in [
+        ("inline", f"    token: {TOKEN}"),
+        ("exec", f"    exec: {{apiVersion: client.authentication.k8s.io/v1beta1, command: {plugin}}}"),
+        ("badyaml", f"    token: [{TOKEN}"),
+    ]:
+        p = tmp_path / name
+        p.write_text(
+            f"current-context: c\nclusters:\n- name: s\n  cluster:\n    server: {server.url}\n"
+            f"    certificate-authority: {server.ca}\ncontexts:\n- name: c\n  context: "
+            f"{{cluster: s, user: u}}\nusers:\n- name: u\n  user:\n{user}\n"
+        )
+        try:
+            kube = incluster.Client.from_kubeconfig(p)
+            seen += [repr(kube), repr(kube.source), repr(kube.get("/_test/echo"))]
+        except incluster.Error as e:
+            seen += texts_of(e)
+    assert any("expired" in t for t in seen)
+    for i, text in enumerate(seen):
+        assert_clean(f"text #{i}", text)

@@ -24,6 +24,10 @@ pub struct Args {
     pub content_type: Option<String>,
     /// `--server URL`.
     pub server: Option<String>,
+    /// `--kubeconfig FILE`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context NAME`.
+    pub context: Option<String>,
     /// `--serviceaccount-dir`.
     pub sa_dir: Option<PathBuf>,
     /// `--token-file`.
@@ -181,6 +185,8 @@ fn parse_from(argv: Vec<std::ffi::OsString>) -> Result<Args, Failure> {
             Long("data") | Short('d') => a.data = Some(text(p.value()?, "--data")?),
             Long("content-type") => a.content_type = Some(text(p.value()?, "--content-type")?),
             Long("server") => a.server = Some(text(p.value()?, "--server")?),
+            Long("kubeconfig") => a.kubeconfig = Some(p.value()?.into()),
+            Long("context") => a.context = Some(text(p.value()?, "--context")?),
             Long("serviceaccount-dir") => a.sa_dir = Some(p.value()?.into()),
             Long("token-file") => a.token_file = Some(p.value()?.into()),
             Long("ca-file") => a.ca_file = Some(p.value()?.into()),
@@ -377,9 +383,18 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
 
 /// The client the connection options describe.
 pub fn client(a: &Args) -> Result<Client, Failure> {
+    let kubeconfig = a.kubeconfig.is_some() || a.context.is_some();
     let mut cfg = match &a.server {
+        Some(_) if kubeconfig => {
+            return Err(Failure::Usage(
+                "give --server or --kubeconfig/--context, not both".into(),
+            ));
+        }
         Some(s) => Config::for_server(s, a.sa_dir.as_deref())?,
-        None => Config::in_cluster(a.sa_dir.as_deref())?,
+        None if kubeconfig => {
+            Config::from_kubeconfig(a.kubeconfig.as_deref(), a.context.as_deref())?
+        }
+        None => Config::discover(a.sa_dir.as_deref())?,
     };
     if let Some(f) = &a.token_file {
         cfg = cfg.with_token_file(f);
@@ -392,6 +407,9 @@ pub fn client(a: &Args) -> Result<Client, Failure> {
     }
     if a.timeout.is_some() {
         cfg.request_timeout = a.timeout;
+    }
+    if let Some(w) = cfg.kubeconfig_insecure_warning() {
+        eprintln!("incluster: {w}");
     }
     if a.insecure {
         eprintln!(

@@ -53,10 +53,13 @@ Usage:
 
 Connection options (any verb):
   --server URL                 API server URL (default: in-cluster discovery from
-                               KUBERNETES_SERVICE_HOST/PORT). An https:// server keeps
+                               KUBERNETES_SERVICE_HOST/PORT, else the kubeconfig:
+                               $KUBECONFIG, else ~/.kube/config). An https:// server keeps
                                the pod's token, CA and namespace unless overridden; with
                                no token at all it fails (never anonymous by surprise).
                                http://127.0.0.1:8001 is the kubectl proxy route
+  --kubeconfig FILE            use this kubeconfig (not the pod's ServiceAccount)
+  --context NAME               the kubeconfig context (default: its current-context)
   --serviceaccount-dir DIR     ServiceAccount files (default $INCLUSTER_SERVICEACCOUNT_DIR or
                                /var/run/secrets/kubernetes.io/serviceaccount)
   --token-file FILE            bearer token file (re-read when it changes)
@@ -157,8 +160,9 @@ const HELP_INFO: &str = concat!(
     "\
 incluster info [-o jsonpath=TEMPLATE | --pointer /a/b]
 
-Print, as JSON, the server, the namespace, the identity and expiry decoded from the token's
-claims (never the token) and the CA certificates' subjects and validity. Reads local files only.
+Print, as JSON, where the settings came from (source: in-cluster, or the kubeconfig files and
+context), the server, the namespace, the identity and expiry decoded from the token's claims
+(never the token) and the CA certificates' subjects and validity. Reads local files only.
 ",
     value_output_help!("{.token.expiresAt}"),
     "

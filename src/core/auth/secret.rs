@@ -47,6 +47,35 @@ impl Drop for Secret {
     }
 }
 
+/// Secret bytes (a private key's PEM): like [`Secret`], never shown by `Debug` and wiped when
+/// dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    /// Wrap secret bytes.
+    pub fn new(b: impl Into<Vec<u8>>) -> Self {
+        SecretBytes(b.into())
+    }
+
+    /// The bytes themselves. Call only where they are used (parsing the key).
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretBytes(<redacted>)")
+    }
+}
+
+impl Drop for SecretBytes {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

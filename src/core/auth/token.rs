@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::core::auth::exec::ExecSource;
 use crate::core::auth::secret::Secret;
 use crate::core::error::{Error, Result};
 use crate::core::filestamp::FileStamp as Stamp;
@@ -35,6 +36,7 @@ enum Source {
         path: PathBuf,
         state: RwLock<FileState>,
     },
+    Exec(Arc<ExecSource>),
 }
 
 /// Supplies the `Authorization` header value for each request. Thread-safe.
@@ -110,6 +112,20 @@ impl TokenSource {
         }))
     }
 
+    /// Credentials from an exec plugin, run when first needed (see [`ExecSource`]).
+    pub fn exec(source: Arc<ExecSource>) -> Self {
+        TokenSource(Source::Exec(source))
+    }
+
+    /// The header for the next request, as [`TokenSource::header`], except that a failure to
+    /// get a credential (an exec plugin that failed) is an error rather than no header.
+    pub fn prepare(&self) -> Result<Option<Arc<Secret>>> {
+        match &self.0 {
+            Source::Exec(e) => e.header(),
+            _ => Ok(self.header()),
+        }
+    }
+
     /// The path of the token file, if the token comes from one.
     pub fn path(&self) -> Option<&Path> {
         match &self.0 {
@@ -126,6 +142,7 @@ impl TokenSource {
         match &self.0 {
             Source::None => None,
             Source::Fixed(h) => Some(h.clone()),
+            Source::Exec(e) => e.header().ok().flatten(),
             Source::File { path, state } => {
                 let now = Stamp::of(path).ok();
                 {
@@ -147,6 +164,7 @@ impl TokenSource {
                 let fresh = self.reread(path, state, Stamp::of(path).ok());
                 (fresh.expose() != sent.expose()).then_some(fresh)
             }
+            Source::Exec(e) => e.refresh_after_unauthorized(sent),
             _ => None,
         }
     }

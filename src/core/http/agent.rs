@@ -12,18 +12,44 @@ use crate::core::http::proxy::proxy_for;
 use crate::core::http::resolver::LiteralFirstResolver;
 use crate::core::http::tcp::TcpConnector;
 use crate::core::tls;
+use crate::core::tls::identity::ClientCertProvider;
+
+/// The name the server's certificate is checked against when it is not the URL's host.
+fn server_name(config: &Config) -> Result<Option<rustls_pki_types::ServerName<'static>>> {
+    config
+        .tls_server_name
+        .as_deref()
+        .map(|n| {
+            rustls_pki_types::ServerName::try_from(n.to_owned()).map_err(|_| {
+                Error::config(format!(
+                    "TLS server name {n:?} is not a valid DNS name or IP address"
+                ))
+            })
+        })
+        .transpose()
+}
 
 /// The User-Agent every request carries.
 pub const USER_AGENT: &str = concat!("incluster/", env!("CARGO_PKG_VERSION"));
 
 /// Build the one agent a client shares between its threads: keep-alive pool, timeouts, proxy
 /// and the TLS connector rooted in the cluster CA.
-pub fn build_agent(config: &Config) -> Result<ureq::Agent> {
+pub fn build_agent(
+    config: &Config,
+    client_cert: Option<Arc<dyn ClientCertProvider>>,
+) -> Result<ureq::Agent> {
     let uri: ureq::http::Uri = config
         .server
         .parse()
         .map_err(|e| Error::config(format!("server URL {:?}: {e}", config.server)))?;
-    let proxy = if config.proxy_from_env {
+    let proxy = if let Some(url) = &config.proxy_url {
+        Some(ureq::Proxy::new(url.expose()).map_err(|_| {
+            Error::config(format!(
+                "the proxy URL for {} is not a valid http:// URL",
+                config.server
+            ))
+        })?)
+    } else if config.proxy_from_env {
         proxy_for(&uri, &|k| std::env::var(k).ok())?
     } else {
         None
@@ -43,7 +69,10 @@ pub fn build_agent(config: &Config) -> Result<ureq::Agent> {
         .max_idle_connections_per_host(16)
         .build();
     let tls_connector = match (&config.trust, config.is_https()) {
-        (Some(trust), _) => Some(TlsConnector::new(tls::client_config(trust)?)),
+        (Some(trust), _) => Some(TlsConnector::new(
+            tls::client_config(trust, client_cert)?,
+            server_name(config)?,
+        )),
         (None, true) => {
             return Err(Error::config(format!(
                 "server {} uses https but no CA was given (a CA file or PEM; or, for \

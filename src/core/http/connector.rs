@@ -18,12 +18,18 @@ use ureq::unversioned::transport::{
 /// Wraps the chained transport in TLS when the URL is `https`.
 pub struct TlsConnector {
     config: Arc<ClientConfig>,
+    server_name: Option<ServerName<'static>>,
 }
 
 impl TlsConnector {
-    /// A connector using `config` for every connection.
-    pub fn new(config: Arc<ClientConfig>) -> Self {
-        TlsConnector { config }
+    /// A connector using `config` for every connection. `server_name`, when given, is sent
+    /// as SNI and checked against the certificate instead of the URL's host (a kubeconfig's
+    /// `tls-server-name`: connect by IP, check a name).
+    pub fn new(config: Arc<ClientConfig>, server_name: Option<ServerName<'static>>) -> Self {
+        TlsConnector {
+            config,
+            server_name,
+        }
     }
 }
 
@@ -51,15 +57,20 @@ impl<In: Transport> Connector<In> for TlsConnector {
         if !details.needs_tls() || transport.is_tls() {
             return Ok(Some(Either::A(transport)));
         }
-        let host = details
-            .uri
-            .host()
-            .ok_or(ureq::Error::Tls("URL has no host"))?;
-        // IPv6 literals arrive bracketed; an IP literal becomes an IP-address server name so the
-        // certificate's IP SANs are checked (the in-cluster service host is an IP).
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let name = ServerName::try_from(bare.to_owned())
-            .map_err(|_| ureq::Error::Tls("invalid server name for TLS"))?;
+        let name = match &self.server_name {
+            Some(n) => n.clone(),
+            None => {
+                let host = details
+                    .uri
+                    .host()
+                    .ok_or(ureq::Error::Tls("URL has no host"))?;
+                // IPv6 literals arrive bracketed; an IP literal becomes an IP-address server
+                // name so the certificate's IP SANs are checked (the service host is an IP).
+                let bare = host.trim_start_matches('[').trim_end_matches(']');
+                ServerName::try_from(bare.to_owned())
+                    .map_err(|_| ureq::Error::Tls("invalid server name for TLS"))?
+            }
+        };
         let mut conn = ClientConnection::new(self.config.clone(), name).map_err(io_err)?;
         let mut sock = TransportAdapter::new(transport.boxed(), details.current_time.clone());
         sock.set_timeout(details.timeout);

@@ -1,6 +1,7 @@
 //! TLS: a rustls client configuration whose only roots are the cluster CA.
 
 pub mod certinfo;
+pub mod identity;
 pub mod roots;
 pub mod verifier;
 
@@ -29,8 +30,12 @@ pub fn provider() -> Arc<CryptoProvider> {
     PROVIDER.clone()
 }
 
-/// Build the client configuration for `trust`. TLS 1.2 and 1.3 only.
-pub fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>> {
+/// Build the client configuration for `trust`, presenting the certificate `client_cert`
+/// gives (mutual TLS) when there is one. TLS 1.2 and 1.3 only.
+pub fn client_config(
+    trust: &Trust,
+    client_cert: Option<Arc<dyn identity::ClientCertProvider>>,
+) -> Result<Arc<ClientConfig>> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -39,12 +44,13 @@ pub fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>> {
         Trust::Ca(source) => Arc::new(CaVerifier::new(source.clone(), provider)?),
         Trust::DangerInsecureSkipVerify => Arc::new(DangerNoCertificateVerification { provider }),
     };
-    Ok(Arc::new(
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth(),
-    ))
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    Ok(Arc::new(match client_cert {
+        Some(p) => builder.with_client_cert_resolver(Arc::new(identity::Resolver(p))),
+        None => builder.with_no_client_auth(),
+    }))
 }
 
 /// Describe a rustls error for a person: what failed, the details that show why (the name
