@@ -74,6 +74,7 @@ fn main() {
             include: vec![
                 "incluster_patch_type".to_owned(),
                 "incluster_callback_action".to_owned(),
+                "incluster_resolved_field".to_owned(),
             ],
             ..Default::default()
         },

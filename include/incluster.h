@@ -130,6 +130,24 @@ typedef enum incluster_callback_action {
   INCLUSTER_STOP = 1,
 } incluster_callback_action;
 
+// The fields `incluster_resolved_get` reads.
+typedef enum incluster_resolved_field {
+  // The path to request or watch: the object's for `TYPE/NAME`, else the collection's.
+  INCLUSTER_RESOLVED_PATH = 0,
+  // The object's name (NULL for a collection or a path).
+  INCLUSTER_RESOLVED_NAME = 1,
+  // The namespace in the path (NULL when cluster-scoped, across all namespaces, or a path).
+  INCLUSTER_RESOLVED_NAMESPACE = 2,
+  // The API group (`""` for the core group; NULL for a path).
+  INCLUSTER_RESOLVED_GROUP = 3,
+  // The version (NULL for a path).
+  INCLUSTER_RESOLVED_VERSION = 4,
+  // The plural resource name (NULL for a path).
+  INCLUSTER_RESOLVED_RESOURCE = 5,
+  // The kind (NULL for a path).
+  INCLUSTER_RESOLVED_KIND = 6,
+} incluster_resolved_field;
+
 // A patch type (see "Patch operations" in the Kubernetes API conventions). Parses from and
 // prints as the names kubectl's `--type` uses: `json`, `merge`, `strategic`, `apply`.
 typedef struct PatchType PatchType;
@@ -161,6 +179,10 @@ typedef struct incluster_lease incluster_lease;
 // another thread, or from the stream's own callback) is refused with
 // `INCLUSTER_ERR_INVALID_ARGUMENT`, never a wait.
 typedef struct incluster_logs_handle incluster_logs_handle;
+
+// What `incluster_resolve` found: owned by the caller, freed with `incluster_resolved_free`.
+// Immutable: any thread may read it while no thread frees it.
+typedef struct incluster_resolved incluster_resolved;
 
 // A response: owned by the caller that received it; free with `incluster_response_free`.
 // Immutable: the accessors only read it, so any thread may call them while no thread frees
@@ -596,7 +618,11 @@ char *incluster_client_source(const struct incluster_client *client);
 // - `method`: `"GET"`, `"HEAD"`, `"POST"`, `"PUT"`, `"PATCH"`, `"DELETE"` or `"OPTIONS"`
 //   (any case); anything else is `INCLUSTER_ERR_INVALID_ARGUMENT` naming it, before
 //   anything is sent.
-// - `path`: the API path, starting with `/` (a `?query` in it is sent as given).
+// - `path`: the API path, starting with `/` (a `?query` in it is sent as given), or a
+//   resource by name (`pods`, `cm/x`, `deploy/web`, `jobs.batch`, a CRD's names), resolved
+//   in the client's namespace as `incluster_resolve` does (which also takes a namespace and
+//   all-namespaces); an unknown name is `INCLUSTER_ERR_INVALID_ARGUMENT` listing the close
+//   matches.
 // - `params`: NULL, or a NULL-terminated array `{"key", "value", ..., NULL}` of query
 //   parameters; keys and values are percent-encoded.
 // - `body`/`body_len`: the request body; NULL with length 0 sends none (a non-NULL pointer
@@ -626,8 +652,8 @@ enum incluster_result incluster_request(const struct incluster_client *client,
                                         struct incluster_response **out,
                                         struct incluster_error **err);
 
-// `GET path`: the common case of `incluster_request`. Same results, ownership, NULL
-// handling and thread-safety.
+// `GET path`: the common case of `incluster_request`. Same paths and names, results,
+// ownership, NULL handling and thread-safety.
 //
 // # Safety
 // `client` is a live client; `path` a NUL-terminated string; `out` writable; `err` NULL or
@@ -637,7 +663,7 @@ enum incluster_result incluster_get(const struct incluster_client *client,
                                     struct incluster_response **out,
                                     struct incluster_error **err);
 
-// `PATCH path` with the content type of `patch_type` (one of `incluster_patch_type`).
+// `PATCH path` (a path or a name, as for `incluster_request`) with the content type of `patch_type` (one of `incluster_patch_type`).
 // `field_manager` is sent as `fieldManager` for every patch type (NULL sends none, except
 // for `INCLUSTER_PATCH_APPLY`, which the server rejects without one: NULL gives
 // `"incluster"`); an empty one is refused. `force` takes over fields other managers own and
@@ -737,8 +763,9 @@ enum incluster_result incluster_can_i(const struct incluster_client *client,
                                       char **reason_out,
                                       struct incluster_error **err);
 
-// Start a watch on a collection path (`/api/v1/namespaces/NS/configmaps`). The first
-// request is made now: a watch that cannot start returns its error here (401, 403, 404, TLS).
+// Start a watch on a collection path (`/api/v1/namespaces/NS/configmaps`), or a resource by
+// name resolved in the client's namespace as `incluster_resolve` does (`configmaps`, `cm/x`,
+// `deploy/web`: an object name watches that object). The first request is made now: a watch that cannot start returns its error here (401, 403, 404, TLS).
 //
 // `options` is NULL or a NULL-terminated `{"key", "value", ..., NULL}` array:
 // - the API's own: `labelSelector`, `fieldSelector`, `resourceVersion`,
@@ -837,6 +864,91 @@ char *incluster_watch_resource_version(const struct incluster_watch_handle *watc
 // # Safety
 // `watch` is NULL or a watch from `incluster_watch_open`, freed once, with no call using it.
 void incluster_watch_free(struct incluster_watch_handle *watch);
+
+// Resolve `what` — an API path (starting with `/`, returned unchanged without any request)
+// or a resource by name in kubectl's forms (`pods`, `po`, `pod/web-0`, `deploy/web`,
+// `deployments.apps/web`, `jobs.batch`, `deployments.v1.apps`, a CRD's plural, singular,
+// short name or kind; case-insensitive) — through the server's discovery documents (cached
+// per client, fetched again once when a name is not found, so a CRD created a moment ago is
+// found).
+//
+// - `namespace_`: for namespaced resources; NULL for the client's namespace. Ignored by
+//   cluster-scoped resources.
+// - `all_namespaces`: the collection across all namespaces (an object name is refused).
+// - With a path, a non-NULL `namespace_` or `all_namespaces` is refused.
+//
+// On success writes a new `incluster_resolved` to `*out` (free with
+// `incluster_resolved_free`). An unknown or ambiguous name is
+// `INCLUSTER_ERR_INVALID_ARGUMENT` whose message lists the close matches (`no resource
+// "deploymnet"; did you mean deployments.apps?`) — never `INCLUSTER_ERR_NOT_FOUND`, which
+// is a missing object. Discovery's own failures keep their codes (transport, forbidden, ...).
+// A NULL `client`, `what` or `out` is `INCLUSTER_ERR_NULL_ARGUMENT`. May block (discovery
+// requests); thread-safe.
+//
+// # Safety
+// `client` is a live client; `what` a NUL-terminated string; `namespace_` NULL or
+// NUL-terminated; `out` writable; `err` NULL or writable.
+enum incluster_result incluster_resolve(const struct incluster_client *client,
+                                        const char *what,
+                                        const char *namespace_,
+                                        bool all_namespaces,
+                                        struct incluster_resolved **out,
+                                        struct incluster_error **err);
+
+// One field of a resolution (`field` is an `incluster_resolved_field`): borrowed, valid until
+// `incluster_resolved_free`. NULL when the field is absent (see each field), for a NULL
+// `resolved`, or an unknown `field`. Reads only; any thread.
+//
+// # Safety
+// `resolved` is NULL or a live `incluster_resolved`.
+const char *incluster_resolved_get(const struct incluster_resolved *resolved, int field);
+
+// 1 when the resource is namespaced, 0 when cluster-scoped, -1 when unknown (the input was a
+// path) or `resolved` is NULL. Reads only; any thread.
+//
+// # Safety
+// `resolved` is NULL or a live `incluster_resolved`.
+int incluster_resolved_namespaced(const struct incluster_resolved *resolved);
+
+// Free a resolution and the strings borrowed from it. NULL is a no-op. No other thread may be
+// reading it.
+//
+// # Safety
+// `resolved` is NULL or from `incluster_resolve`, freed at most once, not in use elsewhere.
+void incluster_resolved_free(struct incluster_resolved *resolved);
+
+// Server-side apply a manifest, as `kubectl apply --server-side`: `manifest`/`manifest_len`
+// is UTF-8 YAML or JSON text (several `---` documents; a `kind: List`'s items one by one).
+// Each object's resource is found from its `apiVersion` and `kind` through discovery (CRDs
+// included) and applied with one PATCH (`application/apply-patch+yaml`).
+//
+// - `field_manager`: NULL for `"incluster"`.
+// - `force`: take over fields other managers own instead of failing with
+//   `INCLUSTER_ERR_CONFLICT`.
+// - `namespace_`: for namespaced objects that name none; NULL for the client's. An object
+//   naming another namespace is `INCLUSTER_ERR_INVALID_ARGUMENT`.
+// - `applied`: NULL, or receives the number of objects applied (on success).
+//
+// Every object is checked for `apiVersion`, `kind` and `metadata.name` before the first is
+// sent; then they are applied in order, stopping at the first failure, whose error message
+// names the document (`document 2 (ConfigMap b): ...`; counted from 1). The objects before
+// it stay applied. Text that is not YAML/JSON or a document that is not an object is
+// `INCLUSTER_ERR_INVALID_ARGUMENT`; text that is not UTF-8 `INCLUSTER_ERR_INVALID_UTF8`.
+// A NULL `client`, or NULL `manifest` with a length, is `INCLUSTER_ERR_NULL_ARGUMENT`.
+// Blocks; thread-safe.
+//
+// # Safety
+// `client` is a live client; `manifest` NULL (with length 0) or `manifest_len` readable
+// bytes; `field_manager` and `namespace_` NULL or NUL-terminated; `applied` NULL or
+// writable; `err` NULL or writable.
+enum incluster_result incluster_apply(const struct incluster_client *client,
+                                      const uint8_t *manifest,
+                                      size_t manifest_len,
+                                      const char *field_manager,
+                                      bool force,
+                                      const char *namespace_,
+                                      size_t *applied,
+                                      struct incluster_error **err);
 
 // Start reading the log of `pod` in `namespace` (NULL: the client's namespace). The first
 // request is made now: a missing pod (`INCLUSTER_ERR_NOT_FOUND`), a wrong container
@@ -951,7 +1063,9 @@ void incluster_canceller_free(struct incluster_canceller *canceller);
 //
 // `target` is an object path (`/apis/batch/v1/namespaces/NS/jobs/NAME`: that object, waited
 // for if it does not exist yet) or a collection path (every object it holds, or those the
-// `labelSelector` option picks: all must meet the conditions).
+// `labelSelector` option picks: all must meet the conditions), or the same by name
+// (`job/pi`, `deploy/web`, `pods`; see `incluster_resolve`) in the `namespace` option's
+// namespace (default the client's).
 //
 // `options` is a NULL-terminated `{"key", "value", ..., NULL}` array:
 // - `for` (repeatable; all must hold), `forAny` (repeatable; one must hold), `failOn`

@@ -341,6 +341,11 @@ fn the_c_library_never_links_python() {
 }
 
 #[test]
+fn c_names_api() {
+    run_c_test("test_names");
+}
+
+#[test]
 fn c_kubeconfig_api() {
     run_c_test("test_kubeconfig");
 }

@@ -1611,7 +1611,11 @@ fn wait_exit_codes_timeout_7_unmeetable_8_usage_2() {
             vec![obj.as_str(), "--for", "ready"],
             "wait condition \"ready\"",
         ),
-        (vec!["deploy/web", "--for", "create"], "deploy/web"),
+        // Names are resolved (resources by name); an unknown one is a usage error.
+        (
+            vec!["deploymnet/web", "--for", "create"],
+            "did you mean deployments.apps?",
+        ),
         (
             vec![obj.as_str(), "--for", "create", "--timeout", "soon"],
             "--timeout \"soon\"",
@@ -1887,4 +1891,293 @@ fn lease_run_kills_a_command_that_ignores_sigterm_after_the_grace_period() {
     let status = child.wait().unwrap();
     p.server.set_lease_faults(&json!({"unavailable": false}));
     assert_eq!(status.code(), Some(10), "{seen:#?}");
+}
+
+/// The paths of the requests the server received since the last clear, discovery left out.
+fn sent_paths(p: &Pod) -> Vec<String> {
+    p.server
+        .requests()
+        .into_iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap(),
+                r["path"].as_str().unwrap()
+            )
+        })
+        .filter(|r| !r.ends_with(" /api") && !r.ends_with(" /apis"))
+        .collect()
+}
+
+#[test]
+fn get_and_delete_by_name_in_kubectls_forms() {
+    let p = pod();
+    let coll = "/api/v1/namespaces/cli-ns/configmaps";
+    create(
+        &p,
+        coll,
+        r#"{"metadata":{"name":"one","labels":{"app":"web"}},"data":{"a":"1"}}"#,
+    );
+    create(&p, coll, r#"{"metadata":{"name":"two"}}"#);
+    create(
+        &p,
+        "/api/v1/namespaces/elsewhere/configmaps",
+        r#"{"metadata":{"name":"three","labels":{"app":"web"}}}"#,
+    );
+    let out = |args: &[&str]| {
+        let o = run(Some(&p), args);
+        assert_exit(&o, 0);
+        text(&o).0
+    };
+    assert_eq!(out(&["get", "cm/one", "-o", "name"]), "configmap/one\n");
+    assert_eq!(
+        out(&["get", "configmap", "one", "--pointer", "/data/a"]),
+        "1\n"
+    );
+    assert_eq!(
+        out(&["get", "ConfigMaps/one", "-o", "jsonpath={.data.a}"]),
+        "1"
+    );
+    assert_eq!(
+        out(&["get", "configmaps", "-l", "app=web", "-o", "name"]),
+        "configmap/one\n"
+    );
+    assert_eq!(
+        out(&["get", "cm", "-o", "name"]),
+        "configmap/one\nconfigmap/two\n"
+    );
+    assert_eq!(
+        out(&["get", "cm", "-n", "elsewhere", "-o", "name"]),
+        "configmap/three\n"
+    );
+    let mut all = out(&["get", "cm", "-A", "-l", "app=web", "-o", "name"]);
+    all = all.lines().collect::<Vec<_>>().join(",");
+    assert_eq!(all, "configmap/one,configmap/three");
+    // A path still works, and -n does not touch it.
+    assert_eq!(
+        out(&["get", &format!("{coll}/two"), "-n", "x", "-o", "name"]),
+        "configmap/two\n"
+    );
+
+    // Names of other groups resolve to their paths (this server holds no Deployments: the
+    // 404 is the object's, exit 5, and names the path).
+    p.server.clear_requests();
+    let o = run(Some(&p), &["get", "deploy", "web"]);
+    assert_exit(&o, 5);
+    assert!(text(&o).1.contains("404"), "{}", text(&o).1);
+    run(Some(&p), &["get", "jobs.batch", "-A"]);
+    run(Some(&p), &["watch", "po/web-0", "--no-resume", "-n", "w"]);
+    let sent = sent_paths(&p);
+    assert_eq!(
+        sent[..2],
+        [
+            "GET /apis/apps/v1/namespaces/cli-ns/deployments/web",
+            "GET /apis/batch/v1/jobs",
+        ]
+    );
+    // The watch of one pod is one of its collection narrowed to the name.
+    assert!(
+        sent[2].starts_with("GET /api/v1/namespaces/w/pods?")
+            && sent[2].contains("fieldSelector=metadata.name%3Dweb-0"),
+        "{sent:?}"
+    );
+
+    // delete: one object by name; a collection only with -l.
+    assert_exit(&run(Some(&p), &["delete", "cm", "two"]), 0);
+    assert_exit(&run(Some(&p), &["get", "cm/two"]), 5);
+    let o = run(Some(&p), &["delete", "cm"]);
+    assert_exit(&o, 2);
+    assert!(
+        text(&o).1.contains("select with -l SELECTOR"),
+        "{}",
+        text(&o).1
+    );
+    p.server.clear_requests();
+    run(Some(&p), &["delete", "cm", "-l", "app=web"]);
+    assert_eq!(
+        sent_paths(&p),
+        ["DELETE /api/v1/namespaces/cli-ns/configmaps?labelSelector=app%3Dweb"]
+    );
+}
+
+#[test]
+fn unknown_resource_names_are_usage_errors_with_close_matches() {
+    let p = pod();
+    let o = run(Some(&p), &["get", "deploymnet/web"]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        text(&o).1,
+        "incluster: error: invalid argument: no resource \"deploymnet\"; did you mean \
+         deployments.apps?\n"
+    );
+    for (args, says) in [
+        (&["delete", "cnofigmaps/x"][..], "did you mean configmaps?"),
+        (&["get", "pod/web-0", "-A"], "across all namespaces"),
+        (&["get", "/api/v1/pods", "-A"], "names its namespace itself"),
+        (&["get", "cm/x", "y"], "not both"),
+        (&["get", "cm/x", "-l", "a=b"], "names one object"),
+        (&["info", "-A"], "does not take -A"),
+        (&["logs", "x", "-l", "a=b"], "does not take -l"),
+    ] {
+        let o = run(Some(&p), args);
+        assert_exit(&o, 2);
+        assert!(text(&o).1.contains(says), "{args:?}: {}", text(&o).1);
+    }
+}
+
+#[test]
+fn apply_a_multi_document_manifest_server_side() {
+    let p = pod();
+    let file = p.dir.join("m.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: \"1\"\n---\n\
+         apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: other}\ndata: {k: \"2\"}\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    p.server.clear_requests();
+    let o = run(Some(&p), &["apply", "-f", f, "--field-manager", "ci"]);
+    assert_exit(&o, 0);
+    assert_eq!(
+        text(&o).0,
+        "configmap/a serverside-applied\nconfigmap/b serverside-applied\n"
+    );
+    let sent: Vec<Value> = p
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "PATCH")
+        .collect();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        sent[0]["path"],
+        "/api/v1/namespaces/cli-ns/configmaps/a?fieldManager=ci"
+    );
+    assert_eq!(
+        sent[1]["path"],
+        "/api/v1/namespaces/other/configmaps/b?fieldManager=ci"
+    );
+    assert_eq!(sent[0]["content_type"], "application/apply-patch+yaml");
+    let o = run(
+        Some(&p),
+        &["get", "cm/b", "-n", "other", "--pointer", "/data/k"],
+    );
+    assert_eq!(text(&o).0, "2\n");
+
+    // JSON from stdin, -n for objects naming no namespace, and the default field manager.
+    p.server.clear_requests();
+    let mut child = cmd(
+        Some(&p),
+        &["apply", "-f", "-", "-n", "third", "--force-conflicts"],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}"#)
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "configmap/c serverside-applied\n");
+    let paths: Vec<String> = p
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "PATCH")
+        .map(|r| r["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        ["/api/v1/namespaces/third/configmaps/c?fieldManager=incluster&force=true"]
+    );
+
+    // Failures name the document; a bad one is found before anything is sent.
+    for (manifest, code, says) in [
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n---\nkind: ConfigMap\n",
+            2,
+            "document 2: it has no apiVersion",
+        ),
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n---\n\
+             apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: w}\n",
+            2,
+            "document 2 (Deploymnet w): no resource of kind \"Deploymnet\" in apiVersion \"apps/v1\"",
+        ),
+        ("a: [", 2, "not valid YAML or JSON"),
+        ("", 2, "no objects in it"),
+    ] {
+        std::fs::write(&file, manifest).unwrap();
+        p.server.clear_requests();
+        let o = run(Some(&p), &["apply", "-f", f]);
+        assert_exit(&o, code);
+        assert!(text(&o).1.contains(says), "{manifest}: {}", text(&o).1);
+        let patches = p
+            .server
+            .requests()
+            .into_iter()
+            .filter(|r| r["method"] == "PATCH")
+            .count();
+        let applied_first = says.contains("Deploymnet");
+        assert_eq!(patches, usize::from(applied_first), "{manifest}");
+    }
+    for (args, says) in [
+        (&["apply"][..], "apply needs -f FILE"),
+        (&["apply", "-f", "/nonexistent/m.yaml"], "cannot read it"),
+        (
+            &["get", "cm", "--force-conflicts"],
+            "does not take -f/--filename",
+        ),
+        (
+            &["apply", "-f", f, "--force"],
+            "apply does not take --type or --force",
+        ),
+    ] {
+        let o = run(Some(&p), args);
+        assert_exit(&o, 2);
+        assert!(text(&o).1.contains(says), "{args:?}: {}", text(&o).1);
+    }
+}
+
+#[test]
+fn wait_by_name() {
+    let p = pod();
+    create(
+        &p,
+        "/api/v1/namespaces/cli-ns/configmaps",
+        r#"{"metadata":{"name":"w1"}}"#,
+    );
+    for args in [
+        &["wait", "cm/w1", "--for", "create", "--timeout", "10s"][..],
+        &[
+            "wait",
+            "configmap",
+            "w1",
+            "--for",
+            "create",
+            "--timeout",
+            "10s",
+        ],
+    ] {
+        let o = run(Some(&p), args);
+        assert_exit(&o, 0);
+        assert!(
+            text(&o).0.contains("configmap/w1"),
+            "{args:?}: {}",
+            text(&o).0
+        );
+    }
+    let o = run(Some(&p), &["wait", "cmm/w1", "--for", "create"]);
+    assert_exit(&o, 2);
+    assert!(
+        text(&o).1.contains("did you mean configmaps?"),
+        "{}",
+        text(&o).1
+    );
 }

@@ -357,9 +357,11 @@ fn bad_input_is_named() {
             && e.to_string().contains("selects 2 values in h/two"),
         "{e}"
     );
-    let e = target(&c, "deploy/web", None, None).unwrap_err();
+    // Names are resolved through discovery; an unknown one is an argument error.
+    let e = target(&c, "deploymnet/web", None, None).unwrap_err();
     assert!(
-        matches!(e, Error::InvalidArgument(_)) && e.to_string().contains("deploy/web"),
+        matches!(e, Error::InvalidArgument(_))
+            && e.to_string().contains("did you mean deployments.apps?"),
         "{e}"
     );
     let e = WaitOptions::parse(&["condition"], &[], &[]).unwrap_err();

@@ -246,8 +246,21 @@ class Client:
         json: Any = None,
         data: Optional[Union[bytes, str]] = None,
         content_type: Optional[str] = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
     ) -> Any:
         """Any request; the parsed JSON body (None if empty). Non-2xx raises ApiError.
+
+        ``path`` is an API path (starting with ``/``, sent as it is) or a resource by name in
+        kubectl's forms: ``pods``, ``po``, ``pod/web-0``, ``deploy/web``,
+        ``deployments.apps/web``, ``jobs.batch``, ``deployments.v1.apps``, a CRD's plural,
+        singular, short name or kind (case-insensitive), resolved through the server's
+        discovery (cached per client, refetched once when a name is not found). A name is in
+        ``namespace`` (default: the client's; cluster-scoped resources ignore it), or across
+        all namespaces with ``all_namespaces=True``. Both keywords are refused with a path. An
+        unknown name raises InvalidArgument listing the close matches (``no resource
+        "deploymnet"; did you mean deployments.apps?``), never NotFound, which means a
+        missing object. The same holds for every method taking a ``path``.
 
         ``method`` is GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS in any case; anything
         else raises InvalidArgument before anything is sent. A ``params`` key whose value is
@@ -262,9 +275,18 @@ class Client:
         json: Any = None,
         data: Optional[Union[bytes, str]] = None,
         content_type: Optional[str] = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
     ) -> Response:
         """Any request; the raw Response. Non-2xx raises ApiError."""
-    def get(self, path: str, *, params: _Params = None) -> Any:
+    def get(
+        self,
+        path: str,
+        *,
+        params: _Params = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
+    ) -> Any:
         """GET; the parsed JSON. A body that is not JSON raises DecodeError (a ValueError)
         naming the path and Content-Type; ``request_raw`` reads such bodies."""
     def post(
@@ -275,6 +297,8 @@ class Client:
         data: Optional[Union[bytes, str]] = None,
         content_type: Optional[str] = None,
         params: _Params = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
     ) -> Any: ...
     def put(
         self,
@@ -284,8 +308,18 @@ class Client:
         data: Optional[Union[bytes, str]] = None,
         content_type: Optional[str] = None,
         params: _Params = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
     ) -> Any: ...
-    def delete(self, path: str, *, json: Any = None, params: _Params = None) -> Any: ...
+    def delete(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        params: _Params = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
+    ) -> Any: ...
     def patch(
         self,
         path: str,
@@ -296,6 +330,7 @@ class Client:
         field_manager: Optional[str] = None,
         force: bool = False,
         params: _Params = None,
+        namespace: Optional[str] = None,
     ) -> Any:
         """PATCH. ``field_manager`` is sent for every patch type (``apply`` defaults it to
         "incluster"); ``force`` is only valid with ``apply`` (else InvalidArgument)."""
@@ -335,6 +370,8 @@ class Client:
         idle_timeout: Optional[float] = None,
         backoff: Optional[Tuple[float, float]] = None,
         callback: None = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
     ) -> Watch: ...
     @overload
     def watch(
@@ -356,6 +393,8 @@ class Client:
         idle_timeout: Optional[float] = None,
         backoff: Optional[Tuple[float, float]] = None,
         callback: Callable[[WatchEvent], Optional[bool]],
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
     ) -> None:
         """Watch a collection path (no query in it). A path naming one object (``.../pods/web-0``)
         watches that object: its collection with ``fieldSelector=metadata.name=web-0``, as
@@ -434,6 +473,48 @@ class Client:
             NotFound (no such pod), ApiError 400 (wrong container; the message names the pod's
             containers), Forbidden, ...
         """
+    def resolve(
+        self, what: str, *, namespace: Optional[str] = None, all_namespaces: bool = False
+    ) -> dict[str, Any]:
+        """Resolve a path or a resource name (the forms ``request`` takes) without sending it.
+
+        Returns a dict: ``path`` (the object's path for ``TYPE/NAME``, else the collection's),
+        ``name``, ``namespace`` (None when cluster-scoped or across all namespaces), and the
+        resource's ``group``, ``version``, ``resource`` (the plural), ``kind`` and
+        ``namespaced``. A path comes back unchanged, with the other keys None, without any
+        request.
+
+        Raises:
+            InvalidArgument: an unknown or ambiguous name (listing the close matches), a bad
+                object name or namespace, a name with ``all_namespaces=True``.
+        """
+    def apply(
+        self,
+        manifest: Union[str, Mapping[str, Any], Sequence[Mapping[str, Any]]],
+        *,
+        field_manager: Optional[str] = None,
+        force: bool = False,
+        namespace: Optional[str] = None,
+    ) -> list[dict[str, Any]]:
+        """Server-side apply, as ``kubectl apply --server-side``; the applied objects as the
+        server returned them, in order.
+
+        Args:
+            manifest: YAML or JSON text (several ``---`` documents; a ``kind: List``'s items
+                one by one), one object, or a list of objects. Each object's resource is found
+                from its ``apiVersion`` and ``kind`` through discovery (CRDs included).
+            field_manager: recorded in managedFields (default "incluster").
+            force: take over fields other managers own instead of raising Conflict.
+            namespace: for namespaced objects that name none (default: the client's); an
+                object naming another namespace raises InvalidArgument.
+
+        Raises:
+            InvalidArgument: text that is not YAML/JSON, an object without apiVersion, kind
+                or metadata.name (checked for all before the first is sent), an unknown kind;
+                naming the document (counted from 1).
+            ApiError and its subclasses: the failed object's answer, its message naming the
+                document; the objects before it stay applied.
+        """
     def wait(
         self,
         target: str,
@@ -448,7 +529,9 @@ class Client:
         with_conditions: bool = False,
     ) -> Any:
         """Wait until an object (an object path) or every object a label selector picks (a
-        collection path) meets the conditions, kubectl wait's semantics, on list + watch.
+        collection path) meets the conditions, kubectl wait's semantics, on list + watch. A
+        resource name works as for ``request`` (``"job/pi"``, ``"pods"`` with a selector), in
+        ``namespace`` (default the client's).
 
         ``for_`` conditions must all hold, one of ``any_`` must hold, a ``fail_on`` one ends the
         wait with Unmeetable: ``"create"``, ``"delete"``, ``"condition=NAME[=STATUS]"``,

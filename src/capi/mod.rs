@@ -39,6 +39,8 @@ pub mod access;
 
 pub mod watch;
 
+pub mod names;
+
 pub mod logs;
 
 pub mod wait;

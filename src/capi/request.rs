@@ -54,7 +54,11 @@ fn run(
 /// - `method`: `"GET"`, `"HEAD"`, `"POST"`, `"PUT"`, `"PATCH"`, `"DELETE"` or `"OPTIONS"`
 ///   (any case); anything else is `INCLUSTER_ERR_INVALID_ARGUMENT` naming it, before
 ///   anything is sent.
-/// - `path`: the API path, starting with `/` (a `?query` in it is sent as given).
+/// - `path`: the API path, starting with `/` (a `?query` in it is sent as given), or a
+///   resource by name (`pods`, `cm/x`, `deploy/web`, `jobs.batch`, a CRD's names), resolved
+///   in the client's namespace as `incluster_resolve` does (which also takes a namespace and
+///   all-namespaces); an unknown name is `INCLUSTER_ERR_INVALID_ARGUMENT` listing the close
+///   matches.
 /// - `params`: NULL, or a NULL-terminated array `{"key", "value", ..., NULL}` of query
 ///   parameters; keys and values are percent-encoded.
 /// - `body`/`body_len`: the request body; NULL with length 0 sends none (a non-NULL pointer
@@ -103,6 +107,7 @@ pub unsafe extern "C" fn incluster_request(
                 opt_str(content_type, "content_type")?,
             )
         };
+        let path = &client.inner.target_path(path, None, false)?;
         let mut req = Request::new(method, path);
         req.query = query;
         if let Some(body) = body {
@@ -112,8 +117,8 @@ pub unsafe extern "C" fn incluster_request(
     })
 }
 
-/// `GET path`: the common case of `incluster_request`. Same results, ownership, NULL
-/// handling and thread-safety.
+/// `GET path`: the common case of `incluster_request`. Same paths and names, results,
+/// ownership, NULL handling and thread-safety.
 ///
 /// # Safety
 /// `client` is a live client; `path` a NUL-terminated string; `out` writable; `err` NULL or
@@ -134,11 +139,12 @@ pub unsafe extern "C" fn incluster_get(
                 req_str(path, "path")?,
             )
         };
+        let path = &client.inner.target_path(path, None, false)?;
         run(client, &Request::new("GET", path), out)
     })
 }
 
-/// `PATCH path` with the content type of `patch_type` (one of `incluster_patch_type`).
+/// `PATCH path` (a path or a name, as for `incluster_request`) with the content type of `patch_type` (one of `incluster_patch_type`).
 /// `field_manager` is sent as `fieldManager` for every patch type (NULL sends none, except
 /// for `INCLUSTER_PATCH_APPLY`, which the server rejects without one: NULL gives
 /// `"incluster"`); an empty one is refused. `force` takes over fields other managers own and
@@ -187,6 +193,7 @@ pub unsafe extern "C" fn incluster_patch(
             }
         };
         let patch = Patch::new(kind, fm, force)?;
+        let path = &client.inner.target_path(path, None, false)?;
         run(client, &Request::patch(path, &patch, body.to_vec()), out)
     })
 }

@@ -84,7 +84,9 @@ pub unsafe extern "C" fn incluster_canceller_free(canceller: *mut incluster_canc
 ///
 /// `target` is an object path (`/apis/batch/v1/namespaces/NS/jobs/NAME`: that object, waited
 /// for if it does not exist yet) or a collection path (every object it holds, or those the
-/// `labelSelector` option picks: all must meet the conditions).
+/// `labelSelector` option picks: all must meet the conditions), or the same by name
+/// (`job/pi`, `deploy/web`, `pods`; see `incluster_resolve`) in the `namespace` option's
+/// namespace (default the client's).
 ///
 /// `options` is a NULL-terminated `{"key", "value", ..., NULL}` array:
 /// - `for` (repeatable; all must hold), `forAny` (repeatable; one must hold), `failOn`

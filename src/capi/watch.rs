@@ -137,8 +137,9 @@ impl WatchState {
     }
 }
 
-/// Start a watch on a collection path (`/api/v1/namespaces/NS/configmaps`). The first
-/// request is made now: a watch that cannot start returns its error here (401, 403, 404, TLS).
+/// Start a watch on a collection path (`/api/v1/namespaces/NS/configmaps`), or a resource by
+/// name resolved in the client's namespace as `incluster_resolve` does (`configmaps`, `cm/x`,
+/// `deploy/web`: an object name watches that object). The first request is made now: a watch that cannot start returns its error here (401, 403, 404, TLS).
 ///
 /// `options` is NULL or a NULL-terminated `{"key", "value", ..., NULL}` array:
 /// - the API's own: `labelSelector`, `fieldSelector`, `resourceVersion`,
@@ -179,6 +180,7 @@ pub unsafe extern "C" fn incluster_watch_open(
                 read_options(options)?,
             )
         };
+        let path = &c.inner.target_path(path, None, false)?;
         let inner = Watch::new(&c.inner, path, opts)?;
         let handle = incluster_watch_handle {
             cancel: inner.cancel_handle(),

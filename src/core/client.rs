@@ -37,6 +37,8 @@ struct Inner {
     token: TokenSource,
     limiter: Option<TokenBucket>,
     closed: AtomicBool,
+    /// The resources the server serves, for names (`core::discovery`).
+    discovery: crate::core::discovery::Cache,
 }
 
 /// A Kubernetes API client. Clones share the connection pool and the token.
@@ -89,6 +91,7 @@ impl Client {
                 token,
                 limiter,
                 closed: AtomicBool::new(false),
+                discovery: Default::default(),
             }),
         })
     }
@@ -106,6 +109,11 @@ impl Client {
     /// The default namespace.
     pub fn namespace(&self) -> &str {
         &self.inner.config.namespace
+    }
+
+    /// The discovery cache its clones share.
+    pub(crate) fn discovery_cache(&self) -> &crate::core::discovery::Cache {
+        &self.inner.discovery
     }
 
     /// The configuration the client was built from (its `Debug` hides the token).

@@ -1,10 +1,12 @@
 //! The core: all behaviour, in ordinary Rust types. The C, Python and CLI fronts only translate.
 
 pub mod api;
+pub mod apply;
 pub mod auth;
 pub mod cancel;
 pub mod client;
 pub mod config;
+pub mod discovery;
 pub mod error;
 pub mod extract;
 pub mod filestamp;

@@ -24,6 +24,7 @@ use crate::py::blocking::run;
 use crate::py::convert::{dumps, loads};
 use crate::py::errors::to_py;
 use crate::py::logs::{Logs, open as open_logs};
+use crate::py::names;
 use crate::py::watch::{Watch, open as open_watch};
 
 /// A client for the Kubernetes API server. Thread-safe (share one between threads); a context
@@ -364,7 +365,8 @@ impl Client {
     ///     ApiError (NotFound, Forbidden, ...) for a non-2xx answer; DecodeError (a
     ///     ValueError) for a body that is not JSON (use request_raw for those);
     ///     InvalidArgument, TimeoutError, TransportError, TlsError.
-    #[pyo3(signature = (method, path, *, params=None, json=None, data=None, content_type=None))]
+    #[pyo3(signature = (method, path, *, params=None, json=None, data=None, content_type=None,
+        namespace=None, all_namespaces=false))]
     fn request<'py>(
         &self,
         py: Python<'py>,
@@ -374,7 +376,10 @@ impl Client {
         json: Option<&Bound<'py, PyAny>>,
         data: Option<&Bound<'py, PyAny>>,
         content_type: Option<&str>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
         let req = Self::build(py, method, path, params, json, data, content_type)?;
         self.send_json(py, &req)
     }
@@ -382,7 +387,8 @@ impl Client {
     /// Any request; returns a Response with the status, headers and raw body (for answers
     /// that are not JSON: logs, /metrics, /healthz). Arguments as for `request`. A non-2xx
     /// answer raises ApiError.
-    #[pyo3(signature = (method, path, *, params=None, json=None, data=None, content_type=None))]
+    #[pyo3(signature = (method, path, *, params=None, json=None, data=None, content_type=None,
+        namespace=None, all_namespaces=false))]
     fn request_raw(
         &self,
         py: Python<'_>,
@@ -392,7 +398,10 @@ impl Client {
         json: Option<&Bound<'_, PyAny>>,
         data: Option<&Bound<'_, PyAny>>,
         content_type: Option<&str>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
     ) -> PyResult<Response> {
+        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
         let req = Self::build(py, method, path, params, json, data, content_type)?;
         Ok(Response {
             inner: self.send(py, &req)?,
@@ -409,20 +418,24 @@ impl Client {
     /// Raises:
     ///     ApiError and its subclasses for a non-2xx answer; DecodeError (a ValueError) when
     ///     the body is not JSON, naming the path and Content-Type (request_raw reads it).
-    #[pyo3(signature = (path, *, params=None))]
+    #[pyo3(signature = (path, *, params=None, namespace=None, all_namespaces=false))]
     fn get<'py>(
         &self,
         py: Python<'py>,
         path: &str,
         params: Option<&Bound<'py, PyAny>>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
         let req = Self::build(py, "GET", path, params, None, None, None)?;
         self.send_json(py, &req)
     }
 
     /// POST `json` (or raw `data` with `content_type`); returns the parsed JSON body.
     /// `params` as for `get`.
-    #[pyo3(signature = (path, json=None, *, data=None, content_type=None, params=None))]
+    #[pyo3(signature = (path, json=None, *, data=None, content_type=None, params=None,
+        namespace=None, all_namespaces=false))]
     fn post<'py>(
         &self,
         py: Python<'py>,
@@ -431,14 +444,18 @@ impl Client {
         data: Option<&Bound<'py, PyAny>>,
         content_type: Option<&str>,
         params: Option<&Bound<'py, PyAny>>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
         let req = Self::build(py, "POST", path, params, json, data, content_type)?;
         self.send_json(py, &req)
     }
 
     /// PUT `json` (or raw `data` with `content_type`); returns the parsed JSON body.
     /// `params` as for `get`.
-    #[pyo3(signature = (path, json=None, *, data=None, content_type=None, params=None))]
+    #[pyo3(signature = (path, json=None, *, data=None, content_type=None, params=None,
+        namespace=None, all_namespaces=false))]
     fn put<'py>(
         &self,
         py: Python<'py>,
@@ -447,21 +464,27 @@ impl Client {
         data: Option<&Bound<'py, PyAny>>,
         content_type: Option<&str>,
         params: Option<&Bound<'py, PyAny>>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
         let req = Self::build(py, "PUT", path, params, json, data, content_type)?;
         self.send_json(py, &req)
     }
 
     /// DELETE (optionally with a DeleteOptions body as `json`); returns the parsed JSON body
     /// (the deleted object, or a Status). `params` as for `get`.
-    #[pyo3(signature = (path, *, json=None, params=None))]
+    #[pyo3(signature = (path, *, json=None, params=None, namespace=None, all_namespaces=false))]
     fn delete<'py>(
         &self,
         py: Python<'py>,
         path: &str,
         json: Option<&Bound<'py, PyAny>>,
         params: Option<&Bound<'py, PyAny>>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
         let req = Self::build(py, "DELETE", path, params, json, None, None)?;
         self.send_json(py, &req)
     }
@@ -483,7 +506,7 @@ impl Client {
     ///         "apply", no body, or json= with data=.
     ///     ApiError and its subclasses (Conflict for an apply conflict without force).
     #[pyo3(signature = (path, json=None, *, data=None, patch_type="merge", field_manager=None,
-        force=false, params=None))]
+        force=false, params=None, namespace=None))]
     fn patch<'py>(
         &self,
         py: Python<'py>,
@@ -494,12 +517,14 @@ impl Client {
         field_manager: Option<&str>,
         force: bool,
         params: Option<&Bound<'py, PyAny>>,
+        namespace: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let patch = Patch::parse(patch_type, field_manager, force).map_err(|e| to_py(py, &e))?;
         let Some((b, _)) = body(py, json, data, None)? else {
             return Err(invalid(py, "patch needs json= or data="));
         };
-        let mut req = Request::patch(path, &patch, b);
+        let path = names::target(py, &self.inner, path, namespace, false)?;
+        let mut req = Request::patch(&path, &patch, b);
         req.query.extend(query_params(params)?);
         self.send_json(py, &req)
     }
@@ -591,7 +616,8 @@ impl Client {
     #[pyo3(signature = (path, *, label_selector=None, field_selector=None, resource_version=None,
         resource_version_match=None, timeout_seconds=None, allow_bookmarks=true, bookmarks=false,
         send_initial_events=false, params=None, max_event_bytes=None, resume=true,
-        on_gone="relist", idle_timeout=None, backoff=None, callback=None))]
+        on_gone="relist", idle_timeout=None, backoff=None, callback=None, namespace=None,
+        all_namespaces=false))]
     fn watch(
         &self,
         py: Python<'_>,
@@ -611,6 +637,8 @@ impl Client {
         idle_timeout: Option<f64>,
         backoff: Option<(f64, f64)>,
         callback: Option<&Bound<'_, PyAny>>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
     ) -> PyResult<Option<Py<Watch>>> {
         let mut opts = WatchOptions {
             label_selector,
@@ -637,6 +665,7 @@ impl Client {
             opts.backoff_initial = secs("backoff", a)?;
             opts.backoff_max = secs("backoff", b)?;
         }
+        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
         let w = open_watch(py, &self.inner, path, opts)?;
         match callback {
             Some(cb) => {
@@ -734,6 +763,33 @@ impl Client {
         }
     }
 
+    /// Resolve a path or a kubectl resource name (see `incluster.Client.resolve` in the
+    /// stubs): a dict of path, name, namespace, group, version, resource, kind, namespaced.
+    #[pyo3(signature = (what, *, namespace=None, all_namespaces=false))]
+    fn resolve<'py>(
+        &self,
+        py: Python<'py>,
+        what: &str,
+        namespace: Option<&str>,
+        all_namespaces: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        names::resolve(py, &self.inner, what, namespace, all_namespaces)
+    }
+
+    /// Server-side apply a manifest (YAML/JSON text, a dict or a list of dicts); returns the
+    /// applied objects (see the stubs).
+    #[pyo3(signature = (manifest, *, field_manager=None, force=false, namespace=None))]
+    fn apply<'py>(
+        &self,
+        py: Python<'py>,
+        manifest: &Bound<'py, PyAny>,
+        field_manager: Option<String>,
+        force: bool,
+        namespace: Option<String>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+        names::apply(py, &self.inner, manifest, field_manager, force, namespace)
+    }
+
     /// Wait until an object meets conditions, or every object a label selector picks
     /// (kubectl wait's semantics; list + watch underneath, resuming after drops and 410s,
     /// never polling). Other threads run meanwhile; Ctrl-C raises KeyboardInterrupt.
@@ -741,7 +797,8 @@ impl Client {
     /// Args:
     ///     target: an object path (/apis/batch/v1/namespaces/NS/jobs/NAME; waited for if it
     ///         does not exist yet) or a collection path (every object in it, or those
-    ///         `label_selector` picks).
+    ///         `label_selector` picks), or the same by name ("job/pi", "deploy/web", "pods"
+    ///         with `label_selector`), in `namespace` (default the client's).
     ///     for_: a condition or a list of them, all of which must hold: "create", "delete",
     ///         "condition=NAME[=STATUS]" (case-insensitive; ignored while its
     ///         observedGeneration is behind metadata.generation), "jsonpath={EXPR}[=VALUE]".

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod kubeconfig;
 pub mod lease;
 pub mod logs;
+pub mod names;
 pub mod strcache;
 pub mod text;
 pub mod wait;

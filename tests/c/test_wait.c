@@ -162,8 +162,10 @@ int main(void) {
     incluster_error_free(e);
     e = NULL;
     const char *create_only[] = {"for", "create", NULL};
-    rc = incluster_wait(c, "deploy/web", create_only, NULL, &r, &e);
-    CHECK(rc == INCLUSTER_ERR_INVALID_ARGUMENT, "not a path");
+    rc = incluster_wait(c, "deploymnet/web", create_only, NULL, &r, &e);
+    CHECK(rc == INCLUSTER_ERR_INVALID_ARGUMENT &&
+              strstr(incluster_error_message(e), "did you mean deployments.apps?") != NULL,
+          "an unknown resource name");
     incluster_error_free(e);
     e = NULL;
     const char *odd[] = {"for", NULL};

@@ -102,8 +102,8 @@ def test_bad_input_is_named(server: Server) -> None:
         c.wait(f"{COLL}/x")
     with pytest.raises(incluster.InvalidArgument, match='wait condition "ready"'):
         c.wait(f"{COLL}/x", "ready")
-    with pytest.raises(incluster.InvalidArgument, match="deploy/web"):
-        c.wait("deploy/web", "create")
+    with pytest.raises(incluster.InvalidArgument, match="did you mean deployments.apps"):
+        c.wait("deploymnet/web", "create")
     with pytest.raises(incluster.InvalidArgument, match="applies to a collection"):
         c.wait(f"{COLL}/x", "create", label_selector="a=b")
     with pytest.raises(TypeError, match="for_ must be a condition"):

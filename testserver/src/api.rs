@@ -24,7 +24,7 @@
 //! | `GET /api/v1/namespaces/{ns}/pods/{name}/log` | a container's log, with faults (`logs.rs`) |
 //! | `/_control/pods…`, `/_control/logs…`, `/_control/logbench` | pods and logs (no auth; `pods.rs`) |
 //! | `/_test/logbench?n=N&size=S` | N pre-encoded log lines (`logbench.rs`) |
-//! | `GET /api`, `/apis`, `/api/v1` | API discovery: the core group, pods, pods/log, ConfigMaps |
+//! | `GET /api`, `/apis`, `/api/v1`, `/apis/G/V` | API discovery, aggregated or legacy; `/_control/discovery…` (`discovery.rs`) |
 //! | `GET /containerLogs/{ns}/{pod}/{container}` | the kubelet's log route (no auth; `logs.rs`) |
 //! | `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` | a fixed ServiceAccount identity |
 //! | `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` | read-only RBAC: get/list/watch allowed |
@@ -59,20 +59,6 @@ use crate::watchbench::{watchbench, watchbench_stream};
 const LOG_CAP: usize = 100_000;
 
 /// What a real API server answers on `/version` (clients that validate every field need them).
-/// API discovery, as much as kubectl needs to find pods and ConfigMaps (`kubectl logs`,
-/// `kubectl get`): the core group's versions, no other groups, and the v1 resources served here.
-const DISCOVERY_API: &str = r#"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}"#;
-const DISCOVERY_APIS: &str = r#"{"kind":"APIGroupList","apiVersion":"v1","groups":[]}"#;
-const DISCOVERY_V1: &str = concat!(
-    r#"{"kind":"APIResourceList","groupVersion":"v1","resources":["#,
-    r#"{"name":"configmaps","singularName":"configmap","namespaced":true,"kind":"ConfigMap","#,
-    r#""verbs":["create","delete","get","list","patch","update","watch"],"shortNames":["cm"]},"#,
-    r#"{"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","#,
-    r#""verbs":["get","list","watch"],"shortNames":["po"]},"#,
-    r#"{"name":"pods/log","singularName":"","namespaced":true,"kind":"Pod","verbs":["get"]}"#,
-    r#"]}"#
-);
-
 const VERSION_BODY: &str = concat!(
     r#"{"major":"1","minor":"37","gitVersion":"v1.37.2-incluster-test","#,
     r#""gitCommit":"0000000000000000000000000000000000000000","gitTreeState":"clean","#,
@@ -129,6 +115,8 @@ pub struct State {
     review_api: std::sync::atomic::AtomicBool,
     /// The pre-encoded `/version` answer (kept-alive and closing variants).
     version: (&'static [u8], &'static [u8]),
+    /// The discovery catalog (`discovery.rs`).
+    discovery: crate::discovery::Discovery,
 }
 
 #[derive(Default)]
@@ -250,6 +238,7 @@ impl State {
             pods: Arc::new(Pods::new()),
             leases: crate::leases::Leases::default(),
             version: preencode(&version),
+            discovery: Default::default(),
         }
     }
 
@@ -336,14 +325,11 @@ impl State {
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
         let get = req.method == "GET" || req.method == "HEAD";
         match segs.as_slice() {
-            ["api"] if get => {
-                Response::new(200, Some("application/json"), DISCOVERY_API.into()).into()
-            }
-            ["apis"] if get => {
-                Response::new(200, Some("application/json"), DISCOVERY_APIS.into()).into()
-            }
-            ["api", "v1"] if get => {
-                Response::new(200, Some("application/json"), DISCOVERY_V1.into()).into()
+            ["api"] | ["apis"] | ["api", "v1"] | ["apis", _, _] if get => {
+                match self.discovery.serve(req, segs.as_slice()) {
+                    Some(r) => r.into(),
+                    None => not_found().into(),
+                }
             }
             ["version"] if get => {
                 Response::new(200, Some("application/json"), VERSION_BODY.into()).into()
@@ -442,6 +428,9 @@ impl State {
     fn control(&self, req: &Request) -> Response {
         if Pods::owns(&req.path) {
             return self.pods.control(req);
+        }
+        if req.path.starts_with("/_control/discovery") {
+            return self.discovery.control(req);
         }
         if req.path == "/_control/leases" {
             return self.leases.control(req);

@@ -17,6 +17,7 @@
 
 mod api;
 mod certs;
+mod discovery;
 mod hostile;
 mod http;
 mod leases;

@@ -80,6 +80,12 @@ pub struct Args {
     pub field_manager: Option<String>,
     /// `patch --force`.
     pub force: bool,
+    /// `-A`, `--all-namespaces` (get, watch, delete).
+    pub all_namespaces: bool,
+    /// `apply -f FILE|-`.
+    pub filename: Option<String>,
+    /// `apply --force-conflicts`.
+    pub force_conflicts: bool,
     /// `--timeout` as given: `wait` reads it as a duration (`5m`), the other verbs as seconds.
     pub timeout_text: Option<String>,
     /// `wait --for`, in order.
@@ -198,7 +204,14 @@ fn parse_from(argv: Vec<std::ffi::OsString>) -> Result<Args, Failure> {
             }
             Long("since") => a.since = Some(text(p.value()?, "--since")?),
             Short('c') | Long("container") => a.container = Some(text(p.value()?, "--container")?),
+            // `-f` is `apply`'s file (kubectl's), `logs`' follow otherwise.
+            Short('f') if a.verb.as_deref() == Some("apply") => {
+                a.filename = Some(text(p.value()?, "-f")?)
+            }
+            Long("filename") => a.filename = Some(text(p.value()?, "--filename")?),
             Short('f') | Long("follow") => a.follow = true,
+            Short('A') | Long("all-namespaces") => a.all_namespaces = true,
+            Long("force-conflicts") => a.force_conflicts = true,
             Long("tail") => a.tail = Some(p.value()?.parse()?),
             Long("since-time") => a.since_time = Some(text(p.value()?, "--since-time")?),
             Long("timestamps") => a.timestamps = true,
@@ -279,7 +292,27 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
             "{verb} does not take --content-type{hint}"
         )));
     }
-    if verb != "patch" && (a.patch_type.is_some() || a.field_manager.is_some() || a.force) {
+    if verb != "apply" && (a.filename.is_some() || a.force_conflicts) {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take -f/--filename or --force-conflicts (see `incluster apply --help`)"
+        )));
+    }
+    if !matches!(verb, "get" | "watch" | "delete") && a.all_namespaces {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take -A/--all-namespaces"
+        )));
+    }
+    if verb == "apply" && (a.patch_type.is_some() || a.force) {
+        return Err(Failure::Usage(
+            "apply does not take --type or --force (it is server-side apply; \
+             --force-conflicts takes over fields other managers own)"
+                .into(),
+        ));
+    }
+    let takes_manager = matches!(verb, "patch" | "apply");
+    if verb != "patch"
+        && (a.patch_type.is_some() || (a.field_manager.is_some() && !takes_manager) || a.force)
+    {
         return Err(Failure::Usage(format!(
             "{verb} does not take --type, --field-manager or --force (see `incluster patch --help`)"
         )));
@@ -296,8 +329,12 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
             "{verb} does not take --for, --for-any, --fail-on or --allow-empty"
         )));
     }
-    let watch_flags =
-        a.field_selector.is_some() || a.bookmarks || (a.selector.is_some() && verb != "wait");
+    if !matches!(verb, "get" | "watch" | "delete" | "wait") && a.selector.is_some() {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take -l/--selector"
+        )));
+    }
+    let watch_flags = a.field_selector.is_some() || a.bookmarks;
     if verb != "watch" && watch_flags {
         return Err(Failure::Usage(format!(
             "{verb} does not take watch options"
@@ -315,7 +352,7 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
     }
     let prints_json = matches!(
         verb,
-        "get" | "request" | "patch" | "watch" | "info" | "whoami" | "wait" | "lease"
+        "get" | "request" | "patch" | "watch" | "info" | "whoami" | "wait" | "lease" | "delete"
     );
     if !prints_json && (a.output.is_some() || a.pointer.is_some()) {
         return Err(Failure::Usage(format!(

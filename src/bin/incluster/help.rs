@@ -32,17 +32,19 @@ const HELP: &str = "\
 incluster - talk to the Kubernetes API server from inside a pod
 
 Usage:
-  incluster get PATH [--param KEY=VALUE]...
+  incluster get PATH|TYPE[/NAME]|TYPE NAME [-l SELECTOR] [-A] [--param KEY=VALUE]...
+  incluster delete PATH|TYPE/NAME|TYPE NAME|TYPE -l SELECTOR
+  incluster apply -f FILE|- [--field-manager M] [--force-conflicts]
   incluster request METHOD PATH [--param KEY=VALUE]... [--data @FILE|@-|-|TEXT] [--content-type T]
   incluster patch PATH --data @FILE|@-|-|TEXT [--type merge|json|strategic|apply]
                   [--field-manager M] [--force]
   incluster info
   incluster whoami
   incluster can-i VERB RESOURCE [--name NAME] [--subresource S]
-  incluster watch PATH [-l SELECTOR] [--field-selector S] [--since RV] [--bookmarks]
+  incluster watch PATH|TYPE[/NAME] [-A] [-l SELECTOR] [--field-selector S] [--since RV] [--bookmarks]
   incluster logs POD [-c C] [-f] [--tail N] [--since 5m] [--since-time T] [--timestamps]
                  [--previous] [--limit-bytes N] [-n NS]
-  incluster wait PATH [-l SELECTOR] --for COND [--for-any COND]... [--fail-on COND]...
+  incluster wait PATH|TYPE[/NAME] [-l SELECTOR] --for COND [--for-any COND]... [--fail-on COND]...
                  [--timeout 30s]
   incluster lease run NAME [--identity ID] [--duration 15s] [--renew-deadline 10s]
                   [--retry-period 2s] [--grace-period 10s] [--wait-timeout D] -- CMD [ARGS...]
@@ -66,8 +68,13 @@ Connection options (any verb):
   --timeout SECONDS            whole-request timeout (default 60)
   --insecure-skip-tls-verify   DANGER: do not check the server's certificate
 
-Output (get, request, patch, info, whoami, watch, wait): the answer as JSON on stdout (-o json,
-the default), or
+Resources by name, wherever a PATH is taken (get, delete, watch, wait): kubectl's forms
+  pods, po, pod/web-0, pod web-0, deploy/web, deployments.apps/web, jobs.batch,
+  deployments.v1.apps, a CRD's plural, singular, short name or Kind; in -n NS (default: the
+  client's namespace), or across all namespaces with -A. A PATH starts with '/'.
+
+Output (get, delete, request, patch, info, whoami, watch, wait): the answer as JSON on
+stdout (-o json, the default), or
   -o jsonpath=TEMPLATE   kubectl-style JSONPath ({.status.phase}, {range .items[*]}...{end})
   -o name                kind/name of the object (or of each item of a list)
   --pointer /a/b         one value by JSON Pointer (strings as they are; exit 1 if absent)
@@ -81,15 +88,23 @@ Run `incluster VERB --help` for a verb's details.";
 
 const HELP_GET: &str = concat!(
     "\
-incluster get PATH [--param KEY=VALUE]... [-o FORMAT | --pointer /a/b]
+incluster get PATH|TYPE[/NAME]|TYPE NAME [-l SELECTOR] [-A] [--param KEY=VALUE]...
+              [-o FORMAT | --pointer /a/b]
 
-GET an API path and print the body.
+GET an API path, or a resource by name (pods, pod/web-0, pod web-0, deploy/web, jobs.batch,
+a CRD's plural, singular, short name or Kind), and print the body. An unknown name is a usage
+error listing the close matches (exit 2), not a 404.
+  -n NS                 namespace of a namespaced resource (default: the client's)
+  -A, --all-namespaces  the collection across all namespaces
+  -l, --selector S      labelSelector of a collection
   --param KEY=VALUE     query parameter (repeatable; values are percent-encoded)
 ",
     output_help!(),
     "
 
 Examples:
+  incluster get pods -l app=web -o name
+  incluster get deploy/web -o jsonpath='{.status.readyReplicas}'
   incluster get /api/v1/namespaces/$NS/pods --param labelSelector=app=web -o name
   incluster get /api/v1/namespaces/$NS/pods/web -o jsonpath='{.status.phase}'"
 );
@@ -264,6 +279,8 @@ Example:
 pub fn for_verb(verb: &str) -> &'static str {
     match verb {
         "get" => HELP_GET,
+        "delete" => crate::delete::HELP,
+        "apply" => crate::apply::HELP,
         "request" => HELP_REQUEST,
         "patch" => HELP_PATCH,
         "info" => HELP_INFO,

@@ -8,12 +8,15 @@
 
 use std::process::ExitCode;
 
+mod apply;
 mod args;
+mod delete;
 mod failure;
 mod help;
 mod lease;
 mod output;
 mod streams;
+mod target;
 mod verbs;
 mod wait;
 
@@ -38,6 +41,8 @@ fn run(a: Args) -> Result<(), Failure> {
     args::check_options(verb, &a)?;
     match verb {
         "get" => verbs::get(&a),
+        "delete" => delete::delete(&a),
+        "apply" => apply::apply(&a),
         "request" => verbs::request(&a),
         "patch" => verbs::patch(&a),
         "info" => verbs::info(&a),

@@ -61,7 +61,6 @@ fn run_stream(f: impl FnOnce() -> Result<(), Failure>) -> Result<(), Failure> {
 /// `incluster watch PATH`: one line per event until Ctrl-C (or the end, with --no-resume).
 /// `-o` and `--pointer` apply to the event as printed, `{"type":...,"object":...}`.
 pub fn watch(a: &Args) -> Result<(), Failure> {
-    expect_args(a, 1, "incluster watch PATH [options]")?;
     let mut opts = WatchOptions::default();
     for (k, v) in &a.params {
         opts.set(k, v)?;
@@ -79,8 +78,10 @@ pub fn watch(a: &Args) -> Result<(), Failure> {
     opts.resume &= !a.no_resume;
     let render = Output::new(a)?;
     let client = client(a)?;
+    let usage = "incluster watch PATH|TYPE[/NAME]|TYPE NAME [-A] [options]";
+    let path = crate::target::resolve(a, &client, usage)?.path;
     run_stream(|| {
-        let mut w = Watch::new(&client, &a.positional[0], opts)?;
+        let mut w = Watch::new(&client, &path, opts)?;
         let mut out = std::io::stdout().lock();
         while let Some(ev) = w.next_event()? {
             let mut line = Vec::with_capacity(ev.object.len() + 32);

@@ -11,13 +11,18 @@ use crate::args::{Args, client, expect_args};
 use crate::failure::Failure;
 use crate::output::{Output, print_body};
 
-/// `incluster get PATH`.
+/// `incluster get PATH|TYPE[/NAME]|TYPE NAME [-l SELECTOR] [-A]`.
 pub fn get(a: &Args) -> Result<(), Failure> {
-    expect_args(a, 1, "incluster get PATH [--param KEY=VALUE]...")?;
-    let mut req = Request::new("GET", &a.positional[0]);
-    req.query = a.params.clone();
     let out = Output::new(a)?;
-    out.print(&client(a)?.request(&req)?)
+    let client = client(a)?;
+    let usage =
+        "incluster get PATH|TYPE[/NAME]|TYPE NAME [-l SELECTOR] [-A] [--param KEY=VALUE]...";
+    let mut req = Request::new("GET", &crate::target::resolve(a, &client, usage)?.path);
+    if let Some(s) = &a.selector {
+        req = req.with_param("labelSelector", s);
+    }
+    req.query.extend(a.params.iter().cloned());
+    out.print(&client.request(&req)?)
 }
 
 /// `incluster request METHOD PATH`.

@@ -7,7 +7,7 @@ use incluster::core::cancel::CancelHandle;
 use incluster::core::wait::{Met, WaitOptions, target, wait as core_wait};
 use serde_json::{Value, json};
 
-use crate::args::{Args, client, expect_args};
+use crate::args::{Args, client};
 use crate::failure::Failure;
 use crate::output::{Output, name_of, print_raw};
 
@@ -21,7 +21,9 @@ object is listed once (met already: one request), then watched; a watch that bre
 resumed and a 410 relisted, so nothing is missed. Nothing polls.
 
 TARGET is an object path (/apis/batch/v1/namespaces/NS/jobs/NAME) or a collection path
-(/api/v1/namespaces/NS/pods) with -l SELECTOR (without -l: every object in it).
+(/api/v1/namespaces/NS/pods) with -l SELECTOR (without -l: every object in it), or the same
+by name: job/pi, job pi, jobs.batch/pi, deploy/web, pods -l app=web (in -n NS, default the
+client's namespace).
 An object that does not exist yet is waited for.
 
 Conditions (kubectl's):
@@ -67,11 +69,7 @@ fn timeout(a: &Args) -> Result<Duration, Failure> {
 
 /// `incluster wait TARGET ...`.
 pub fn wait(a: &Args) -> Result<(), Failure> {
-    expect_args(
-        a,
-        1,
-        "incluster wait TARGET --for COND [options] (see --help)",
-    )?;
+    let what = crate::target::what(a, "incluster wait TARGET --for COND [options] (see --help)")?;
     let mut opts = WaitOptions::parse(&a.wait_for, &a.wait_any, &a.fail_on)?;
     if opts.all.is_empty() && opts.any.is_empty() {
         return Err(Failure::Usage(
@@ -85,12 +83,7 @@ pub fn wait(a: &Args) -> Result<(), Failure> {
         _ => Some(Output::new(a)?),
     };
     let c = client(a)?;
-    let t = target(
-        &c,
-        &a.positional[0],
-        a.namespace.as_deref(),
-        a.selector.as_deref(),
-    )?;
+    let t = target(&c, &what, a.namespace.as_deref(), a.selector.as_deref())?;
     let met = core_wait(&c, &t, &opts, &CancelHandle::new())?;
     match render {
         Some(out) => out.print_value(&document(&met, t.name.is_some())?),

@@ -31,11 +31,12 @@ impl fmt::Display for Target {
 
 /// The target `what` names: an object path (`/api/v1/namespaces/ns/pods/web-0`) or a
 /// collection path (`/api/v1/namespaces/ns/pods`, every object in it, or those
-/// `label_selector` picks). The one entry point every front uses, so that resources by name
-/// (`deploy/web`, `pods` with `namespace`) are resolved here for all of them.
+/// `label_selector` picks), or the same by name (`deploy/web`, `jobs.batch/pi`, `pods`),
+/// resolved through the client's discovery ([`Client::resolve`]) in `namespace` (default the
+/// client's). The one entry point every front uses.
 ///
-/// Today only paths are accepted: anything else, a subresource path, a label selector with
-/// an object path, or a namespace with a path (a path names its own namespace) is an
+/// A name that names no resource (listing the close matches), a subresource path, a label
+/// selector with an object, or a namespace with a path (a path names its own namespace) is an
 /// [`Error::InvalidArgument`] naming what to give instead.
 pub fn target(
     client: &Client,
@@ -43,14 +44,10 @@ pub fn target(
     namespace: Option<&str>,
     label_selector: Option<&str>,
 ) -> Result<Target> {
-    // Names are resolved through the client's discovery (section "resources by name"); a
-    // path needs no client.
-    let _ = client;
     if !what.starts_with('/') {
-        return Err(Error::invalid(format!(
-            "wait target {what:?}: expected a path starting with '/' (an object, \
-             /api/v1/namespaces/NS/pods/NAME, or a collection with a label selector)"
-        )));
+        // A name: its object or collection path, through discovery (a path needs none).
+        let resolved = client.resolve(what, namespace, false)?;
+        return from_path(&resolved.path, label_selector);
     }
     if let Some(ns) = namespace {
         return Err(Error::invalid(format!(
