@@ -68,27 +68,26 @@ impl<'a> State<'a> {
         self.item_type = item_type;
     }
 
-    /// Take in a listed object, with the `kind` and `apiVersion` its list says when it has
-    /// none itself (so that what met the wait looks the same whether it came from the list or
-    /// from a watch event).
+    /// Take in a listed object (as an ADDED one).
     pub(crate) fn apply_listed(&mut self, raw: &[u8]) -> Result<()> {
-        let mut value = parse(raw)?;
-        match (value.as_object_mut(), self.item_type.clone()) {
-            (Some(o), Some((kind, api_version))) if !o.contains_key("kind") => {
-                o.insert("kind".into(), kind.into());
-                o.insert("apiVersion".into(), api_version.into());
-                let raw = serde_json::to_vec(&value).unwrap_or_default();
-                self.take(EventType::Added, raw, value);
-            }
-            _ => self.take(EventType::Added, raw.to_vec(), value),
-        }
-        Ok(())
+        self.apply(EventType::Added, raw)
     }
 
-    /// Take in an ADDED, MODIFIED or DELETED object.
+    /// Take in an ADDED, MODIFIED or DELETED object, with the `kind` and `apiVersion` its list
+    /// says when it has none itself: list items have none, and so do the objects a watch
+    /// re-lists after a 410 or an API server restart. What met the wait then looks the same
+    /// whichever way it came.
     pub(crate) fn apply(&mut self, kind: EventType, raw: &[u8]) -> Result<()> {
-        let value = parse(raw)?;
-        self.take(kind, raw.to_vec(), value);
+        let mut value = parse(raw)?;
+        match (value.as_object_mut(), &self.item_type) {
+            (Some(o), Some((item_kind, api_version))) if !o.contains_key("kind") => {
+                o.insert("kind".into(), item_kind.as_str().into());
+                o.insert("apiVersion".into(), api_version.as_str().into());
+                let raw = serde_json::to_vec(&value).unwrap_or_default();
+                self.take(kind, raw, value);
+            }
+            _ => self.take(kind, raw.to_vec(), value),
+        }
         Ok(())
     }
 
