@@ -140,11 +140,12 @@ pub fn aio_threads() -> usize {
     pool::THREADS
 }
 
-/// Add the private names `incluster.aio` uses to the native module.
+/// Add the private names `incluster.aio` uses to the native module. `setattr`, not `add`:
+/// private names stay out of the module's `__all__`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<AioCall>()?;
-    m.add_function(wrap_pyfunction!(aio_submit, m)?)?;
-    m.add_function(wrap_pyfunction!(aio_busy, m)?)?;
-    m.add_function(wrap_pyfunction!(aio_threads, m)?)?;
+    m.setattr("_AioCall", m.py().get_type::<AioCall>())?;
+    m.setattr("_aio_submit", wrap_pyfunction!(aio_submit, m)?)?;
+    m.setattr("_aio_busy", wrap_pyfunction!(aio_busy, m)?)?;
+    m.setattr("_aio_threads", wrap_pyfunction!(aio_threads, m)?)?;
     Ok(())
 }

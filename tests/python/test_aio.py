@@ -1,0 +1,303 @@
+"""incluster.aio: the sync request tests run through the async client, on the default event
+loop and on uvloop, then what only asyncio has: cancellation and a loop that never waits."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import inspect
+import os
+import random
+import threading
+import warnings
+from types import ModuleType
+from typing import Any, Awaitable, Callable, Coroutine, Iterator, TypeVar
+
+import pytest
+import uvloop
+
+import incluster
+import incluster.aio
+import test_client
+import test_request_edges
+from conftest import TOKEN, Server
+
+T = TypeVar("T")
+LOOPS = ["asyncio", "uvloop"]
+
+
+def new_loop(flavour: str) -> asyncio.AbstractEventLoop:
+    return uvloop.new_event_loop() if flavour == "uvloop" else asyncio.new_event_loop()
+
+
+@pytest.fixture(params=LOOPS)
+def flavour(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+class LoopThread:
+    """An event loop of the given flavour running in its own thread, so that sync code (the
+    sync tests, from any of their threads) can await coroutines on it."""
+
+    def __init__(self, flavour: str) -> None:
+        self.loop = new_loop(flavour)
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
+class SyncOverAsync:
+    """An incluster.aio.Client that looks like an incluster.Client: each coroutine method
+    runs on the loop thread and its result (or exception, unchanged) comes back."""
+
+    def __init__(self, loop: LoopThread, client: incluster.aio.Client) -> None:
+        self._loop = loop
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not inspect.iscoroutinefunction(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._loop.run(attr(*args, **kwargs))
+
+        return call
+
+    def __enter__(self) -> "SyncOverAsync":
+        self._loop.run(self._client.__aenter__())
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._loop.run(self._client.__aexit__(*exc))
+
+    def __repr__(self) -> str:
+        return repr(self._client)
+
+
+class AioIncluster:
+    """Stands in for the `incluster` module inside a sync test module: `Client` builds the
+    async client behind a SyncOverAsync; everything else (the exceptions) is incluster's."""
+
+    def __init__(self, loop: LoopThread) -> None:
+        self._loop = loop
+
+    def Client(self, **kw: Any) -> SyncOverAsync:  # noqa: N802 (stands in for the class)
+        return SyncOverAsync(self._loop, incluster.aio.Client(**kw))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(incluster, name)
+
+
+def aio_explicit(shim: AioIncluster) -> Callable[..., Any]:
+    def explicit(server: Server, token: Any = TOKEN, **kw: Any) -> Any:
+        return shim.Client(server=server.url, ca_file=str(server.ca), token=token, **kw)
+
+    return explicit
+
+
+def expand(module: ModuleType, name: str) -> list[tuple[ModuleType, str, dict[str, Any]]]:
+    """The cases of one sync test: one, or one per row of its @pytest.mark.parametrize."""
+    cases: list[dict[str, Any]] = [{}]
+    for mark in getattr(getattr(module, name), "pytestmark", []):
+        if mark.name != "parametrize":
+            continue
+        names = [n.strip() for n in mark.args[0].split(",")] if isinstance(
+            mark.args[0], str) else list(mark.args[0])
+        rows = [row if len(names) > 1 else (row,) for row in mark.args[1]]
+        cases = [{**c, **dict(zip(names, row))} for c in cases for row in rows]
+    return [(module, name, c) for c in cases]
+
+
+# The sync tests that hold for the async client too. Left out: Ctrl-C (asyncio's counterpart
+# is cancellation, tested below), the sync client's help text, and those that also watch.
+SHARED: list[tuple[ModuleType, str, dict[str, Any]]] = [
+    case for name in (
+        "test_discovers_the_simulated_pod",
+        "test_explicit_config_every_way",
+        "test_kubectl_proxy_route",
+        "test_parsed_results_and_encoding",
+        "test_crud_patch_types_and_params",
+        "test_raw_response",
+        "test_every_exception_type_and_its_attributes",
+        "test_the_token_never_appears_in_messages",
+        "test_threads_share_one_client",
+        "test_the_gil_is_released_while_waiting",
+        "test_token_rotation_fails_no_call",
+        "test_context_manager_closes",
+        "test_whoami_and_can_i",
+        "test_a_compressed_body_is_never_inflated",
+    ) for case in expand(test_client, name)
+] + [
+    case for name in (
+        "test_field_manager_goes_with_every_patch_type_and_force_only_with_apply",
+        "test_a_method_that_is_not_one_is_an_argument_error_sent_nowhere",
+        "test_every_argument_error_is_invalid_argument",
+        "test_an_explicit_server_keeps_the_pods_credentials",
+        "test_an_explicit_server_without_a_token_is_refused_outside_a_pod",
+        "test_the_request_timeout_names_the_request_and_the_limit",
+        "test_a_body_that_is_not_json_names_the_path_type_and_request_raw",
+        "test_can_i_verbs_are_case_insensitive_and_unknown_ones_warn",
+    ) for case in expand(test_request_edges, name)
+]
+
+
+@pytest.fixture
+def loop_thread(flavour: str) -> Iterator[LoopThread]:
+    lt = LoopThread(flavour)
+    yield lt
+    lt.close()
+
+
+@pytest.mark.parametrize(
+    "case", SHARED, ids=[f"{m.__name__}::{n}" + (f"[{i}]" if x else "")
+                         for i, (m, n, x) in enumerate(SHARED)])
+def test_sync_case_through_aio(case: tuple[ModuleType, str, dict[str, Any]],
+                               loop_thread: LoopThread, request: pytest.FixtureRequest,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    module, name, given = case
+    shim = AioIncluster(loop_thread)
+    monkeypatch.setattr(module, "incluster", shim)
+    monkeypatch.setattr(module, "explicit", aio_explicit(shim))
+    test = getattr(module, name)
+    args = {p: given[p] if p in given else request.getfixturevalue(p)
+            for p in inspect.signature(test).parameters}
+    test(**args)
+
+
+def run(flavour: str, main: Callable[[], Awaitable[T]]) -> T:
+    """Run `main()` on a new event loop of the flavour, in this thread."""
+    loop = new_loop(flavour)
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+def client(server: Server, **kw: Any) -> incluster.aio.Client:
+    return incluster.aio.Client(server=server.url, ca_file=server.ca, token=TOKEN, **kw)
+
+
+def delays(server: Server) -> int:
+    return sum(1 for r in server.requests() if r["path"].startswith("/_test/delay"))
+
+
+def test_cancelling_frees_the_workers_and_queued_calls_never_start(
+        server: Server, flavour: str) -> None:
+    calls = 5 * incluster._native._aio_threads()
+
+    async def main() -> None:
+        async with client(server) as c:
+            tasks = [asyncio.ensure_future(c.get("/_test/delay", params={"ms": 60_000}))
+                     for _ in range(calls)]
+            while delays(server) < incluster._native._aio_threads():
+                await asyncio.sleep(0.01)
+            # Newest first, so no worker freed by an early cancel can pick up a queued call
+            # not yet cancelled.
+            for t in reversed(tasks):
+                t.cancel()
+            for t in tasks:
+                with pytest.raises(asyncio.CancelledError):
+                    await t
+            # Every worker sat in a 60 s request: this answer needs them to have let go.
+            assert (await asyncio.wait_for(c.get("/version"), 20))["major"] == "1"
+
+    run(flavour, main)
+    assert delays(server) == incluster._native._aio_threads()
+
+
+def test_asyncio_timeouts_cancel_and_the_client_goes_on(server: Server, flavour: str) -> None:
+    async def main() -> None:
+        c = client(server)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(c.get("/_test/delay", params={"ms": 30_000}), 0.2)
+        assert await c.can_i("get", "pods") is True
+        # The client's own request timeout is still the sync client's exception.
+        with pytest.raises(incluster.TimeoutError):
+            await client(server, timeout=0.2).get("/_test/delay", params={"ms": 30_000})
+
+    run(flavour, main)
+
+
+def test_the_loop_runs_while_requests_wait(server: Server, flavour: str) -> None:
+    async def main() -> None:
+        c = client(server)
+        ticks = 0
+        slow = asyncio.gather(*(c.get("/_test/delay", params={"ms": 300}) for _ in range(8)))
+        while not slow.done():
+            ticks += 1
+            await asyncio.sleep(0.005)
+        assert [r["delayed_ms"] for r in await slow] == [300] * 8
+        # The loop's thread went on running other tasks throughout.
+        assert ticks > 10
+
+    run(flavour, main)
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_cancelling_at_random_points_leaks_nothing(server: Server, flavour: str) -> None:
+    """1,000 requests cancelled before they start, while connecting or handshaking, while
+    waiting for the answer and in the middle of a body: afterwards no socket or thread is
+    left over, no warning was raised, and the client still answers."""
+    rnd = random.Random(17)
+    problems: list[str] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, ctx: problems.append(str(ctx.get("message"))))
+        # Start the workers and the loop's own descriptors before counting.
+        warm = client(server)
+        await warm.get("/version")
+        del warm
+        gc.collect()
+        fds, threads = open_fds(), os_threads()
+
+        c = client(server)
+        kinds: list[Callable[[], Awaitable[Any]]] = [
+            lambda: c.get("/version"),
+            lambda: c.get("/_test/delay", params={"ms": 5}),
+            lambda: c.whoami(),
+            lambda: c.request_raw("GET", "/_test/chunked", params={"n": 20, "ms": 2}),
+        ]
+        cancelled = 0
+        for i in range(1000):
+            task = asyncio.ensure_future(rnd.choice(kinds)())
+            pause = rnd.choice([0.0, 0.0, 0.0005, 0.001, 0.003, 0.01])
+            if pause:
+                await asyncio.sleep(pause)
+            if task.cancel():
+                cancelled += 1
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        assert cancelled > 500
+        assert (await c.get("/version"))["major"] == "1"
+        while incluster._native._aio_busy():
+            await asyncio.sleep(0.01)
+        assert os_threads() == threads
+        del c, kinds
+        gc.collect()
+        # The pooled keep-alive connections go with the client; nothing else stays open.
+        assert open_fds() == fds
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(flavour, main)
+    assert [str(w.message) for w in caught] == []
+    assert problems == []
