@@ -20,8 +20,12 @@ Cancelling the awaiting task (``task.cancel()``, ``asyncio.timeout``, ``wait_for
 ``CancelledError`` in it at once, unchanged; the request still queued never starts, and one
 under way stops at its next socket wait and closes its connection. The client stays usable.
 
-Watches and log streams are not in this module yet: use the sync ``incluster.Client`` for
-them (each in its own thread).
+``kube.watch(...)`` is an async iterator (``async for ev in kube.watch(...)``) with the
+sync watch's options and its resume, 410 relist and idle-timeout behaviour, which stay in the
+core. No thread per watch: its socket is read on the event loop's thread only when the loop
+says it is readable (``loop.add_reader``), TLS and framing advanced in Rust without waiting;
+only resumes and relists borrow a worker for their requests. ``aclose()`` (or leaving
+``async with``) ends a watch at once and closes its connection.
 """
 
 from __future__ import annotations
@@ -32,9 +36,9 @@ from types import TracebackType
 from typing import Any, Callable, Literal, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 from . import _native
-from ._native import Response
+from ._native import Response, WatchEvent
 
-__all__ = ["Client", "Response"]
+__all__ = ["Client", "Response", "Watch", "WatchEvent"]
 
 _Params = Optional[Union[Mapping[str, Any], Sequence[Tuple[str, Any]]]]
 _Path = Union[str, "PathLike[str]"]
@@ -63,6 +67,129 @@ async def _call(method: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         # After a cancellation this ends the request (or keeps a queued one from starting);
         # after an answer it does nothing.
         call.cancel()
+
+
+def _wake(fut: "asyncio.Future[bool]", ready: bool) -> None:
+    if not fut.done():
+        fut.set_result(ready)
+
+
+# What Watch._poll_async returns first (src/py/watch.rs, `step`).
+_EVENT, _END, _SOCKET, _IO = 0, 1, 2, 3
+
+
+class Watch:
+    """A watch as an async iterator of WatchEvent, and an async context manager.
+
+    The first request is made by the first ``__anext__`` (or ``async with``): errors that keep
+    the watch from starting (NotFound, Forbidden, InvalidArgument, ...) are raised there.
+    Iterate it from one task at a time, on one event loop. ``aclose()`` ends it at once: the
+    iteration stops (StopAsyncIteration) and the connection is closed.
+    """
+
+    __slots__ = ("_start", "_w", "_waiter", "_socket", "_closed")
+
+    def __init__(self, start: Callable[[], _native.Watch]) -> None:
+        self._start = start
+        self._w: Optional[_native.Watch] = None
+        self._waiter: Optional[asyncio.Future[bool]] = None
+        self._socket: Optional[Tuple[asyncio.AbstractEventLoop, int, bool]] = None
+        self._closed = False
+
+    def __aiter__(self) -> "Watch":
+        return self
+
+    async def _open(self) -> Optional[_native.Watch]:
+        if self._w is None and not self._closed:
+            self._w = await _call(self._start)
+            if self._closed:
+                self._w.close()
+        return None if self._closed else self._w
+
+    async def __anext__(self) -> WatchEvent:
+        w = await self._open()
+        if w is None:
+            raise StopAsyncIteration
+        while True:
+            kind, value = w._poll_async()
+            if kind == _EVENT:
+                return value  # type: ignore[no-any-return]
+            if kind == _END or self._closed:
+                raise StopAsyncIteration
+            if kind == _SOCKET:
+                fd, writable, idle = value
+                if not await self._park(fd, writable, idle):
+                    w._idle_expired()
+            else:
+                # The backoff before a resume is waited out here, on the loop; the resume
+                # itself (a request, perhaps a relist) borrows a worker.
+                delay = w._resume_delay()
+                if delay:
+                    await self._park(None, False, delay)
+                if self._closed:
+                    raise StopAsyncIteration
+                await _call(w._wait_io)
+
+    async def _park(self, fd: Optional[int], writable: bool, timeout: float) -> bool:
+        """Wait until `fd` is ready (True), `timeout` seconds pass (False) or aclose()."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[bool] = loop.create_future()
+        if fd is not None:
+            if writable:
+                loop.add_writer(fd, _wake, fut, True)
+            else:
+                loop.add_reader(fd, _wake, fut, True)
+            self._socket = (loop, fd, writable)
+        timer = loop.call_later(timeout, _wake, fut, False)
+        self._waiter = fut
+        try:
+            return await fut
+        finally:
+            self._waiter = None
+            timer.cancel()
+            self._unwatch()
+
+    def _unwatch(self) -> None:
+        if self._socket is not None:
+            loop, fd, writable = self._socket
+            self._socket = None
+            if writable:
+                loop.remove_writer(fd)
+            else:
+                loop.remove_reader(fd)
+
+    @property
+    def resource_version(self) -> Optional[str]:
+        """The resourceVersion the watch would resume from, or None before the first one."""
+        return None if self._w is None else self._w.resource_version
+
+    async def aclose(self) -> None:
+        """End the watch at once and close its connection (a pending ``__anext__`` ends with
+        StopAsyncIteration). Idempotent."""
+        self._closed = True
+        # Off the loop's books before the socket closes, so its number cannot be reused
+        # while still registered.
+        self._unwatch()
+        if self._waiter is not None:
+            _wake(self._waiter, True)
+        if self._w is not None:
+            self._w.close()
+
+    async def __aenter__(self) -> "Watch":
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open" if self._w is not None else "not started"
+        return f"<incluster.aio.Watch {state} rv={self.resource_version}>"
 
 
 class Client:
@@ -210,6 +337,42 @@ class Client:
         """SelfSubjectAccessReview. As ``incluster.Client.can_i`` (an unknown verb warns)."""
         return await _call(self._sync.can_i, verb, resource, namespace=namespace, name=name,
                            subresource=subresource)
+
+    def watch(
+        self,
+        path: str,
+        *,
+        label_selector: Optional[str] = None,
+        field_selector: Optional[str] = None,
+        resource_version: Optional[str] = None,
+        resource_version_match: Optional[str] = None,
+        timeout_seconds: Optional[int] = None,
+        allow_bookmarks: bool = True,
+        bookmarks: bool = False,
+        send_initial_events: bool = False,
+        params: _Params = None,
+        max_event_bytes: Optional[int] = None,
+        resume: bool = True,
+        on_gone: Literal["relist", "error"] = "relist",
+        idle_timeout: Optional[float] = None,
+        backoff: Optional[Tuple[float, float]] = None,
+    ) -> Watch:
+        """Watch a collection: ``async for ev in kube.watch(path, ...)``. The options and
+        the behaviour (resume, 410 relist, idle timeout) are ``incluster.Client.watch``'s; the
+        first request is made when iteration starts."""
+        sync = self._sync
+
+        def start() -> _native.Watch:
+            return sync.watch(
+                path, label_selector=label_selector, field_selector=field_selector,
+                resource_version=resource_version,
+                resource_version_match=resource_version_match,
+                timeout_seconds=timeout_seconds, allow_bookmarks=allow_bookmarks,
+                bookmarks=bookmarks, send_initial_events=send_initial_events, params=params,
+                max_event_bytes=max_event_bytes, resume=resume, on_gone=on_gone,
+                idle_timeout=idle_timeout, backoff=backoff)
+
+        return Watch(start)
 
     def close(self) -> None:
         """Refuse further requests (they raise InvalidArgument). Idempotent."""

@@ -50,6 +50,8 @@ class SyncOverAsync:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._client, name)
+        if name in ("watch", "logs"):
+            return lambda *a, **kw: SyncStream(self._loop, attr(*a, **kw))
         if not inspect.iscoroutinefunction(attr):
             return attr
 
@@ -67,6 +69,41 @@ class SyncOverAsync:
 
     def __repr__(self) -> str:
         return repr(self._client)
+
+
+class SyncStream:
+    """An async watch or log stream that looks like the sync one: opened at once (so errors
+    raise at the call, as the sync client's do), iterated by awaiting `__anext__` on the loop
+    thread; `cancel()` and `close()` are `aclose()` (from any thread)."""
+
+    def __init__(self, loop: LoopThread, stream: Any) -> None:
+        self._loop = loop
+        self._stream = stream
+        loop.run(stream.__aenter__())
+
+    def __iter__(self) -> "SyncStream":
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return self._loop.run(self._stream.__anext__())
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def cancel(self) -> None:
+        self._loop.run(self._stream.aclose())
+
+    def close(self) -> None:
+        self._loop.run(self._stream.aclose())
+
+    def __enter__(self) -> "SyncStream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 class AioIncluster:

@@ -18,6 +18,8 @@ import incluster
 import incluster.aio
 import test_client
 import test_request_edges
+import test_stream_threads
+import test_watch
 from aio_adaptor import LOOPS, AioIncluster, LoopThread, expand, new_loop
 from conftest import TOKEN, Server
 
@@ -37,7 +39,8 @@ def aio_explicit(shim: AioIncluster) -> Callable[..., Any]:
 
 
 # The sync tests that hold for the async client too. Left out: Ctrl-C (asyncio's counterpart
-# is cancellation, tested below), the sync client's help text, and those that also watch.
+# is cancellation, tested below), the sync client's help text, callbacks (an async for
+# loop is the async form), and threads taking turns on one stream (one task owns it).
 SHARED: list[tuple[ModuleType, str, dict[str, Any]]] = [
     case for name in (
         "test_discovers_the_simulated_pod",
@@ -66,6 +69,19 @@ SHARED: list[tuple[ModuleType, str, dict[str, Any]]] = [
         "test_a_body_that_is_not_json_names_the_path_type_and_request_raw",
         "test_can_i_verbs_are_case_insensitive_and_unknown_ones_warn",
     ) for case in expand(test_request_edges, name)
+] + [
+    case for name in (
+        "test_iterate_events_as_dicts",
+        "test_drops_lose_and_repeat_nothing",
+        "test_relist_on_gone_gives_resync_markers_and_the_servers_state",
+        "test_on_gone_error_raises_gone",
+        "test_cancel_from_another_thread_ends_the_iteration",
+        "test_bookmarks_on_request",
+    ) for case in expand(test_watch, name)
+] + [
+    case for name in (
+        "test_a_watch_keeps_running_after_its_client_is_closed",
+    ) for case in expand(test_stream_threads, name)
 ]
 
 
@@ -171,8 +187,9 @@ def os_threads() -> int:
 
 
 def test_cancelling_at_random_points_leaks_nothing(server: Server, flavour: str) -> None:
-    """1,000 requests cancelled before they start, while connecting or handshaking, while
-    waiting for the answer and in the middle of a body: afterwards no socket or thread is
+    """1,000 requests and watches cancelled before they start, while connecting or
+    handshaking, while waiting for the answer, in the middle of a body and while a watch
+    waits: afterwards no socket or thread is
     left over, no warning was raised, and the client still answers."""
     rnd = random.Random(17)
     problems: list[str] = []
@@ -188,7 +205,15 @@ def test_cancelling_at_random_points_leaks_nothing(server: Server, flavour: str)
         fds, threads = open_fds(), os_threads()
 
         c = client(server)
+        rv = (await c.get("/api/v1/namespaces/pw/configmaps"))["metadata"]["resourceVersion"]
+
+        async def watch_once() -> None:
+            # No event comes: cancelled while opening or while waiting on its socket.
+            async with c.watch("/api/v1/namespaces/pw/configmaps", resource_version=rv) as w:
+                await w.__anext__()
+
         kinds: list[Callable[[], Awaitable[Any]]] = [
+            watch_once,
             lambda: c.get("/version"),
             lambda: c.get("/_test/delay", params={"ms": 5}),
             lambda: c.whoami(),
@@ -207,6 +232,7 @@ def test_cancelling_at_random_points_leaks_nothing(server: Server, flavour: str)
             except asyncio.CancelledError:
                 pass
         assert cancelled > 500
+        del watch_once
         assert (await c.get("/version"))["major"] == "1"
         while incluster._native._aio_busy():
             await asyncio.sleep(0.01)
@@ -221,3 +247,103 @@ def test_cancelling_at_random_points_leaks_nothing(server: Server, flavour: str)
         run(flavour, main)
     assert [str(w.message) for w in caught] == []
     assert problems == []
+
+
+WATCHED = "/api/v1/namespaces/pw/configmaps"
+
+
+def test_watches_hold_no_thread_while_they_wait(server: Server, flavour: str) -> None:
+    """200 watches wait on the event loop: no worker is busy and no thread is added while
+    they wait, every event reaches every watch, and closing them closes their sockets."""
+    count = 200
+
+    async def main() -> None:
+        c = client(server)
+        rv = (await c.get(WATCHED))["metadata"]["resourceVersion"]
+        await c.get("/version")
+        fds, threads = open_fds(), os_threads()
+        watches = [c.watch(WATCHED, resource_version=rv) for _ in range(count)]
+        for w in watches:
+            await w.__aenter__()
+        firsts = [asyncio.ensure_future(w.__anext__()) for w in watches]
+        await asyncio.sleep(0.2)
+        assert not any(f.done() for f in firsts)
+        assert incluster._native._aio_busy() == 0
+        assert os_threads() == threads
+        server.control("POST", "/_control/churn", {"namespace": "pw", "count": 1,
+                                                   "prefix": "many"})
+        got = await asyncio.wait_for(asyncio.gather(*firsts), 30)
+        assert {(e.type, e.object["metadata"]["name"]) for e in got} == {("ADDED", "many-0")}
+        for w in watches:
+            await w.aclose()
+        # (The client's idle keep-alive connection may have gone meanwhile: at most as many.)
+        assert open_fds() <= fds
+
+    run(flavour, main)
+
+
+def test_aclose_ends_a_waiting_watch_and_a_cancelled_wait_loses_nothing(
+        server: Server, flavour: str) -> None:
+    async def main() -> None:
+        c = client(server)
+        rv = (await c.get(WATCHED))["metadata"]["resourceVersion"]
+        async with c.watch(WATCHED, resource_version=rv) as w:
+            waiting = asyncio.ensure_future(w.__anext__())
+            await asyncio.sleep(0.1)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            server.control("POST", "/_control/churn", {"namespace": "pw", "count": 1,
+                                                       "prefix": "after-cancel"})
+            e = await asyncio.wait_for(w.__anext__(), 30)
+            assert e.object["metadata"]["name"] == "after-cancel-0"
+
+        w = c.watch(WATCHED, resource_version=rv)
+        seen: list[Any] = []
+
+        async def consume() -> None:
+            async for ev in w:
+                seen.append(ev)
+
+        async def until_seen() -> None:
+            while not seen:
+                await asyncio.sleep(0.01)
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.wait_for(until_seen(), 30)  # after-cancel-0 was ADDED
+        await w.aclose()
+        await asyncio.wait_for(task, 30)  # the async for ended, without an exception
+        assert "closed" in repr(w)
+        with pytest.raises(StopAsyncIteration):
+            await w.__anext__()
+
+    run(flavour, main)
+
+
+def test_the_idle_timeout_resumes_a_silent_watch(server: Server, flavour: str) -> None:
+    def watch_requests() -> int:
+        return sum(1 for r in server.requests() if "watch=1" in r["path"])
+
+    async def main() -> None:
+        c = client(server)
+        rv = (await c.get(WATCHED))["metadata"]["resourceVersion"]
+        server.control("PUT", "/_control/watch", {"bookmark_ms": 0})
+        async with c.watch(WATCHED, resource_version=rv, idle_timeout=0.2,
+                           backoff=(0.01, 0.05)) as w:
+            waiting = asyncio.ensure_future(w.__anext__())
+
+            async def resumed_twice() -> None:
+                while watch_requests() < 3:
+                    await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(resumed_twice(), 30)
+            server.control("POST", "/_control/churn", {"namespace": "pw", "count": 1,
+                                                       "prefix": "idle"})
+            assert (await asyncio.wait_for(waiting, 30)).object["metadata"]["name"] == "idle-0"
+        with pytest.raises(incluster.TimeoutError, match="idle"):
+            async with c.watch(WATCHED, resource_version=rv, idle_timeout=0.2,
+                               resume=False) as w:
+                async for _ in w:
+                    pass
+
+    run(flavour, main)
