@@ -393,7 +393,6 @@ impl Watch {
         })
     }
 
-
     fn __iter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
