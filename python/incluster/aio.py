@@ -24,21 +24,35 @@ under way stops at its next socket wait and closes its connection. The client st
 sync watch's options and its resume, 410 relist and idle-timeout behaviour, which stay in the
 core. No thread per watch: its socket is read on the event loop's thread only when the loop
 says it is readable (``loop.add_reader``), TLS and framing advanced in Rust without waiting;
-only resumes and relists borrow a worker for their requests. ``aclose()`` (or leaving
-``async with``) ends a watch at once and closes its connection.
+only resumes and relists borrow a worker for their requests. ``kube.logs(...)`` is the same for a
+pod's log (its resumes, with their backoff, run on a worker). ``aclose()`` (or leaving
+``async with``) ends a watch or log read at once and closes its connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 from os import PathLike
 from types import TracebackType
-from typing import Any, Callable, Literal, Mapping, Optional, Sequence, Tuple, TypeVar, Union
+from typing import (
+    Any,
+    Callable,
+    Deque,
+    Generic,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 from . import _native
 from ._native import Response, WatchEvent
 
-__all__ = ["Client", "Response", "Watch", "WatchEvent"]
+__all__ = ["Client", "Logs", "Response", "Watch", "WatchEvent"]
 
 _Params = Optional[Union[Mapping[str, Any], Sequence[Tuple[str, Any]]]]
 _Path = Union[str, "PathLike[str]"]
@@ -74,11 +88,86 @@ def _wake(fut: "asyncio.Future[bool]", ready: bool) -> None:
         fut.set_result(ready)
 
 
-# What Watch._poll_async returns first (src/py/watch.rs, `step`).
-_EVENT, _END, _SOCKET, _IO = 0, 1, 2, 3
+# What Watch._poll_async and Logs._poll_async return first (src/py/watch.rs, src/py/logs.rs).
+_ITEM, _END, _SOCKET, _IO = 0, 1, 2, 3
+
+_S = TypeVar("_S", "_native.Watch", "_native.Logs")
 
 
-class Watch:
+class _Stream(Generic[_S]):
+    """What a watch and a log read share: opening on first use, waiting for the socket on
+    the loop, aclose() and the async context manager."""
+
+    __slots__ = ("_start", "_s", "_waiter", "_socket", "_closed")
+
+    def __init__(self, start: Callable[[], _S]) -> None:
+        self._start: Callable[[], _S] = start
+        self._s: Optional[_S] = None
+        self._waiter: Optional[asyncio.Future[bool]] = None
+        self._socket: Optional[Tuple[asyncio.AbstractEventLoop, int, bool]] = None
+        self._closed = False
+
+    async def _open(self) -> Optional[_S]:
+        if self._s is None and not self._closed:
+            self._s = await _call(self._start)
+            if self._closed:
+                self._s.close()
+        return None if self._closed else self._s
+
+    async def _park(self, fd: Optional[int], writable: bool, timeout: Optional[float]) -> bool:
+        """Wait until `fd` is ready or aclose() (True), or `timeout` seconds pass (False)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[bool] = loop.create_future()
+        if fd is not None:
+            if writable:
+                loop.add_writer(fd, _wake, fut, True)
+            else:
+                loop.add_reader(fd, _wake, fut, True)
+            self._socket = (loop, fd, writable)
+        timer = None if timeout is None else loop.call_later(timeout, _wake, fut, False)
+        self._waiter = fut
+        try:
+            return await fut
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+            self._unwatch()
+
+    def _unwatch(self) -> None:
+        if self._socket is not None:
+            loop, fd, writable = self._socket
+            self._socket = None
+            if writable:
+                loop.remove_writer(fd)
+            else:
+                loop.remove_reader(fd)
+
+    async def aclose(self) -> None:
+        """End the stream at once and close its connection (a pending ``__anext__`` ends
+        with StopAsyncIteration). Idempotent."""
+        self._closed = True
+        # Off the loop's books before the socket closes, so its number cannot be reused
+        # while still registered.
+        self._unwatch()
+        if self._waiter is not None:
+            _wake(self._waiter, True)
+        if self._s is not None:
+            self._s.close()
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        await self.aclose()
+
+    def _state(self) -> str:
+        return "closed" if self._closed else "open" if self._s is not None else "not started"
+
+
+class Watch(_Stream["_native.Watch"]):
     """A watch as an async iterator of WatchEvent, and an async context manager.
 
     The first request is made by the first ``__anext__`` (or ``async with``): errors that keep
@@ -87,24 +176,14 @@ class Watch:
     iteration stops (StopAsyncIteration) and the connection is closed.
     """
 
-    __slots__ = ("_start", "_w", "_waiter", "_socket", "_closed")
-
-    def __init__(self, start: Callable[[], _native.Watch]) -> None:
-        self._start = start
-        self._w: Optional[_native.Watch] = None
-        self._waiter: Optional[asyncio.Future[bool]] = None
-        self._socket: Optional[Tuple[asyncio.AbstractEventLoop, int, bool]] = None
-        self._closed = False
+    __slots__ = ()
 
     def __aiter__(self) -> "Watch":
         return self
 
-    async def _open(self) -> Optional[_native.Watch]:
-        if self._w is None and not self._closed:
-            self._w = await _call(self._start)
-            if self._closed:
-                self._w.close()
-        return None if self._closed else self._w
+    async def __aenter__(self) -> "Watch":
+        await self._open()
+        return self
 
     async def __anext__(self) -> WatchEvent:
         w = await self._open()
@@ -112,7 +191,7 @@ class Watch:
             raise StopAsyncIteration
         while True:
             kind, value = w._poll_async()
-            if kind == _EVENT:
+            if kind == _ITEM:
                 return value  # type: ignore[no-any-return]
             if kind == _END or self._closed:
                 raise StopAsyncIteration
@@ -130,66 +209,60 @@ class Watch:
                     raise StopAsyncIteration
                 await _call(w._wait_io)
 
-    async def _park(self, fd: Optional[int], writable: bool, timeout: float) -> bool:
-        """Wait until `fd` is ready (True), `timeout` seconds pass (False) or aclose()."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[bool] = loop.create_future()
-        if fd is not None:
-            if writable:
-                loop.add_writer(fd, _wake, fut, True)
-            else:
-                loop.add_reader(fd, _wake, fut, True)
-            self._socket = (loop, fd, writable)
-        timer = loop.call_later(timeout, _wake, fut, False)
-        self._waiter = fut
-        try:
-            return await fut
-        finally:
-            self._waiter = None
-            timer.cancel()
-            self._unwatch()
-
-    def _unwatch(self) -> None:
-        if self._socket is not None:
-            loop, fd, writable = self._socket
-            self._socket = None
-            if writable:
-                loop.remove_writer(fd)
-            else:
-                loop.remove_reader(fd)
-
     @property
     def resource_version(self) -> Optional[str]:
         """The resourceVersion the watch would resume from, or None before the first one."""
-        return None if self._w is None else self._w.resource_version
+        return None if self._s is None else self._s.resource_version
 
-    async def aclose(self) -> None:
-        """End the watch at once and close its connection (a pending ``__anext__`` ends with
-        StopAsyncIteration). Idempotent."""
-        self._closed = True
-        # Off the loop's books before the socket closes, so its number cannot be reused
-        # while still registered.
-        self._unwatch()
-        if self._waiter is not None:
-            _wake(self._waiter, True)
-        if self._w is not None:
-            self._w.close()
+    def __repr__(self) -> str:
+        return f"<incluster.aio.Watch {self._state()} rv={self.resource_version}>"
 
-    async def __aenter__(self) -> "Watch":
+
+class Logs(_Stream["_native.Logs"]):
+    """A log read as an async iterator of lines (``str``, or ``bytes`` with ``as_bytes``),
+    and an async context manager.
+
+    The first request is made by the first ``__anext__`` (or ``async with``): a missing pod or
+    container raises there. One task at a time, one event loop. ``aclose()`` ends it at once.
+    """
+
+    __slots__ = ("_lines",)
+
+    def __init__(self, start: Callable[[], "_native.Logs"]) -> None:
+        super().__init__(start)
+        self._lines: Deque[Any] = collections.deque()
+
+    def __aiter__(self) -> "Logs":
+        return self
+
+    async def __aenter__(self) -> "Logs":
         await self._open()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        await self.aclose()
+    async def __anext__(self) -> Any:
+        if self._lines:
+            return self._lines.popleft()
+        logs = await self._open()
+        if logs is None:
+            raise StopAsyncIteration
+        while True:
+            kind, value = logs._poll_async()
+            if kind == _ITEM:
+                self._lines.extend(value)
+                return self._lines.popleft()
+            if kind == _END or self._closed:
+                raise StopAsyncIteration
+            if kind == _SOCKET:
+                fd, writable, idle = value
+                if not await self._park(fd, writable, idle):
+                    logs._idle_expired()
+            else:
+                # A resume (pod status, backoff, the request from the last timestamp) or
+                # the end, on a worker.
+                await _call(logs._wait_io)
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open" if self._w is not None else "not started"
-        return f"<incluster.aio.Watch {state} rv={self.resource_version}>"
+        return f"<incluster.aio.Logs {self._state()}>"
 
 
 class Client:
@@ -373,6 +446,42 @@ class Client:
                 idle_timeout=idle_timeout, backoff=backoff)
 
         return Watch(start)
+
+    def logs(
+        self,
+        pod: str,
+        *,
+        namespace: Optional[str] = None,
+        container: Optional[str] = None,
+        follow: bool = False,
+        previous: bool = False,
+        since_seconds: Optional[int] = None,
+        since_time: Optional[str] = None,
+        timestamps: bool = False,
+        tail_lines: Optional[int] = None,
+        limit_bytes: Optional[int] = None,
+        insecure_skip_tls_verify_backend: bool = False,
+        resume: Optional[bool] = None,
+        max_line_bytes: Optional[int] = None,
+        idle_check: Optional[float] = None,
+        backoff: Optional[Tuple[float, float]] = None,
+        as_bytes: bool = False,
+    ) -> Logs:
+        """Read a pod's log: ``async for line in kube.logs(pod, ...)``. The options and the
+        behaviour (follow, resume without loss, idle check) are ``incluster.Client.logs``'s;
+        the first request is made when iteration starts."""
+        sync = self._sync
+
+        def start() -> _native.Logs:
+            return sync.logs(
+                pod, namespace=namespace, container=container, follow=follow,
+                previous=previous, since_seconds=since_seconds, since_time=since_time,
+                timestamps=timestamps, tail_lines=tail_lines, limit_bytes=limit_bytes,
+                insecure_skip_tls_verify_backend=insecure_skip_tls_verify_backend,
+                resume=resume, max_line_bytes=max_line_bytes, idle_check=idle_check,
+                backoff=backoff, as_bytes=as_bytes)
+
+        return Logs(start)
 
     def close(self) -> None:
         """Refuse further requests (they raise InvalidArgument). Idempotent."""
