@@ -204,7 +204,10 @@ impl Logs {
         loop {
             self.take_buffered(py, &mut state.stream, BATCH, &mut objects)?;
             if !objects.is_empty() {
-                return Ok((step::LINES, pyo3::types::PyList::new(py, objects)?.into_any()));
+                return Ok((
+                    step::LINES,
+                    pyo3::types::PyList::new(py, objects)?.into_any(),
+                ));
             }
             let Some(s) = state.stream.as_mut() else {
                 return Ok((step::END, py.None().into_bound(py)));
