@@ -74,3 +74,59 @@ def test_concurrent_requests_and_cancellation(cluster: Cluster, flavour: str) ->
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("flavour", LOOPS)
+def test_watch_and_follow_through_the_real_api_server(cluster: Cluster, flavour: str) -> None:
+    """An async watch sees the ConfigMaps created after its resourceVersion; an async log
+    follow, dropped mid-line by the kubelet every 50 lines, resumes through the API server
+    without losing or repeating a line and ends when the container terminates."""
+    pod = f"aio-follow-{flavour}"
+    cluster.create_pod(pod, ["main"])
+
+    def kubelet_logs(count: int, interval_ms: int = 0) -> None:
+        cluster.kubelet("POST", "/_control/logs/generate", {
+            "namespace": NAMESPACE, "pod": pod, "container": "main", "count": count,
+            "size": 60, "interval_ms": interval_ms, "prefix": "e2e"})
+
+    async def main() -> None:
+        async with incluster.aio.Client() as kube:
+            rv = (await kube.get(CMS))["metadata"]["resourceVersion"]
+            names = [f"aio-w-{flavour}-{i}" for i in range(5)]
+            seen: list[str] = []
+            async with kube.watch(CMS, resource_version=rv) as w:
+                for n in names:
+                    await kube.post(CMS, {"metadata": {"name": n}})
+                async for ev in w:
+                    if ev.type == "ADDED" and ev.object["metadata"]["name"] in names:
+                        seen.append(ev.object["metadata"]["name"])
+                    if len(seen) == len(names):
+                        break
+            assert seen == names
+            await asyncio.gather(*(kube.delete(f"{CMS}/{n}") for n in names))
+
+            kubelet_logs(20)
+            lines: list[str] = []
+            async with kube.logs(pod, container="main", follow=True,
+                                 backoff=(0.05, 0.5)) as follow:
+                kubelet_logs(130, interval_ms=30)
+
+                async def end_later() -> None:
+                    await asyncio.sleep(130 * 0.03 + 1.5)
+                    cluster.set_container_states(pod, {"main": "terminated"})
+                    cluster.kubelet("PUT", f"/_control/pods/{NAMESPACE}/{pod}/state",
+                                    {"container": "main", "state": "terminated"})
+
+                ender = asyncio.ensure_future(end_later())
+                async for line in follow:
+                    lines.append(line)
+                await ender
+            assert [int(ln.split("seq=")[1][:10]) for ln in lines] == list(range(1, 151))
+
+    cluster.kubelet("PUT", "/_control/logs/faults", {"drop_every": 50, "drop_mid_line": True})
+    loop = new_loop(flavour)
+    try:
+        loop.run_until_complete(asyncio.wait_for(main(), 90))
+    finally:
+        loop.close()
+        cluster.kubelet("PUT", "/_control/logs/faults", {"drop_every": 0, "drop_mid_line": False})
