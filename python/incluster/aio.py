@@ -98,10 +98,11 @@ class _Stream(Generic[_S]):
     """What a watch and a log read share: opening on first use, waiting for the socket on
     the loop, aclose() and the async context manager."""
 
-    __slots__ = ("_start", "_s", "_waiter", "_socket", "_closed")
+    __slots__ = ("_start", "_s", "_waiter", "_socket", "_closed", "_reading")
 
     def __init__(self, start: Callable[[], _S]) -> None:
         self._start: Callable[[], _S] = start
+        self._reading = False
         self._s: Optional[_S] = None
         self._waiter: Optional[asyncio.Future[bool]] = None
         self._socket: Optional[Tuple[asyncio.AbstractEventLoop, int, bool]] = None
@@ -163,6 +164,15 @@ class _Stream(Generic[_S]):
     ) -> None:
         await self.aclose()
 
+    def _enter_read(self) -> None:
+        """One task reads a stream at a time: a second one would take over the first's
+        socket registration and leave it waiting."""
+        if self._reading:
+            raise RuntimeError(
+                "this stream is already being read by another task: read a stream from one "
+                "task at a time (aclose() works from any task)")
+        self._reading = True
+
     def _state(self) -> str:
         return "closed" if self._closed else "open" if self._s is not None else "not started"
 
@@ -186,6 +196,13 @@ class Watch(_Stream["_native.Watch"]):
         return self
 
     async def __anext__(self) -> WatchEvent:
+        self._enter_read()
+        try:
+            return await self._next()
+        finally:
+            self._reading = False
+
+    async def _next(self) -> WatchEvent:
         w = await self._open()
         if w is None:
             raise StopAsyncIteration
@@ -242,6 +259,13 @@ class Logs(_Stream["_native.Logs"]):
     async def __anext__(self) -> Any:
         if self._lines:
             return self._lines.popleft()
+        self._enter_read()
+        try:
+            return await self._next()
+        finally:
+            self._reading = False
+
+    async def _next(self) -> Any:
         logs = await self._open()
         if logs is None:
             raise StopAsyncIteration

@@ -317,6 +317,18 @@ def test_aclose_ends_a_waiting_watch_and_a_cancelled_wait_loses_nothing(
             e = await asyncio.wait_for(w.__anext__(), 30)
             assert e.object["metadata"]["name"] == "after-cancel-0"
 
+        # One task at a time: a second reader is told so at once (the first waits: no
+        # event comes after `now`).
+        now = (await c.get(WATCHED))["metadata"]["resourceVersion"]
+        async with c.watch(WATCHED, resource_version=now) as quiet:
+            first = asyncio.ensure_future(quiet.__anext__())
+            await asyncio.sleep(0.1)
+            with pytest.raises(RuntimeError, match="another task"):
+                await asyncio.wait_for(quiet.__anext__(), 30)
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+
         w = c.watch(WATCHED, resource_version=rv)
         seen: list[Any] = []
 
