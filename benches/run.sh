@@ -58,6 +58,10 @@ step "watch throughput (incluster, kubernetes, lightkube, kr8s, json.loads, orjs
 step "log throughput (incluster, curl, kubernetes, lightkube, kr8s, kubectl), line latency, 1 GB follow RSS"
 "$BVENV/bin/python" benches/logs_bench.py --server-binary "$SERVER" --out "$OUT"
 
+step "asyncio: incluster.aio next to lightkube AsyncClient, kubernetes_asyncio, kr8s.asyncio"
+"$BVENV/bin/pip" install -q --disable-pip-version-check kubernetes-asyncio==36.1.0 uvloop==0.23.0
+"$BVENV/bin/python" benches/aio_bench.py --server-binary "$SERVER" --out "$OUT"
+
 step "instructions per watch event and log line (callgrind: figures that do not move with the load)"
 "$BVENV/bin/python" benches/instructions.py \
   --server-binary "$SERVER" --out "$OUT"

@@ -10,6 +10,7 @@ use pyo3::types::PyBytes;
 
 use crate::core::cancel::CancelHandle;
 use crate::core::error::Error;
+use crate::core::logs::stream::Ready;
 use crate::core::logs::{LogOptions, LogStream};
 use crate::py::blocking::{feed, run};
 use crate::py::text::lossy;
@@ -177,8 +178,112 @@ impl Logs {
     }
 }
 
+/// What `Logs._poll_async` found (incluster.aio's loop over a log read).
+mod step {
+    /// Lines: the value is a list of them.
+    pub const LINES: u8 = 0;
+    /// The log is over.
+    pub const END: u8 = 1;
+    /// Wait until the socket is ready: the value is `(fd, writable, idle_seconds or None)`.
+    pub const SOCKET: u8 = 2;
+    /// The stream ended or broke: `_wait_io()` on the worker pool resumes or ends it.
+    pub const IO: u8 = 3;
+}
+
 #[pymethods]
 impl Logs {
+    /// incluster.aio: the next step without waiting (see `step`), run on the event loop's
+    /// thread: buffered lines become objects, and the socket is read only if it has bytes.
+    fn _poll_async<'py>(&self, py: Python<'py>) -> PyResult<(u8, Bound<'py, PyAny>)> {
+        let mut state = self.lock()?;
+        if !state.ready.is_empty() {
+            let early: Vec<Py<PyAny>> = state.ready.drain(..).collect();
+            return Ok((step::LINES, pyo3::types::PyList::new(py, early)?.into_any()));
+        }
+        let mut objects = Vec::new();
+        loop {
+            self.take_buffered(py, &mut state.stream, BATCH, &mut objects)?;
+            if !objects.is_empty() {
+                return Ok((
+                    step::LINES,
+                    pyo3::types::PyList::new(py, objects)?.into_any(),
+                ));
+            }
+            let Some(s) = state.stream.as_mut() else {
+                return Ok((step::END, py.None().into_bound(py)));
+            };
+            let mut failed = None;
+            let r = s.read_ready(&mut |l| match self.object(py, l) {
+                Ok(o) => objects.push(o),
+                Err(e) => failed = Some(e),
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            match r {
+                Ok(Ready::Line) => {}
+                Ok(Ready::End) => {
+                    state.stream = None;
+                    return Ok((step::END, py.None().into_bound(py)));
+                }
+                Ok(Ready::Socket(r)) => {
+                    let idle = s.idle_timeout().map(|d| d.as_secs_f64());
+                    let v = (r.fd, r.writable, idle).into_pyobject(py)?;
+                    return Ok((step::SOCKET, v.into_any()));
+                }
+                Ok(Ready::NeedsIo) => return Ok((step::IO, py.None().into_bound(py))),
+                Err(Error::Cancelled) if self.cancel.is_cancelled() => {
+                    state.stream = None;
+                    return Ok((step::END, py.None().into_bound(py)));
+                }
+                Err(e) => {
+                    state.stream = None;
+                    return Err(crate::py::errors::to_py(py, &e));
+                }
+            }
+        }
+    }
+
+    /// incluster.aio: resume the lost stream (or end the log), on a worker thread with the GIL
+    /// released. A cancelled call (its task was cancelled) leaves the resume for next time.
+    fn _wait_io(&self, py: Python<'_>) -> PyResult<()> {
+        let mut state = self.lock()?;
+        let Some(s) = state.stream.as_mut() else {
+            return Ok(());
+        };
+        let cancel = &self.cancel;
+        let mut last: Option<Vec<u8>> = None;
+        let r = run(py, || match s.wait_once(&mut |l| last = Some(l.to_vec())) {
+            Err(Error::Cancelled) if !cancel.is_cancelled() => Ok(true),
+            Err(Error::Cancelled) => Ok(false),
+            Err(e) => Err(e),
+            Ok(_) => Ok(true),
+        });
+        if let Some(l) = last {
+            let o = self.object(py, &l)?.unbind();
+            state.ready.push_back(o);
+        }
+        match r {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                state.stream = None;
+                Ok(())
+            }
+            Err(e) => {
+                state.stream = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// incluster.aio: the socket stayed silent for the idle check.
+    fn _idle_expired(&self) -> PyResult<()> {
+        if let Some(s) = self.lock()?.stream.as_mut() {
+            s.idle_expired();
+        }
+        Ok(())
+    }
+
     fn __iter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let batches = Py::new(py, LogBatches { logs: slf })?;
         let chain = py

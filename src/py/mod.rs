@@ -5,6 +5,7 @@
 
 use pyo3::prelude::*;
 
+pub mod aio;
 pub mod blocking;
 pub mod client;
 pub mod convert;
@@ -29,6 +30,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<logs::LogBatches>()?;
     m.add_class::<watch::Watch>()?;
     m.add_class::<watch::WatchEvent>()?;
+    aio::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -279,8 +279,120 @@ impl Watch {
     }
 }
 
+/// What `Watch._poll_async` found (incluster.aio's loop over a watch).
+mod step {
+    /// An event: the value is the WatchEvent.
+    pub const EVENT: u8 = 0;
+    /// The watch is over.
+    pub const END: u8 = 1;
+    /// Wait until the socket is ready: the value is `(fd, writable, idle_seconds)`.
+    pub const SOCKET: u8 = 2;
+    /// Other I/O (a resume, a relist): wait `_resume_delay()` seconds, then `_wait_io()` on
+    /// the worker pool.
+    pub const IO: u8 = 3;
+}
+
 #[pymethods]
 impl Watch {
+    /// incluster.aio: the next step without waiting (see `step`), read on the event loop's
+    /// thread: buffered events are decoded, and the socket is read only if it has bytes.
+    fn _poll_async(&self, py: Python<'_>) -> PyResult<(u8, Py<PyAny>)> {
+        let mut guard = match self.inner.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(busy("Watch")),
+        };
+        let none = || (step::END, py.None());
+        loop {
+            let Some(w) = guard.as_mut() else {
+                return Ok(none());
+            };
+            let r = match w.poll_next(&mut PyDecoder(py)) {
+                Ok(Next::Item(e)) => {
+                    self.snapshot_rv(w.resource_version());
+                    let e = Py::new(py, WatchEvent::from_core(e))?;
+                    return Ok((step::EVENT, e.into_any()));
+                }
+                Ok(Next::End) => Ok(()),
+                Ok(Next::NeedsIo) if w.wants_read() => match w.read_ready() {
+                    Ok(None) => continue,
+                    Ok(Some(r)) => {
+                        let idle = w.idle_timeout().as_secs_f64();
+                        let v = (r.fd, r.writable, idle).into_pyobject(py)?;
+                        return Ok((step::SOCKET, v.into_any().unbind()));
+                    }
+                    Err(e) => Err(e),
+                },
+                Ok(Next::NeedsIo) => return Ok((step::IO, py.None())),
+                Err(e) => Err(e),
+            };
+            *guard = None;
+            return match r {
+                Err(Error::Cancelled) if self.cancel.is_cancelled() => Ok(none()),
+                Err(e) => Err(to_py(py, &e)),
+                Ok(_) => Ok(none()),
+            };
+        }
+    }
+
+    /// incluster.aio: the delay (seconds) to wait on the event loop before `_wait_io`, or None.
+    fn _resume_delay(&self) -> Option<f64> {
+        let mut guard = self.inner.try_lock().ok()?;
+        guard
+            .as_mut()
+            .and_then(|w| w.resume_delay())
+            .map(|d| d.as_secs_f64())
+    }
+
+    /// incluster.aio: the I/O that is not a read (a resume attempt, a relist), on a worker
+    /// thread with the GIL released. A cancelled call (its task was cancelled) leaves the
+    /// watch as it was, to be resumed by the next step.
+    fn _wait_io(&self, py: Python<'_>) -> PyResult<()> {
+        let mut guard = match self.inner.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(busy("Watch")),
+        };
+        let Some(w) = guard.as_mut() else {
+            return Ok(());
+        };
+        let cancel = &self.cancel;
+        let r = run(py, || match w.wait_once() {
+            Err(Error::Cancelled) if !cancel.is_cancelled() => Ok(true),
+            Err(Error::Cancelled) => Ok(false),
+            Err(e) => Err(e),
+            Ok(()) => Ok(true),
+        });
+        match r {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                *guard = None;
+                Ok(())
+            }
+            Err(e) => {
+                *guard = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// incluster.aio: the socket stayed silent for the idle timeout.
+    fn _idle_expired(&self, py: Python<'_>) -> PyResult<()> {
+        let mut guard = match self.inner.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(busy("Watch")),
+        };
+        let Some(w) = guard.as_mut() else {
+            return Ok(());
+        };
+        let r = w.idle_expired();
+        r.map_err(|e| {
+            *guard = None;
+            to_py(py, &e)
+        })
+    }
+
     fn __iter__(slf: Py<Self>) -> Py<Self> {
         slf
     }

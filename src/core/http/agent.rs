@@ -67,6 +67,15 @@ pub fn build_agent(
         .no_delay(true)
         .proxy(proxy)
         .max_idle_connections_per_host(16)
+        // Every connection has ureq's buffers twice (the TCP and the TLS layer), and a watch
+        // or log stream keeps its connection for hours: at ureq's 128 KiB each, a thousand
+        // open streams would hold half a gigabyte. 32 KiB of input holds two TLS records; a
+        // request head (URL, token) fits 16 KiB of output, and a body streams through it. An
+        // answer's head must stay below the input buffer for an overlong one to be refused as
+        // too big rather than stall (tests/hostile.rs); the API server's heads are a few KiB.
+        .input_buffer_size(32 * 1024)
+        .output_buffer_size(16 * 1024)
+        .max_response_header_size(16 * 1024)
         .build();
     let tls_connector = match (&config.trust, config.is_https()) {
         (Some(trust), _) => Some(TlsConnector::new(

@@ -4,8 +4,12 @@
 //! check is installed on the thread, and calls the check between slices. The Python front
 //! installs one that looks for a pending Ctrl-C; watch and log streams install one that looks at
 //! their cancel handle. Without a check, a wait is one `poll` for the whole timeout.
+//!
+//! Inside [`nonblocking`], a socket wait does not wait at all: when the socket is not ready it
+//! fails at once and records which socket and readiness it needed ([`Readiness`]), so an event
+//! loop can watch that socket and try again (the asyncio front reads streams this way).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
@@ -16,7 +20,65 @@ pub const SLICE: Duration = Duration::from_millis(50);
 
 thread_local! {
     static CHECK: RefCell<Option<Rc<dyn Fn() -> bool>>> = const { RefCell::new(None) };
+    /// Inside [`nonblocking`]: what the last socket wait that could not go on needed.
+    static NONBLOCKING: Cell<Option<Option<Readiness>>> = const { Cell::new(None) };
 }
+
+/// The socket, and the readiness, a wait inside [`nonblocking`] needed and did not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// The socket's file descriptor.
+    pub fd: i32,
+    /// Writable (true) or readable (false).
+    pub writable: bool,
+}
+
+/// Run `f` with socket waits that never wait: a socket that is not ready fails the I/O at once
+/// (as a transport error; the caller recognises it by the second value) and the returned
+/// [`Readiness`] says what it needed. `None` when no wait was refused.
+pub fn nonblocking<R>(f: impl FnOnce() -> R) -> (R, Option<Readiness>) {
+    struct Leave(Option<Option<Readiness>>);
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            NONBLOCKING.with(|n| n.set(self.0));
+        }
+    }
+    let outer = NONBLOCKING.with(|n| n.replace(Some(None)));
+    let leave = Leave(outer);
+    let r = f();
+    let needed = NONBLOCKING.with(|n| n.get()).flatten();
+    drop(leave);
+    (r, needed)
+}
+
+/// Inside [`nonblocking`]: a socket wait must not wait.
+pub(crate) fn is_nonblocking() -> bool {
+    NONBLOCKING.with(|n| n.get().is_some())
+}
+
+/// Inside [`nonblocking`]: whether a socket wait was refused so far.
+pub(crate) fn was_refused() -> bool {
+    NONBLOCKING.with(|n| matches!(n.get(), Some(Some(_))))
+}
+
+/// Record that a wait inside [`nonblocking`] needed `fd` to be ready, and return the error that
+/// ends the I/O.
+pub(crate) fn not_ready(fd: i32, writable: bool) -> std::io::Error {
+    NONBLOCKING.with(|n| n.set(Some(Some(Readiness { fd, writable }))));
+    std::io::Error::other(NotReady)
+}
+
+/// The error of a socket wait refused inside [`nonblocking`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct NotReady;
+
+impl fmt::Display for NotReady {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the socket is not ready (non-blocking read)")
+    }
+}
+
+impl std::error::Error for NotReady {}
 
 /// Restores the previous check when dropped (also on unwinding).
 struct Restore(Option<Rc<dyn Fn() -> bool>>);
@@ -93,6 +155,23 @@ mod tests {
                 assert!(!interrupted());
             },
         );
+    }
+
+    #[test]
+    fn nonblocking_reports_what_was_needed_and_restores() {
+        assert!(!is_nonblocking());
+        let ((), none) = nonblocking(|| assert!(is_nonblocking()));
+        assert_eq!(none, None);
+        let (e, needed) = nonblocking(|| not_ready(7, true));
+        assert_eq!(
+            needed,
+            Some(Readiness {
+                fd: 7,
+                writable: true
+            })
+        );
+        assert!(e.to_string().contains("not ready"));
+        assert!(!is_nonblocking());
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct TcpConnector;
 /// Wait until `fd` is ready for `events`, the deadline passes (`Err(TimedOut)`), or the
 /// thread's interrupt check fires (`Err(Interrupted)`).
 fn wait(fd: i32, events: i16, deadline: Option<Instant>) -> io::Result<()> {
+    if interrupt::is_nonblocking() {
+        return wait_none(fd, events);
+    }
     loop {
         let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if remaining == Some(Duration::ZERO) {
@@ -67,6 +70,20 @@ fn wait(fd: i32, events: i16, deadline: Option<Instant>) -> io::Result<()> {
             return Err(Interrupted::io());
         }
     }
+}
+
+/// Inside `interrupt::nonblocking`: ready now, or fail at once saying what was needed.
+fn wait_none(fd: i32, events: i16) -> io::Result<()> {
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call; zero timeout.
+    if unsafe { libc::poll(&mut p, 1, 0) } > 0 {
+        return Ok(());
+    }
+    Err(interrupt::not_ready(fd, events == libc::POLLOUT))
 }
 
 fn deadline_of(timeout: NextTimeout) -> Option<Instant> {

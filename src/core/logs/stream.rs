@@ -31,6 +31,7 @@ use crate::core::api::url::check_path;
 use crate::core::cancel::CancelHandle;
 use crate::core::client::{BodyStream, Client};
 use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::http::interrupt::{self, Readiness};
 use crate::core::logs::options::LogOptions;
 use crate::core::logs::stamp::StampParser;
 use crate::core::stream::backoff::Backoff;
@@ -48,6 +49,43 @@ enum Step {
     /// Nothing buffered (only when asked not to block).
     NotReady,
     End,
+    /// [`Mode::ReadReady`]: the socket has nothing yet; this is what it needs.
+    Socket(Readiness),
+    /// [`Mode::ReadReady`]: the stream ended or broke; [`LogStream::wait_once`] goes on.
+    NeedsIo,
+}
+
+/// How a step may get more bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Read, waiting as long as it takes, and resume a lost stream.
+    Block,
+    /// Only what is buffered.
+    Buffered,
+    /// Read what the socket has without waiting; a lost stream is left to `wait_once`.
+    ReadReady,
+}
+
+/// What [`LogStream::read_ready`] produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ready {
+    /// A line was handed over.
+    Line,
+    /// The log is over.
+    End,
+    /// Nothing buffered and the socket has nothing yet: call again once it is ready (or
+    /// [`LogStream::idle_expired`] after [`LogStream::idle_timeout`] of silence).
+    Socket(Readiness),
+    /// The stream ended or broke: [`LogStream::wait_once`] resumes it (or ends the log).
+    NeedsIo,
+}
+
+/// A stream that ended (no error) or broke, not yet resumed or finished.
+struct Lost {
+    /// The last line, when it had no newline (delivered if the log ends here).
+    partial: Option<Vec<u8>>,
+    /// Why it broke (raised if the log cannot resume).
+    error: Option<Error>,
 }
 
 /// Lines handed over together: each line followed by `\n` in `data`, and `ends[i]` the
@@ -137,6 +175,8 @@ pub struct LogStream {
     /// The container has terminated: one last request without `follow` collects what the
     /// broken stream did not deliver, then the log ends.
     draining: bool,
+    /// A stream lost in [`Mode::ReadReady`], for [`LogStream::wait_once`].
+    lost: Option<Lost>,
     done: bool,
 }
 
@@ -187,6 +227,7 @@ impl LogStream {
             progressed: false,
             first: true,
             draining: false,
+            lost: None,
             done: false,
         };
         s.open_stream().map_err(|e| s.explain(e))?;
@@ -386,9 +427,9 @@ impl LogStream {
     /// line reuses one buffer; false when the log ended.
     pub fn next_line_into(&mut self, out: &mut Vec<u8>) -> Result<bool> {
         out.clear();
-        match self.step(true, &mut |l| out.extend_from_slice(l))? {
+        match self.step(Mode::Block, &mut |l| out.extend_from_slice(l))? {
             Step::Line => Ok(true),
-            Step::End | Step::NotReady => Ok(false),
+            _ => Ok(false),
         }
     }
 
@@ -401,12 +442,12 @@ impl LogStream {
             data: Vec::with_capacity(2 * crate::core::stream::lines::READ_SIZE),
             ends: Vec::with_capacity(max.min(4096)),
         };
-        match self.step(true, &mut |l| b.data.extend_from_slice(l))? {
+        match self.step(Mode::Block, &mut |l| b.data.extend_from_slice(l))? {
             Step::Line => {
                 b.ends.push(b.data.len());
                 b.data.push(b'\n');
             }
-            Step::End | Step::NotReady => return Ok(b),
+            _ => return Ok(b),
         }
         self.buffered_lines(max.max(1) - 1, &mut |l| {
             b.data.extend_from_slice(l);
@@ -435,17 +476,93 @@ impl LogStream {
             n = lines;
         }
         while n < max {
-            match self.step(false, f)? {
+            match self.step(Mode::Buffered, f)? {
                 Step::Line => n += 1,
-                Step::End | Step::NotReady => break,
+                _ => break,
             }
         }
         Ok(n)
     }
 
+    /// The next line from what is buffered or what the socket has now, never waiting (for a
+    /// front that waits for the socket itself: asyncio). Lines go to `out`, borrowed.
+    pub fn read_ready(&mut self, out: &mut dyn FnMut(&[u8])) -> Result<Ready> {
+        Ok(match self.step(Mode::ReadReady, out)? {
+            Step::Line => Ready::Line,
+            Step::End => Ready::End,
+            Step::Socket(r) => Ready::Socket(r),
+            Step::NeedsIo | Step::NotReady => Ready::NeedsIo,
+        })
+    }
+
+    /// After [`Ready::NeedsIo`]: resume the lost stream as a blocking read would (pod status
+    /// check, backoff, the request from the last timestamp), or end the log; true when that
+    /// handed `out` the last line (one without a newline). Blocks: run it off the event loop.
+    /// Interrupted, it can be called again.
+    pub fn wait_once(&mut self, out: &mut dyn FnMut(&[u8])) -> Result<bool> {
+        match self.lost.take() {
+            Some(lost) => self.resolve_lost(lost, out),
+            None => Ok(false),
+        }
+    }
+
+    /// How long the open stream may stay silent before it is checked (`None`: no limit; only
+    /// a resuming follow has one).
+    pub fn idle_timeout(&self) -> Option<std::time::Duration> {
+        self.resuming().then_some(self.opts.idle_check)
+    }
+
+    /// A front that waits for the socket itself saw no bytes for [`LogStream::idle_timeout`]:
+    /// what a blocking read's timeout does follows in [`LogStream::wait_once`].
+    pub fn idle_expired(&mut self) {
+        if self.stream.is_some() && self.lost.is_none() && !self.done {
+            self.lost = Some(Lost {
+                partial: None,
+                error: Some(Error::Timeout(format!(
+                    "{}: no bytes for {:?} (idle_check)",
+                    self.path, self.opts.idle_check
+                ))),
+            });
+        }
+    }
+
+    /// The stream ended (no error) or broke: resume, or end the log; true when the last line
+    /// (without a newline) went to `out`. An interrupted resume is kept for the next call.
+    fn resolve_lost(&mut self, lost: Lost, out: &mut dyn FnMut(&[u8])) -> Result<bool> {
+        let (resuming, timestamps) = (self.resuming(), self.opts.timestamps);
+        let broke = lost.error.is_some();
+        let resumed = match self.after_stream(broke) {
+            Err(Error::Cancelled) if !self.cancel.is_cancelled() => {
+                self.lost = Some(lost);
+                return Err(Error::Cancelled);
+            }
+            r => r?,
+        };
+        if resumed {
+            return Ok(false);
+        }
+        self.done = true;
+        match lost.error {
+            // A cut line comes again after the resume; never deliver half of it.
+            Some(e) if !resuming => Err(e),
+            Some(_) => Ok(false),
+            None => {
+                // The last line without a newline, delivered once the log is over.
+                if let Some(p) = lost.partial
+                    && let Some(at) = self.dedup.keep(&p, resuming, timestamps)
+                {
+                    out(&p[at..]);
+                    self.handed_out(p.len() - at);
+                    return Ok(true);
+                }
+                Ok(false)
+            }
+        }
+    }
+
     /// Produce the next line into `out` (called once per line, with the line's bytes without
     /// their newline).
-    fn step(&mut self, may_block: bool, out: &mut dyn FnMut(&[u8])) -> Result<Step> {
+    fn step(&mut self, mode: Mode, out: &mut dyn FnMut(&[u8])) -> Result<Step> {
         let (resuming, timestamps) = (self.resuming(), self.opts.timestamps);
         loop {
             if self.cancel.is_cancelled() {
@@ -455,6 +572,14 @@ impl LogStream {
             }
             if self.done {
                 return Ok(Step::End);
+            }
+            if self.lost.is_some() && self.stream.is_none() {
+                // An interrupted resume (see `resolve_lost`).
+                match mode {
+                    Mode::Block => {}
+                    Mode::Buffered => return Ok(Step::NotReady),
+                    Mode::ReadReady => return Ok(Step::NeedsIo),
+                }
             }
             let Some(stream) = self.stream.as_mut() else {
                 self.done = true;
@@ -470,7 +595,7 @@ impl LogStream {
                     }
                     continue;
                 }
-                Ok(None) if !may_block => return Ok(Step::NotReady),
+                Ok(None) if mode == Mode::Buffered => return Ok(Step::NotReady),
                 Ok(None) => {}
                 Err(_) => {
                     // Longer than the limit: hand out a piece of it.
@@ -480,24 +605,36 @@ impl LogStream {
                     return Ok(Step::Line);
                 }
             }
+            if let Some(lost) = self.lost.take() {
+                if mode == Mode::ReadReady {
+                    self.lost = Some(lost);
+                    return Ok(Step::NeedsIo);
+                }
+                if self.resolve_lost(lost, out)? {
+                    return Ok(Step::Line);
+                }
+                continue;
+            }
             let cancel = &self.cancel;
             let spare = self.framer.spare();
-            match cancel.guard(|| stream.read(spare)) {
+            let (read, needed) = if mode == Mode::ReadReady {
+                interrupt::nonblocking(|| cancel.guard(|| stream.read(spare)))
+            } else {
+                (cancel.guard(|| stream.read(spare)), None)
+            };
+            match read {
+                // The socket had nothing yet (`read_ready`): nothing was lost.
+                Err(_) if needed.is_some() => {
+                    self.framer.filled(0);
+                    return Ok(needed.map_or(Step::NeedsIo, Step::Socket));
+                }
                 Ok(0) => {
                     self.framer.filled(0);
                     let partial = self.framer.take_partial();
-                    let resumed = self.after_stream(false)?;
-                    if !resumed {
-                        self.done = true;
-                        // The last line without a newline, delivered once the log is over.
-                        if let Some(p) = partial
-                            && let Some(at) = self.dedup.keep(&p, resuming, timestamps)
-                        {
-                            out(&p[at..]);
-                            self.handed_out(p.len() - at);
-                            return Ok(Step::Line);
-                        }
-                    }
+                    self.lost = Some(Lost {
+                        partial,
+                        error: None,
+                    });
                 }
                 Ok(n) => self.framer.filled(n),
                 Err(Error::Cancelled) => {
@@ -508,13 +645,10 @@ impl LogStream {
                 }
                 Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
                     self.framer.filled(0);
-                    // A cut line comes again after the resume; never deliver half of it.
-                    if !self.after_stream(true)? {
-                        self.done = true;
-                        if !self.resuming() {
-                            return Err(e);
-                        }
-                    }
+                    self.lost = Some(Lost {
+                        partial: None,
+                        error: Some(e),
+                    });
                 }
                 Err(e) => {
                     self.framer.filled(0);

@@ -18,6 +18,7 @@ use crate::core::api::url::check_path;
 use crate::core::cancel::CancelHandle;
 use crate::core::client::{BodyStream, Client, api_error};
 use crate::core::error::{ApiError, Error, ErrorKind, Result};
+use crate::core::http::interrupt::{self, Readiness};
 use crate::core::stream::Next;
 use crate::core::stream::backoff::{Backoff, Jitter};
 use crate::core::stream::lines::LineFramer;
@@ -75,6 +76,17 @@ pub struct Watch {
     opened_at: Instant,
     /// The first request asks for what the caller asked for; resumes use the tracked rv.
     first: bool,
+    /// The longest wait for the next bytes on the open stream.
+    idle: Duration,
+    /// The stream was lost and not yet resumed: whether it broke (rather than ended cleanly).
+    lost: Option<bool>,
+    /// The delay before the next resume attempt was already handed out (see
+    /// [`Watch::resume_delay`]).
+    delayed: bool,
+    /// Failures of the resume attempts since the stream was lost.
+    resume_errors: ResumeErrors,
+    /// The last resume attempt failed.
+    resume_failed: bool,
     /// The consumer stopped or a fatal error ended the watch.
     done: bool,
 }
@@ -161,6 +173,11 @@ impl Watch {
             jitter: Jitter::new(),
             opened_at: Instant::now(),
             first: true,
+            idle: Duration::ZERO,
+            lost: None,
+            delayed: false,
+            resume_errors: ResumeErrors::default(),
+            resume_failed: false,
             done: false,
         };
         w.connect_or_relist()?;
@@ -216,6 +233,7 @@ impl Watch {
         let client = &self.client;
         let stream = self.cancel.guard(|| client.open_stream(&req, Some(idle)))?;
         self.stream = Some(stream);
+        self.idle = idle;
         self.framer.clear();
         self.opened_at = Instant::now();
         self.first = false;
@@ -268,28 +286,64 @@ impl Watch {
         }
     }
 
-    /// The stream broke or ended: resume (after a delay unless it was healthy), or stop.
-    fn reconnect(&mut self, broke: bool) -> Result<()> {
+    /// The stream was lost: resume (after a delay unless it ended healthily), or stop.
+    fn reconnect(&mut self) -> Result<()> {
+        loop {
+            if let Some(d) = self.resume_delay() {
+                self.cancel.sleep(d)?;
+            }
+            if self.resume_once()? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Mark the open stream as lost; `broke` when it did not end cleanly. The next
+    /// [`Watch::wait`] resumes it.
+    fn lose(&mut self, broke: bool) {
+        self.stream = None;
+        self.lost = Some(broke);
+    }
+
+    /// Before resuming a lost stream: how long to wait first (`None`: go at once). Each attempt
+    /// gets its delay once, so a front that waits it out itself (asyncio, on its event loop)
+    /// calls this, waits, and then [`Watch::wait_once`] resumes without waiting again. Broken
+    /// streams, failed attempts and streams that lived less than a second back off; a stream
+    /// that ended healthily (its `timeoutSeconds`) resumes at once.
+    pub fn resume_delay(&mut self) -> Option<Duration> {
+        if self.delayed || self.done || self.stream.is_some() || !self.opts.resume {
+            return None;
+        }
+        self.delayed = true;
+        let broke = self.lost.unwrap_or(true);
+        (self.resume_failed || broke || self.opened_at.elapsed() < HEALTHY)
+            .then(|| self.backoff.next_delay())
+    }
+
+    /// One resume attempt: `Ok(true)` when the stream is open again (or the watch is over),
+    /// `Ok(false)` after a failure worth retrying (after the next delay).
+    fn resume_once(&mut self) -> Result<bool> {
         self.stream = None;
         self.framer.clear();
         if !self.opts.resume {
             self.done = true;
-            return Ok(());
+            return Ok(true);
         }
-        let mut errors = ResumeErrors::default();
-        let mut failed = false;
-        loop {
-            if failed || broke || self.opened_at.elapsed() < HEALTHY {
-                let d = self.backoff.next_delay();
-                self.cancel.sleep(d)?;
+        self.delayed = false;
+        match self.connect_or_relist() {
+            Ok(()) => {
+                self.lost = None;
+                self.resume_failed = false;
+                self.resume_errors = ResumeErrors::default();
+                Ok(true)
             }
-            match self.connect_or_relist() {
-                Ok(()) => return Ok(()),
-                // Unreachable, overloaded or just restarted (401/403/404 while its caches
-                // sync): keep trying, see `core::stream::resume`.
-                Err(e) if errors.retry(&e, &[404]) => failed = true,
-                Err(e) => return Err(e),
+            // Unreachable, overloaded or just restarted (401/403/404 while its caches
+            // sync): keep trying, see `core::stream::resume`.
+            Err(e) if self.resume_errors.retry(&e, &[404]) => {
+                self.resume_failed = true;
+                Ok(false)
             }
+            Err(e) => Err(e),
         }
     }
 
@@ -387,56 +441,139 @@ impl Watch {
 
     /// Block until [`Watch::poll_next`] can go on: read more bytes, reconnect after the stream
     /// ended or broke (with backoff), or act on an ERROR line (relist on 410). The only place
-    /// a watch does I/O after it opened. [`Error::Cancelled`] after a cancel; other errors end
-    /// the watch.
+    /// a watch does I/O after it opened, with [`Watch::wait_once`] and
+    /// [`Watch::read_ready`]. [`Error::Cancelled`] after a cancel; other errors end the watch.
     pub fn wait(&mut self) -> Result<()> {
-        loop {
-            if self.cancel.is_cancelled() {
+        while !self.wait_step(true)? {}
+        Ok(())
+    }
+
+    /// [`Watch::wait`] for a front that waits for sockets and delays itself: acts on an ERROR
+    /// line, or makes one resume attempt (without its delay: see [`Watch::resume_delay`]), or
+    /// does one blocking read. Poll again afterwards, whatever happened.
+    pub fn wait_once(&mut self) -> Result<()> {
+        self.wait_step(false).map(drop)
+    }
+
+    /// Whether the I/O the watch needs next is only a read of the open stream: then
+    /// [`Watch::read_ready`] does it without waiting. Otherwise [`Watch::wait_once`] (after
+    /// [`Watch::resume_delay`]) does what is needed: a reconnect, a relist.
+    pub fn wants_read(&mut self) -> bool {
+        !self.cancel.is_cancelled()
+            && !self.done
+            && self.error_line.is_none()
+            && self.pending.is_empty()
+            && self.stream.is_some()
+            && !self.framer.line_ready()
+    }
+
+    /// Read what the open stream has, never waiting: `Ok(None)` when bytes came (or the
+    /// stream ended or broke: then [`Watch::wants_read`] is false and a resume comes next),
+    /// `Ok(Some(readiness))` when nothing was there: poll again once that socket is ready.
+    pub fn read_ready(&mut self) -> Result<Option<Readiness>> {
+        let (r, needed) = interrupt::nonblocking(|| self.read_once());
+        match (r, needed) {
+            // The read stopped only because the socket had nothing yet; nothing was lost.
+            (Ok(false), Some(needed)) => Ok(Some(needed)),
+            (r, _) => r.map(|_| None),
+        }
+    }
+
+    /// The longest the open stream may stay silent before it counts as dead (what a blocking
+    /// read's timeout is).
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle
+    }
+
+    /// A front that waits for the socket itself saw no bytes for [`Watch::idle_timeout`]: the
+    /// connection counts as dead, as a blocking read's timeout would (resume, or an error
+    /// without `resume`).
+    pub fn idle_expired(&mut self) -> Result<()> {
+        if self.stream.is_none() || self.done {
+            return Ok(());
+        }
+        self.framer.clear();
+        if !self.opts.resume {
+            self.stop();
+            return Err(Error::Timeout(format!(
+                "WATCH {}: no bytes for {:?} (the idle timeout)",
+                self.path, self.idle
+            )));
+        }
+        self.lose(true);
+        Ok(())
+    }
+
+    /// The body of [`Watch::wait`] (`blocking`) and [`Watch::wait_once`]: `Ok(true)` when
+    /// `poll_next` can go on.
+    fn wait_step(&mut self, blocking: bool) -> Result<bool> {
+        if self.cancel.is_cancelled() {
+            self.stop();
+            return Err(Error::Cancelled);
+        }
+        if let Some(line) = self.error_line.take() {
+            return self.on_error_line(&line).map(|()| true);
+        }
+        if self.done || !self.pending.is_empty() {
+            return Ok(true);
+        }
+        if self.stream.is_none() {
+            if blocking {
+                self.reconnect()?;
+            } else {
+                self.resume_once()?;
+            }
+            return Ok(!blocking);
+        }
+        if self.framer.line_ready() {
+            return Ok(true);
+        }
+        self.read_once().map(|_| !blocking)
+    }
+
+    /// One read from the open stream into the framer; `Ok(true)` when bytes came. A stream
+    /// that ends or breaks is marked lost (a resume follows), unless `resume` is off.
+    fn read_once(&mut self) -> Result<bool> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(false);
+        };
+        let cancel = &self.cancel;
+        let spare = self.framer.spare();
+        match cancel.guard(|| stream.read(spare)) {
+            Ok(0) => {
+                self.framer.filled(0);
+                // A clean end (timeoutSeconds) unless it stopped mid-line.
+                let broke = self.framer.has_partial();
+                self.lose(broke);
+                Ok(false)
+            }
+            Ok(n) => {
+                self.framer.filled(n);
+                Ok(true)
+            }
+            Err(Error::Cancelled) => {
+                self.framer.filled(0);
                 self.stop();
-                return Err(Error::Cancelled);
+                Err(Error::Cancelled)
             }
-            if let Some(line) = self.error_line.take() {
-                return self.on_error_line(&line);
+            // A non-blocking read that found nothing (see `read_ready`): not a failure.
+            Err(_) if interrupt::is_nonblocking() && interrupt::was_refused() => {
+                self.framer.filled(0);
+                Ok(false)
             }
-            if self.done || !self.pending.is_empty() {
-                return Ok(());
-            }
-            let Some(stream) = self.stream.as_mut() else {
-                self.reconnect(true)?;
-                continue;
-            };
-            if self.framer.line_ready() {
-                return Ok(());
-            }
-            // Need more bytes.
-            let cancel = &self.cancel;
-            let spare = self.framer.spare();
-            match cancel.guard(|| stream.read(spare)) {
-                Ok(0) => {
-                    self.framer.filled(0);
-                    // A clean end (timeoutSeconds) unless it stopped mid-line.
-                    let broke = self.framer.has_partial();
-                    self.reconnect(broke)?;
-                }
-                Ok(n) => self.framer.filled(n),
-                Err(Error::Cancelled) => {
-                    self.framer.filled(0);
-                    self.stop();
-                    return Err(Error::Cancelled);
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
-                    self.framer.filled(0);
-                    if !self.opts.resume {
-                        self.stop();
-                        return Err(e);
-                    }
-                    self.reconnect(true)?;
-                }
-                Err(e) => {
-                    self.framer.filled(0);
+            Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
+                self.framer.filled(0);
+                if !self.opts.resume {
                     self.stop();
                     return Err(e);
                 }
+                self.lose(true);
+                Ok(false)
+            }
+            Err(e) => {
+                self.framer.filled(0);
+                self.stop();
+                Err(e)
             }
         }
     }

@@ -1,0 +1,416 @@
+"""incluster.aio: the sync request tests run through the async client, on the default event
+loop and on uvloop, then what only asyncio has: cancellation and a loop that never waits."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import inspect
+import os
+import random
+import warnings
+from types import ModuleType
+from typing import Any, Awaitable, Callable, Iterator, TypeVar
+
+import pytest
+
+import incluster
+import incluster.aio
+import test_client
+import test_logs
+import test_request_edges
+import test_stream_threads
+import test_watch
+from aio_adaptor import LOOPS, AioIncluster, LoopThread, expand, new_loop
+from conftest import TOKEN, Server
+
+T = TypeVar("T")
+
+
+@pytest.fixture(params=LOOPS)
+def flavour(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def aio_explicit(shim: AioIncluster) -> Callable[..., Any]:
+    def explicit(server: Server, token: Any = TOKEN, **kw: Any) -> Any:
+        return shim.Client(server=server.url, ca_file=str(server.ca), token=token, **kw)
+
+    return explicit
+
+
+# The sync tests that hold for the async client too. Left out: Ctrl-C (asyncio's counterpart
+# is cancellation, tested below), the sync client's help text, callbacks (an async for
+# loop is the async form), and threads taking turns on one stream (one task owns it).
+SHARED: list[tuple[ModuleType, str, dict[str, Any]]] = [
+    case for name in (
+        "test_discovers_the_simulated_pod",
+        "test_explicit_config_every_way",
+        "test_kubectl_proxy_route",
+        "test_parsed_results_and_encoding",
+        "test_crud_patch_types_and_params",
+        "test_raw_response",
+        "test_every_exception_type_and_its_attributes",
+        "test_the_token_never_appears_in_messages",
+        "test_threads_share_one_client",
+        "test_the_gil_is_released_while_waiting",
+        "test_token_rotation_fails_no_call",
+        "test_context_manager_closes",
+        "test_whoami_and_can_i",
+        "test_a_compressed_body_is_never_inflated",
+    ) for case in expand(test_client, name)
+] + [
+    case for name in (
+        "test_field_manager_goes_with_every_patch_type_and_force_only_with_apply",
+        "test_a_method_that_is_not_one_is_an_argument_error_sent_nowhere",
+        "test_every_argument_error_is_invalid_argument",
+        "test_an_explicit_server_keeps_the_pods_credentials",
+        "test_an_explicit_server_without_a_token_is_refused_outside_a_pod",
+        "test_the_request_timeout_names_the_request_and_the_limit",
+        "test_a_body_that_is_not_json_names_the_path_type_and_request_raw",
+        "test_can_i_verbs_are_case_insensitive_and_unknown_ones_warn",
+    ) for case in expand(test_request_edges, name)
+] + [
+    case for name in (
+        "test_iterate_events_as_dicts",
+        "test_drops_lose_and_repeat_nothing",
+        "test_relist_on_gone_gives_resync_markers_and_the_servers_state",
+        "test_on_gone_error_raises_gone",
+        "test_cancel_from_another_thread_ends_the_iteration",
+        "test_bookmarks_on_request",
+        "test_a_watch_that_cannot_start_raises",
+    ) for case in expand(test_watch, name)
+] + [
+    case for name in (
+        "test_lines_as_text_with_replacement_and_as_bytes",
+        "test_text_lines_with_non_ascii_anywhere",
+        "test_follow_resumes_across_drops_and_ends_with_the_container",
+        "test_errors",
+    ) for case in expand(test_logs, name)
+] + [
+    case for name in (
+        "test_a_watch_keeps_running_after_its_client_is_closed",
+    ) for case in expand(test_stream_threads, name)
+]
+
+
+@pytest.fixture
+def loop_thread(flavour: str) -> Iterator[LoopThread]:
+    lt = LoopThread(flavour)
+    yield lt
+    lt.close()
+
+
+@pytest.mark.parametrize(
+    "case", SHARED, ids=[f"{m.__name__}::{n}" + (f"[{i}]" if x else "")
+                         for i, (m, n, x) in enumerate(SHARED)])
+def test_sync_case_through_aio(case: tuple[ModuleType, str, dict[str, Any]],
+                               loop_thread: LoopThread, request: pytest.FixtureRequest,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    module, name, given = case
+    shim = AioIncluster(loop_thread)
+    monkeypatch.setattr(module, "incluster", shim)
+    monkeypatch.setattr(module, "explicit", aio_explicit(shim))
+    test = getattr(module, name)
+    args = {p: given[p] if p in given else request.getfixturevalue(p)
+            for p in inspect.signature(test).parameters}
+    test(**args)
+
+
+def run(flavour: str, main: Callable[[], Awaitable[T]]) -> T:
+    """Run `main()` on a new event loop of the flavour, in this thread."""
+    loop = new_loop(flavour)
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+def client(server: Server, **kw: Any) -> incluster.aio.Client:
+    return incluster.aio.Client(server=server.url, ca_file=server.ca, token=TOKEN, **kw)
+
+
+def delays(server: Server) -> int:
+    return sum(1 for r in server.requests() if r["path"].startswith("/_test/delay"))
+
+
+def test_cancelling_frees_the_workers_and_queued_calls_never_start(
+        server: Server, flavour: str) -> None:
+    calls = 5 * incluster._native._aio_threads()
+
+    async def main() -> None:
+        async with client(server) as c:
+            tasks = [asyncio.ensure_future(c.get("/_test/delay", params={"ms": 60_000}))
+                     for _ in range(calls)]
+            while delays(server) < incluster._native._aio_threads():
+                await asyncio.sleep(0.01)
+            # Newest first, so no worker freed by an early cancel can pick up a queued call
+            # not yet cancelled.
+            for t in reversed(tasks):
+                t.cancel()
+            for t in tasks:
+                with pytest.raises(asyncio.CancelledError):
+                    await t
+            # Every worker sat in a 60 s request: this answer needs them to have let go.
+            assert (await asyncio.wait_for(c.get("/version"), 20))["major"] == "1"
+
+    run(flavour, main)
+    assert delays(server) == incluster._native._aio_threads()
+
+
+def test_asyncio_timeouts_cancel_and_the_client_goes_on(server: Server, flavour: str) -> None:
+    async def main() -> None:
+        c = client(server)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(c.get("/_test/delay", params={"ms": 30_000}), 0.2)
+        assert await c.can_i("get", "pods") is True
+        # The client's own request timeout is still the sync client's exception.
+        with pytest.raises(incluster.TimeoutError):
+            await client(server, timeout=0.2).get("/_test/delay", params={"ms": 30_000})
+
+    run(flavour, main)
+
+
+def test_the_loop_runs_while_requests_wait(server: Server, flavour: str) -> None:
+    async def main() -> None:
+        c = client(server)
+        ticks = 0
+        slow = asyncio.gather(*(c.get("/_test/delay", params={"ms": 300}) for _ in range(8)))
+        while not slow.done():
+            ticks += 1
+            await asyncio.sleep(0.005)
+        assert [r["delayed_ms"] for r in await slow] == [300] * 8
+        # The loop's thread went on running other tasks throughout.
+        assert ticks > 10
+
+    run(flavour, main)
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_cancelling_at_random_points_leaks_nothing(server: Server, flavour: str) -> None:
+    """1,000 requests and watches cancelled before they start, while connecting or
+    handshaking, while waiting for the answer, in the middle of a body and while a watch or a log
+    follow waits: afterwards no socket or thread is
+    left over, no warning was raised, and the client still answers."""
+    rnd = random.Random(17)
+    problems: list[str] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, ctx: problems.append(str(ctx.get("message"))))
+        # Start the workers and the loop's own descriptors before counting.
+        warm = client(server)
+        await warm.get("/version")
+        del warm
+        gc.collect()
+        fds, threads = open_fds(), os_threads()
+
+        c = client(server)
+        rv = (await c.get("/api/v1/namespaces/pw/configmaps"))["metadata"]["resourceVersion"]
+
+        async def watch_once() -> None:
+            # No event comes: cancelled while opening or while waiting on its socket.
+            async with c.watch("/api/v1/namespaces/pw/configmaps", resource_version=rv) as w:
+                await w.__anext__()
+
+        server.control("POST", "/_control/pods", {"namespace": "storm", "name": "quiet",
+                                                  "containers": ["app"]})
+
+        async def follow_once() -> None:
+            # A quiet follow: cancelled while opening or while waiting on its socket.
+            async with c.logs("quiet", namespace="storm", follow=True) as lines:
+                await lines.__anext__()
+
+        kinds: list[Callable[[], Awaitable[Any]]] = [
+            watch_once,
+            follow_once,
+            lambda: c.get("/version"),
+            lambda: c.get("/_test/delay", params={"ms": 5}),
+            lambda: c.whoami(),
+            lambda: c.request_raw("GET", "/_test/chunked", params={"n": 20, "ms": 2}),
+        ]
+        cancelled = 0
+        for i in range(1000):
+            task = asyncio.ensure_future(rnd.choice(kinds)())
+            pause = rnd.choice([0.0, 0.0, 0.0005, 0.001, 0.003, 0.01])
+            if pause:
+                await asyncio.sleep(pause)
+            if task.cancel():
+                cancelled += 1
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        assert cancelled > 500
+        del watch_once, follow_once
+        assert (await c.get("/version"))["major"] == "1"
+        while incluster._native._aio_busy():
+            await asyncio.sleep(0.01)
+        assert os_threads() == threads
+        del c, kinds
+        gc.collect()
+        # The pooled keep-alive connections go with the client; nothing else stays open (a
+        # descriptor of the warm-up's may have closed since the count).
+        assert open_fds() <= fds
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(flavour, main)
+    assert [str(w.message) for w in caught] == []
+    assert problems == []
+
+
+WATCHED = "/api/v1/namespaces/pw/configmaps"
+
+
+def test_watches_hold_no_thread_while_they_wait(server: Server, flavour: str) -> None:
+    """200 watches wait on the event loop: no worker is busy and no thread is added while
+    they wait, every event reaches every watch, and closing them closes their sockets."""
+    count = 200
+
+    async def main() -> None:
+        c = client(server)
+        rv = (await c.get(WATCHED))["metadata"]["resourceVersion"]
+        await c.get("/version")
+        fds, threads = open_fds(), os_threads()
+        watches = [c.watch(WATCHED, resource_version=rv) for _ in range(count)]
+        for w in watches:
+            await w.__aenter__()
+        firsts = [asyncio.ensure_future(w.__anext__()) for w in watches]
+        await asyncio.sleep(0.2)
+        assert not any(f.done() for f in firsts)
+        assert incluster._native._aio_busy() == 0
+        assert os_threads() == threads
+        server.control("POST", "/_control/churn", {"namespace": "pw", "count": 1,
+                                                   "prefix": "many"})
+        got = await asyncio.wait_for(asyncio.gather(*firsts), 30)
+        assert {(e.type, e.object["metadata"]["name"]) for e in got} == {("ADDED", "many-0")}
+        for w in watches:
+            await w.aclose()
+        # (The client's idle keep-alive connection may have gone meanwhile: at most as many.)
+        assert open_fds() <= fds
+
+    run(flavour, main)
+
+
+def test_aclose_ends_a_waiting_watch_and_a_cancelled_wait_loses_nothing(
+        server: Server, flavour: str) -> None:
+    async def main() -> None:
+        c = client(server)
+        rv = (await c.get(WATCHED))["metadata"]["resourceVersion"]
+        async with c.watch(WATCHED, resource_version=rv) as w:
+            waiting = asyncio.ensure_future(w.__anext__())
+            await asyncio.sleep(0.1)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            server.control("POST", "/_control/churn", {"namespace": "pw", "count": 1,
+                                                       "prefix": "after-cancel"})
+            e = await asyncio.wait_for(w.__anext__(), 30)
+            assert e.object["metadata"]["name"] == "after-cancel-0"
+
+        # One task at a time: a second reader is told so at once (the first waits: no
+        # event comes after `now`).
+        now = (await c.get(WATCHED))["metadata"]["resourceVersion"]
+        async with c.watch(WATCHED, resource_version=now) as quiet:
+            first = asyncio.ensure_future(quiet.__anext__())
+            await asyncio.sleep(0.1)
+            with pytest.raises(RuntimeError, match="another task"):
+                await asyncio.wait_for(quiet.__anext__(), 30)
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+
+        w = c.watch(WATCHED, resource_version=rv)
+        seen: list[Any] = []
+
+        async def consume() -> None:
+            async for ev in w:
+                seen.append(ev)
+
+        async def until_seen() -> None:
+            while not seen:
+                await asyncio.sleep(0.01)
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.wait_for(until_seen(), 30)  # after-cancel-0 was ADDED
+        await w.aclose()
+        await asyncio.wait_for(task, 30)  # the async for ended, without an exception
+        assert "closed" in repr(w)
+        with pytest.raises(StopAsyncIteration):
+            await w.__anext__()
+
+    run(flavour, main)
+
+
+def test_the_idle_timeout_resumes_a_silent_watch(server: Server, flavour: str) -> None:
+    def watch_requests() -> int:
+        return sum(1 for r in server.requests() if "watch=1" in r["path"])
+
+    async def main() -> None:
+        c = client(server)
+        rv = (await c.get(WATCHED))["metadata"]["resourceVersion"]
+        server.control("PUT", "/_control/watch", {"bookmark_ms": 0})
+        async with c.watch(WATCHED, resource_version=rv, idle_timeout=0.2,
+                           backoff=(0.01, 0.05)) as w:
+            waiting = asyncio.ensure_future(w.__anext__())
+
+            async def resumed_twice() -> None:
+                while watch_requests() < 3:
+                    await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(resumed_twice(), 30)
+            server.control("POST", "/_control/churn", {"namespace": "pw", "count": 1,
+                                                       "prefix": "idle"})
+            assert (await asyncio.wait_for(waiting, 30)).object["metadata"]["name"] == "idle-0"
+        with pytest.raises(incluster.TimeoutError, match="idle"):
+            async with c.watch(WATCHED, resource_version=rv, idle_timeout=0.2,
+                               resume=False) as w:
+                async for _ in w:
+                    pass
+
+    run(flavour, main)
+
+
+def test_log_follows_hold_no_thread_and_the_idle_check_goes_on(server: Server,
+                                                                flavour: str) -> None:
+    def log_requests() -> int:
+        return sum(1 for r in server.requests() if "/pods/quiet/log" in r["path"])
+
+    async def main() -> None:
+        c = client(server, namespace="pl2")
+        await c.get("/version")
+        threads = os_threads()
+        server.control("POST", "/_control/pods", {"namespace": "pl2", "name": "quiet",
+                                                  "containers": ["app"]})
+        # (A resume of a log, with its backoff, runs on a worker: few follows, short delays.)
+        follows = [c.logs("quiet", follow=True, idle_check=0.3, backoff=(0.005, 0.05))
+                   for _ in range(8)]
+        for f in follows:
+            await f.__aenter__()
+        firsts = [asyncio.ensure_future(f.__anext__()) for f in follows]
+
+        async def checked() -> None:
+            # Each follow re-requests its log after a silent idle_check.
+            while log_requests() < 3 * len(follows):
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(checked(), 30)
+        assert os_threads() == threads
+        assert not any(f.done() for f in firsts)
+        server.control("POST", "/_control/logs", {"namespace": "pl2", "pod": "quiet",
+                                                  "lines": ["at last"]})
+        assert await asyncio.wait_for(asyncio.gather(*firsts), 30) == ["at last"] * len(follows)
+        for f in follows:
+            await f.aclose()
+        assert "closed" in repr(follows[0])
+
+    run(flavour, main)
