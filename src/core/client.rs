@@ -35,6 +35,8 @@ struct Inner {
     token: TokenSource,
     limiter: Option<TokenBucket>,
     closed: AtomicBool,
+    /// The rustls configuration for raw (upgraded) connections: the same trust as the agent's.
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// A Kubernetes API client. Clones share the connection pool and the token.
@@ -63,6 +65,10 @@ impl Client {
             )));
         }
         let limiter = config.rate_limit.map(TokenBucket::new);
+        let tls = match (&config.trust, config.is_https()) {
+            (Some(trust), true) => Some(crate::core::tls::client_config(trust)?),
+            _ => None,
+        };
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
@@ -70,6 +76,7 @@ impl Client {
                 token,
                 limiter,
                 closed: AtomicBool::new(false),
+                tls,
             }),
         })
     }
@@ -234,6 +241,82 @@ impl Client {
             }
             (Error::Timeout(m), _, _) => Error::Timeout(format!("{}: {m}", req.describe())),
             _ => e,
+        }
+    }
+
+    /// Open a WebSocket session on `path` (exec, attach, port-forward), offering `protocols`:
+    /// the same server, CA, token (re-read, and once more after a 401) and proxy as every
+    /// request. A refused upgrade is an [`Error::Api`] with the server's status and message.
+    /// Returns the session and the request's description for messages.
+    pub(crate) fn open_websocket(
+        &self,
+        path: &str,
+        query: Vec<(String, String)>,
+        protocols: &[&str],
+    ) -> Result<(crate::core::ws::Session, String)> {
+        let inner = &*self.inner;
+        if inner.closed.load(Ordering::Relaxed) {
+            return Err(Error::invalid("the client is closed"));
+        }
+        let req = Request {
+            method: "GET".into(),
+            path: path.to_owned(),
+            query,
+            ..Default::default()
+        };
+        let url = build_url(&inner.config.server, &req.path, &req.query)?;
+        let ws_url = match url.split_once("://") {
+            Some(("https", rest)) => format!("wss://{rest}"),
+            Some(("http", rest)) => format!("ws://{rest}"),
+            _ => return Err(Error::invalid(format!("server URL {url:?} is not http(s)"))),
+        };
+        let timeout = inner.config.connect_timeout.max(Duration::from_secs(1))
+            + inner
+                .config
+                .request_timeout
+                .unwrap_or(Duration::from_secs(30));
+        let mut auth = inner.token.header();
+        let mut refreshed = false;
+        loop {
+            if let Some(l) = &inner.limiter {
+                l.acquire();
+            }
+            let conn = crate::core::http::raw::connect(
+                &url,
+                inner.tls.as_ref(),
+                inner.agent.config().proxy(),
+                inner.config.connect_timeout,
+            )?;
+            let r = crate::core::ws::handshake(
+                conn,
+                &ws_url,
+                auth.as_ref().map(|a| a.expose()),
+                protocols,
+                timeout,
+            );
+            match r {
+                Ok((ws, protocol)) => {
+                    let session = crate::core::ws::Session::start(ws, protocol)?;
+                    return Ok((session, format!("{} {}", "POST", req.path)));
+                }
+                Err(Ok((401, _))) if !refreshed => {
+                    refreshed = true;
+                    if let Some(fresh) = auth
+                        .as_ref()
+                        .and_then(|sent| inner.token.refresh_after_unauthorized(sent))
+                    {
+                        auth = Some(fresh);
+                        continue;
+                    }
+                    return Err(crate::core::ws::refused(&req, 401, Vec::new()));
+                }
+                Err(Ok((status, body))) => {
+                    let mut r = req.clone();
+                    r.method = "POST".into();
+                    return Err(crate::core::ws::refused(&r, status, body));
+                }
+                Err(Err(e)) => return Err(self.name_timeout(e, &req, Timing::Stream(None))),
+            }
         }
     }
 

@@ -17,6 +17,7 @@
 
 mod api;
 mod certs;
+mod exec;
 mod hostile;
 mod http;
 mod logbench;
