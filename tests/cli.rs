@@ -1100,3 +1100,76 @@ fn timeout_bounds_are_the_cores() {
         );
     }
 }
+
+#[test]
+fn exec_passes_streams_apart_and_exits_with_the_command_code() {
+    let p = pod();
+    let o = run(
+        Some(&p),
+        &[
+            "exec",
+            "web",
+            "--",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ],
+    );
+    assert_exit(&o, 3);
+    assert_eq!(text(&o), ("out\n".into(), "err\n".into()));
+    // Options after `--` belong to the command.
+    let o = run(Some(&p), &["exec", "web", "--", "echo", "-n", "-c", "x"]);
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "-c x");
+}
+
+#[test]
+fn exec_dash_i_pipes_stdin_and_closes_it() {
+    let p = pod();
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    let mut child = cmd(Some(&p), &["exec", "-i", "web", "--", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let d2 = data.clone();
+    let feeder = std::thread::spawn(move || stdin.write_all(&d2));
+    let o = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert_exit(&o, 0);
+    assert!(o.stdout == data, "{} bytes back", o.stdout.len());
+}
+
+#[test]
+fn exec_errors_are_usage_or_named_api_errors() {
+    let p = pod();
+    let o = run(Some(&p), &["exec", "web"]);
+    assert_exit(&o, 2);
+    assert!(text(&o).1.contains("needs a command"), "{}", text(&o).1);
+    let o = run(Some(&p), &["get", "/version", "-i"]);
+    assert_exit(&o, 2);
+    let o = run(Some(&p), &["exec", "fault-forbidden", "--", "true"]);
+    assert_exit(&o, 5);
+    assert!(
+        text(&o).1.contains("`create` on `pods/exec`"),
+        "{}",
+        text(&o).1
+    );
+    let o = run(Some(&p), &["exec", "fault-drop", "--", "echo", "partial"]);
+    assert_exit(&o, 4);
+    assert!(
+        text(&o).1.contains("may still be running"),
+        "{}",
+        text(&o).1
+    );
+    assert!(!text(&o).1.contains(TOKEN));
+}
+
+#[test]
+fn attach_ends_with_the_process() {
+    let p = pod();
+    let o = run(Some(&p), &["attach", "web"]);
+    assert_exit(&o, 0);
+}

@@ -297,7 +297,7 @@ impl Client {
             match r {
                 Ok((ws, protocol)) => {
                     let session = crate::core::ws::Session::start(ws, protocol)?;
-                    return Ok((session, format!("{} {}", "POST", req.path)));
+                    return Ok((session, req.describe()));
                 }
                 Err(Ok((401, _))) if !refreshed => {
                     refreshed = true;
@@ -311,9 +311,7 @@ impl Client {
                     return Err(crate::core::ws::refused(&req, 401, Vec::new()));
                 }
                 Err(Ok((status, body))) => {
-                    let mut r = req.clone();
-                    r.method = "POST".into();
-                    return Err(crate::core::ws::refused(&r, status, body));
+                    return Err(crate::core::ws::refused(&req, status, body));
                 }
                 Err(Err(e)) => return Err(self.name_timeout(e, &req, Timing::Stream(None))),
             }

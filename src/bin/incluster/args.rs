@@ -76,6 +76,12 @@ pub struct Args {
     pub field_manager: Option<String>,
     /// `patch --force`.
     pub force: bool,
+    /// `exec`/`attach -i`: pass stdin through.
+    pub stdin: bool,
+    /// `exec`/`attach -t`: a terminal.
+    pub tty: bool,
+    /// `exec POD -- CMD ARGS...`: everything after the first `--`.
+    pub command: Vec<String>,
 }
 
 fn text(v: std::ffi::OsString, what: &str) -> Result<String, Failure> {
@@ -86,7 +92,17 @@ fn text(v: std::ffi::OsString, what: &str) -> Result<String, Failure> {
 /// Parse the process's arguments. `--version` prints and exits here.
 pub fn parse() -> Result<Args, Failure> {
     let mut a = Args::default();
-    let mut p = lexopt::Parser::from_env();
+    let mut raw: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    // `exec POD -- CMD ARGS...`: the command is everything after the first `--`, options
+    // included (as kubectl exec), so it is split off before options are parsed.
+    if let Some(i) = raw.iter().position(|x| x == "--")
+        && raw[..i].iter().any(|x| x == "exec")
+    {
+        for c in raw.split_off(i).into_iter().skip(1) {
+            a.command.push(text(c, "the command")?);
+        }
+    }
+    let mut p = lexopt::Parser::from_args(raw);
     while let Some(arg) = p.next()? {
         match arg {
             Short('h') | Long("help") => a.help = true,
@@ -137,6 +153,8 @@ pub fn parse() -> Result<Args, Failure> {
             Long("type") => a.patch_type = Some(text(p.value()?, "--type")?),
             Long("field-manager") => a.field_manager = Some(text(p.value()?, "--field-manager")?),
             Long("force") => a.force = true,
+            Short('i') | Long("stdin") => a.stdin = true,
+            Short('t') | Long("tty") => a.tty = true,
             Value(v) if a.verb.is_none() => a.verb = Some(text(v, "the verb")?),
             Value(v) => a.positional.push(text(v, "an argument")?),
             _ => return Err(arg.unexpected().into()),
@@ -216,7 +234,16 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
     if a.output.is_some() && a.pointer.is_some() {
         return Err(Failure::Usage("give -o or --pointer, not both".into()));
     }
-    let log_flags = a.container.is_some()
+    let streams = matches!(verb, "exec" | "attach");
+    if !streams && (a.stdin || a.tty) {
+        return Err(Failure::Usage(format!("{verb} does not take -i or -t")));
+    }
+    if verb != "exec" && !a.command.is_empty() {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take a command after --"
+        )));
+    }
+    let log_flags = (a.container.is_some() && !streams)
         || a.follow
         || a.tail.is_some()
         || a.since_time.is_some()

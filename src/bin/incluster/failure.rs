@@ -27,6 +27,8 @@ pub enum Failure {
     Absent(String),
     /// `can-i` answered no (exit 1, as `kubectl auth can-i`).
     No,
+    /// `exec`: the command's own exit code, passed on as `kubectl exec` does.
+    Exit(u8),
 }
 
 impl From<lexopt::Error> for Failure {
@@ -65,6 +67,7 @@ pub fn report(outcome: Result<(), Failure>) -> u8 {
             exit_code(&e)
         }
         Err(Failure::No) => exit::OTHER,
+        Err(Failure::Exit(code)) => code,
         Err(Failure::Absent(p)) => {
             eprintln!("incluster: no value at {p}");
             exit::OTHER

@@ -42,6 +42,8 @@ Usage:
   incluster watch PATH [-l SELECTOR] [--field-selector S] [--since RV] [--bookmarks]
   incluster logs POD [-c C] [-f] [--tail N] [--since 5m] [--since-time T] [--timestamps]
                  [--previous] [--limit-bytes N] [-n NS]
+  incluster exec POD [-c C] [-i] [-t] [-n NS] -- CMD [ARGS]...
+  incluster attach POD [-c C] [-i] [-t] [-n NS]
   incluster --version
 
 Connection options (any verb):
@@ -229,6 +231,31 @@ pub fn for_verb(verb: &str) -> &'static str {
         "can-i" => HELP_CAN_I,
         "watch" => HELP_WATCH,
         "logs" => HELP_LOGS,
+        "exec" => HELP_EXEC,
+        "attach" => HELP_ATTACH,
         _ => HELP,
     }
 }
+
+const HELP_EXEC: &str = "\
+incluster exec POD [-c CONTAINER] [-i] [-t] [-n NS] -- CMD [ARGS]...
+
+Run a command in a container, like kubectl exec: its stdout and stderr come out on ours, kept
+apart, and incluster exits with the command's exit code. Over a WebSocket
+(v5.channel.k8s.io, or v4 on an old server), with the pod's token, CA and proxy rules.
+
+  -c, --container C   the container (default: the pod's default container)
+  -i, --stdin         pass our stdin to the command; our end of file closes its stdin
+                      (needs v5.channel.k8s.io, Kubernetes 1.30+)
+  -t, --tty           a terminal: stderr is merged into stdout; with a terminal of our own,
+                      it is put in raw mode and its size follows ours
+
+RBAC: since Kubernetes 1.35 exec over WebSocket needs `create` on `pods/exec`.
+";
+
+const HELP_ATTACH: &str = "\
+incluster attach POD [-c CONTAINER] [-i] [-t] [-n NS]
+
+Attach to a container's main process, like kubectl attach: its output on ours; with -i our
+stdin goes to it (the container must have stdin open). RBAC: `create` on `pods/attach`.
+";

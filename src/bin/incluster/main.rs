@@ -3,11 +3,12 @@
 //! Argument parsing and printing only; every behaviour is the library's. One file per job:
 //! `args` (the command line, which verb takes which option, the client it describes), `help`
 //! (the texts), `output` (stdout, `-o` and `--pointer`), `verbs` (the one-shot requests),
-//! `streams` (watch and logs) and `failure` (messages and exit codes).
+//! `streams` (watch and logs), `exec` (exec and attach) and `failure` (messages and exit codes).
 
 use std::process::ExitCode;
 
 mod args;
+mod exec;
 mod failure;
 mod help;
 mod output;
@@ -42,6 +43,8 @@ fn run(a: Args) -> Result<(), Failure> {
         "can-i" => verbs::can_i(&a),
         "watch" => streams::watch(&a),
         "logs" => streams::logs(&a),
+        "exec" => exec::exec(&a),
+        "attach" => exec::attach(&a),
         other => Err(Failure::Usage(format!(
             "unknown verb {other:?} (try `incluster --help`)"
         ))),
