@@ -29,7 +29,16 @@ from ._errors import (
     TransportError,
     Unauthorized,
 )
-from ._native import Client, Logs, Response, Watch, WatchEvent, __version__
+from ._native import (
+    Client,
+    ExecResult,
+    ExecStream,
+    Logs,
+    Response,
+    Watch,
+    WatchEvent,
+    __version__,
+)
 
 __all__ = [
     "AlreadyExists",
@@ -40,6 +49,8 @@ __all__ = [
     "Conflict",
     "DecodeError",
     "Error",
+    "ExecResult",
+    "ExecStream",
     "Forbidden",
     "Gone",
     "InvalidArgument",

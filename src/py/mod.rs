@@ -9,6 +9,7 @@ pub mod blocking;
 pub mod client;
 pub mod convert;
 pub mod errors;
+pub mod exec;
 pub mod logs;
 pub mod strcache;
 pub mod text;
@@ -21,6 +22,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
     m.add_class::<client::Response>()?;
     m.add_class::<logs::Logs>()?;
+    m.add_class::<exec::ExecResult>()?;
+    m.add_class::<exec::ExecStream>()?;
     m.add_class::<logs::LogBatches>()?;
     m.add_class::<watch::Watch>()?;
     m.add_class::<watch::WatchEvent>()?;
