@@ -129,6 +129,12 @@ typedef struct incluster_config incluster_config;
 // the accessors only read it, so any thread may call them while no thread frees it.
 typedef struct incluster_error incluster_error;
 
+// A running exec or attach session. Reading (`_next`, `_run`, `_exit_code`) belongs to one
+// thread at a time; `incluster_exec_write`, `_close_stdin`, `_resize` and `_cancel` may be
+// called from any thread while the session is alive (writing stdin from one thread while
+// another reads the output is the intended use).
+typedef struct incluster_exec_handle incluster_exec_handle;
+
 // A running log read. Owned by one thread at a time, except `incluster_logs_cancel`, which
 // any thread may call while the stream is alive; a second call while one is running (from
 // another thread, or from the stream's own callback) is refused with
@@ -172,6 +178,12 @@ typedef int (*incluster_watch_callback)(void *userdata, const struct incluster_w
 // the call. Return `INCLUSTER_CONTINUE` (0) to go on, anything else to stop (the call then
 // returns `INCLUSTER_STOPPED`).
 typedef int (*incluster_logs_callback)(void *userdata, const uint8_t *line, size_t len);
+
+// The callback of `incluster_exec_run`: `channel` is 1 (stdout) or 2 (stderr); `data`/`len`
+// the bytes (not NUL-terminated), borrowed for the duration of the call. Return
+// `INCLUSTER_CONTINUE` (0) to go on, anything else to stop (the call then returns
+// `INCLUSTER_STOPPED`).
+typedef int (*incluster_exec_callback)(void *userdata, int channel, const uint8_t *data, size_t len);
 
 #ifdef __cplusplus
 extern "C" {
@@ -784,6 +796,129 @@ void incluster_logs_cancel(const struct incluster_logs_handle *logs);
 // # Safety
 // `logs` is NULL or a stream from `incluster_logs_open`, freed once, with no call using it.
 void incluster_logs_free(struct incluster_logs_handle *logs);
+
+// Start `command` (a NULL-terminated array: program and arguments, not run through a shell)
+// in `pod` of `namespace` (NULL: the client's namespace), over a WebSocket
+// (`v5.channel.k8s.io`, else v4). `options` is NULL or a NULL-terminated
+// `{"key", "value", ..., NULL}` array: `container`, `stdin` (`"true"`: the command gets a
+// stdin, fed with `incluster_exec_write`), `tty` (`"true"`: a terminal; stderr merges into
+// stdout).
+//
+// On success writes the session to `*out` (free with `incluster_exec_free`). A refused
+// upgrade is `INCLUSTER_ERR_FORBIDDEN` (since Kubernetes 1.35 exec needs `create` on
+// `pods/exec`; the message says so), `INCLUSTER_ERR_NOT_FOUND`, ... A NULL `client`, `pod`,
+// `command` or `out` is `INCLUSTER_ERR_NULL_ARGUMENT`; `namespace` and `options` may be NULL.
+// Thread-safe (the client may be shared); the session belongs to one reading thread.
+//
+// # Safety
+// `client` is a live client; `namespace` NULL or NUL-terminated; `pod` NUL-terminated;
+// `command` and `options` as above; `out` writable; `err` NULL or writable.
+enum incluster_result incluster_exec_open(const struct incluster_client *client,
+                                          const char *namespace_,
+                                          const char *pod,
+                                          const char *const *command,
+                                          const char *const *options,
+                                          struct incluster_exec_handle **out,
+                                          struct incluster_error **err);
+
+// Attach to the main process of `pod`'s container; `options` as for `incluster_exec_open`.
+// Results, NULL handling and thread behaviour as for `incluster_exec_open` (403 names
+// `create` on `pods/attach`).
+//
+// # Safety
+// As for `incluster_exec_open`.
+enum incluster_result incluster_attach_open(const struct incluster_client *client,
+                                            const char *namespace_,
+                                            const char *pod,
+                                            const char *const *options,
+                                            struct incluster_exec_handle **out,
+                                            struct incluster_error **err);
+
+// Wait for the next output; on `INCLUSTER_OK` writes the channel (1 stdout, 2 stderr) to
+// `*channel` and a borrowed pointer (valid until the next call on this session or its free)
+// and length to `*data`/`*len`. `INCLUSTER_END` once the command exited (then
+// `incluster_exec_exit_code` gives its code); `INCLUSTER_ERR_CANCELLED` after
+// `incluster_exec_cancel`; `INCLUSTER_ERR_TRANSPORT` if the connection was lost before the
+// exit status (the command may still run). A NULL `exec`, `channel`, `data` or `len` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. Call it from the thread that reads the session; a call while
+// another `_next`/`_run` on it is running is refused with `INCLUSTER_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `exec` is a live session; `channel`, `data` and `len` writable; `err` NULL or writable.
+enum incluster_result incluster_exec_next(struct incluster_exec_handle *exec,
+                                          int *channel,
+                                          const uint8_t **data,
+                                          size_t *len,
+                                          struct incluster_error **err);
+
+// Call `callback(userdata, channel, data, len)` for each output until it returns non-zero
+// (`INCLUSTER_STOPPED`), the command exits (`INCLUSTER_END`), the session is cancelled
+// (`INCLUSTER_ERR_CANCELLED`) or fails. A NULL `exec` or `callback` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`; `userdata` may be NULL. The callback runs on the calling
+// thread and may call `incluster_exec_write` and the other any-thread functions.
+//
+// # Safety
+// `exec` is a live session; `callback` valid; `err` NULL or writable.
+enum incluster_result incluster_exec_run(struct incluster_exec_handle *exec,
+                                         incluster_exec_callback callback,
+                                         void *userdata,
+                                         struct incluster_error **err);
+
+// After `INCLUSTER_END`, write the command's exit code (0 for success) to `*code`. Before
+// the end: `INCLUSTER_ERR_INVALID_ARGUMENT`. A NULL `exec` or `code` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. From the reading thread.
+//
+// # Safety
+// `exec` is a live session; `code` writable; `err` NULL or writable.
+enum incluster_result incluster_exec_exit_code(struct incluster_exec_handle *exec,
+                                               int *code,
+                                               struct incluster_error **err);
+
+// Send `len` bytes of `data` to the command's stdin (waits while the server is not taking
+// them; `len` 0 sends nothing). A NULL `exec` (or a NULL `data` with `len` > 0) is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. Any thread, also while another reads the session.
+//
+// # Safety
+// `exec` is a live session; `data` readable for `len` bytes; `err` NULL or writable.
+enum incluster_result incluster_exec_write(const struct incluster_exec_handle *exec,
+                                           const uint8_t *data,
+                                           size_t len,
+                                           struct incluster_error **err);
+
+// Close the command's stdin (it sees end of file). `INCLUSTER_ERR_INVALID_ARGUMENT` on a
+// server that speaks only `v4.channel.k8s.io`, which cannot. A NULL `exec` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. Any thread.
+//
+// # Safety
+// `exec` is a live session; `err` NULL or writable.
+enum incluster_result incluster_exec_close_stdin(const struct incluster_exec_handle *exec,
+                                                 struct incluster_error **err);
+
+// Tell the terminal's new size (sessions opened with `tty` only, else
+// `INCLUSTER_ERR_INVALID_ARGUMENT`). A NULL `exec` is `INCLUSTER_ERR_NULL_ARGUMENT`. Any
+// thread.
+//
+// # Safety
+// `exec` is a live session; `err` NULL or writable.
+enum incluster_result incluster_exec_resize(const struct incluster_exec_handle *exec,
+                                            uint16_t width,
+                                            uint16_t height,
+                                            struct incluster_error **err);
+
+// Stop the session from any thread: its socket is shut down, a blocked `_next`/`_run`/
+// `_write` returns `INCLUSTER_ERR_CANCELLED` promptly. Idempotent; NULL is a no-op.
+//
+// # Safety
+// `exec` is NULL or a live session (not being freed concurrently).
+void incluster_exec_cancel(const struct incluster_exec_handle *exec);
+
+// Close the session and free it, with the last output handed out. NULL is a no-op. No other
+// thread may be using it (not even `incluster_exec_cancel`).
+//
+// # Safety
+// `exec` is NULL or a session from `incluster_exec_open`/`incluster_attach_open`, freed
+// once, with no call using it.
+void incluster_exec_free(struct incluster_exec_handle *exec);
 
 // The value at the RFC 6901 `pointer` (`/metadata/name`, `/items/0/status/phase`) in a JSON
 // buffer, as text: a string as it is, any other value as compact JSON. On `INCLUSTER_OK`

@@ -284,6 +284,11 @@ fn c_logs_api() {
 }
 
 #[test]
+fn c_exec_api() {
+    run_c_test("test_exec");
+}
+
+#[test]
 fn c_api_misuse() {
     run_c_test("test_misuse");
 }

@@ -39,6 +39,8 @@ pub mod watch;
 
 pub mod logs;
 
+pub mod exec;
+
 pub mod extract;
 
 pub mod strings;
