@@ -12,6 +12,7 @@ pub mod filestamp;
 pub mod http;
 pub mod info;
 pub mod logs;
+pub mod portforward;
 pub mod seconds;
 pub mod stream;
 pub mod tls;

@@ -27,6 +27,7 @@
 //! | `GET /api`, `/apis`, `/api/v1` | API discovery: the core group, pods, pods/log, ConfigMaps |
 //! | `GET /containerLogs/{ns}/{pod}/{container}` | the kubelet's log route (no auth; `logs.rs`) |
 //! | `/api/v1/namespaces/{ns}/pods/{pod}/exec` (WebSocket) | runs the command for real (`exec.rs`) |
+//! | `/api/v1/namespaces/{ns}/pods/{pod}/portforward?ports=N` (WebSocket) | to 127.0.0.1:N (`portforward.rs`) |
 //! | `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` | a fixed ServiceAccount identity |
 //! | `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` | read-only RBAC: get/list/watch allowed |
 //! | `PUT /_control/selfsubjectreview` `false` | answer 404 to SelfSubjectReview (an old server) |
@@ -392,6 +393,9 @@ impl State {
             // GET only: a streamed body cannot answer a HEAD.
             ["api", "v1", "namespaces", _, "pods", pod, "exec" | "attach"] => {
                 crate::exec::upgrade(req, pod)
+            }
+            ["api", "v1", "namespaces", _, "pods", pod, "portforward"] => {
+                crate::portforward::upgrade(req, pod)
             }
             ["api", "v1", "namespaces", ns, "pods", name, "log"] if req.method == "GET" => {
                 crate::logs::log(&self.pods, req, ns, name, None)

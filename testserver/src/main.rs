@@ -25,6 +25,7 @@ mod logs;
 mod patch;
 mod pods;
 mod podtemplate;
+mod portforward;
 mod select;
 mod store;
 mod timefmt;
