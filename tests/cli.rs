@@ -1173,3 +1173,47 @@ fn attach_ends_with_the_process() {
     let o = run(Some(&p), &["attach", "web"]);
     assert_exit(&o, 0);
 }
+
+#[test]
+fn port_forward_listens_locally_and_forwards() {
+    use std::io::{BufRead, BufReader, Read};
+    let p = pod();
+    // An echo server standing in for the pod's port.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let remote = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let mut r = s.try_clone().unwrap();
+            let mut w = s;
+            std::thread::spawn(move || std::io::copy(&mut r, &mut w));
+        }
+    });
+    let mut child = cmd(Some(&p), &["port-forward", "web", &format!(":{remote}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .strip_prefix("Forwarding from ")
+        .and_then(|r| r.split(" -> ").next())
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    for i in 0..5 {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        let msg = format!("hello {i}");
+        s.write_all(msg.as_bytes()).unwrap();
+        let mut back = vec![0u8; msg.len()];
+        s.read_exact(&mut back).unwrap();
+        assert_eq!(back, msg.as_bytes());
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let o = run(Some(&p), &["port-forward", "web", "x:y"]);
+    assert_exit(&o, 2);
+    assert!(text(&o).1.contains("[LOCAL:]REMOTE"), "{}", text(&o).1);
+}

@@ -21,6 +21,8 @@ __all__ = [
     "ExecStream",
     "LogBatches",
     "Logs",
+    "PortForwardSocket",
+    "PortForwarder",
     "Response",
     "Watch",
     "WatchEvent",
@@ -171,6 +173,43 @@ class ExecStream:
     def close(self) -> None:
         """Stop and close the session (from any thread; also on leaving ``with``)."""
     def __enter__(self) -> "ExecStream": ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
+class PortForwardSocket:
+    """One connection to a Pod's port, used like a socket (the kubelet's WebSocket
+    port-forward, one WebSocket per connection). ``sendall``/``send`` from any thread,
+    ``recv`` from one at a time; a context manager (leaving it closes)."""
+
+    def sendall(self, data: bytes) -> None:
+        """Send all of ``data`` (waits while the Pod is not taking it)."""
+    def send(self, data: bytes) -> int:
+        """Send ``data``; returns its length (all of it is sent)."""
+    def recv(self, bufsize: int) -> bytes:
+        """Receive up to ``bufsize`` bytes; ``b""`` once the Pod closed the connection.
+        TransportError carries the kubelet's message (nothing listens on the port, ...)."""
+    @property
+    def port(self) -> int:
+        """The Pod's port."""
+    def close(self) -> None:
+        """Close the connection (any thread; a blocked ``recv`` raises Cancelled)."""
+    def __enter__(self) -> "PortForwardSocket": ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
+class PortForwarder:
+    """A listener on 127.0.0.1 that forwards each accepted connection to a Pod's port. A
+    context manager: leaving it (or ``close()``) stops it and its connections."""
+
+    @property
+    def local_port(self) -> int:
+        """The local port connections are accepted on."""
+    @property
+    def address(self) -> Tuple[str, int]:
+        """``("127.0.0.1", local_port)``, for ``socket.create_connection``."""
+    def close(self) -> None:
+        """Stop listening; forwarded connections end. Idempotent."""
+    def __enter__(self) -> "PortForwarder": ...
     def __exit__(self, *args: object) -> bool: ...
 
 @final
@@ -474,6 +513,20 @@ class Client:
         tty: bool = False,
     ) -> ExecStream:
         """Attach to a container's main process (``create`` on ``pods/attach``)."""
+    def port_forward(
+        self, pod: str, port: int, *, namespace: Optional[str] = None
+    ) -> PortForwardSocket:
+        """Connect to ``port`` of ``pod`` (``create`` on ``pods/portforward``)."""
+    def port_forward_listen(
+        self,
+        pod: str,
+        port: int,
+        *,
+        local_port: int = 0,
+        namespace: Optional[str] = None,
+    ) -> PortForwarder:
+        """Listen on 127.0.0.1 (``local_port``; 0 picks a free one) and forward each
+        connection to ``port`` of ``pod``."""
     def close(self) -> None:
         """Refuse further requests. Watches and log reads already open keep running: each owns
         its connection (close them, or leave their ``with`` blocks, to stop them)."""

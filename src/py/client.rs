@@ -784,6 +784,32 @@ impl Client {
         crate::py::exec::attach(py, &self.inner, opts)
     }
 
+    /// Connect to `port` of `pod`: a socket-like `PortForwardSocket`.
+    #[pyo3(signature = (pod, port, *, namespace=None))]
+    fn port_forward(
+        &self,
+        py: Python<'_>,
+        pod: &str,
+        port: u16,
+        namespace: Option<&str>,
+    ) -> PyResult<crate::py::portforward::PortForwardSocket> {
+        crate::py::portforward::connect(py, &self.inner, pod, port, namespace)
+    }
+
+    /// Listen on 127.0.0.1 (`local_port`, 0: a free one) and forward each connection to
+    /// `port` of `pod`: a `PortForwarder` context manager.
+    #[pyo3(signature = (pod, port, *, local_port=0, namespace=None))]
+    fn port_forward_listen(
+        &self,
+        py: Python<'_>,
+        pod: &str,
+        port: u16,
+        local_port: u16,
+        namespace: Option<&str>,
+    ) -> PyResult<crate::py::portforward::PortForwarder> {
+        crate::py::portforward::listen(py, &self.inner, pod, port, local_port, namespace)
+    }
+
     /// Refuse further requests (they raise InvalidArgument). Idempotent. Watches and log
     /// reads already open keep running: each owns its connection, as in C.
     fn close(&self) {

@@ -11,6 +11,7 @@ pub mod convert;
 pub mod errors;
 pub mod exec;
 pub mod logs;
+pub mod portforward;
 pub mod strcache;
 pub mod text;
 pub mod watch;
@@ -24,6 +25,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<logs::Logs>()?;
     m.add_class::<exec::ExecResult>()?;
     m.add_class::<exec::ExecStream>()?;
+    m.add_class::<portforward::PortForwardSocket>()?;
+    m.add_class::<portforward::PortForwarder>()?;
     m.add_class::<logs::LogBatches>()?;
     m.add_class::<watch::Watch>()?;
     m.add_class::<watch::WatchEvent>()?;

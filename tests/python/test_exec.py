@@ -100,3 +100,55 @@ def test_attach(server: Server) -> None:
     kube = explicit(server)
     with kube.attach("web") as s:
         assert s.wait() == 0
+
+
+def _echo_server() -> int:
+    import socket
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+
+    def serve() -> None:
+        while True:
+            conn, _ = srv.accept()
+
+            def echo(c: socket.socket) -> None:
+                with c:
+                    while data := c.recv(65536):
+                        c.sendall(data)
+
+            threading.Thread(target=echo, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    port: int = srv.getsockname()[1]
+    return port
+
+
+def test_port_forward_socket(server: Server) -> None:
+    kube = explicit(server)
+    port = _echo_server()
+    with kube.port_forward("web", port) as s:
+        assert s.port == port
+        s.sendall(b"x" * 100_000)
+        got = b""
+        while len(got) < 100_000:
+            chunk = s.recv(65536)
+            assert chunk
+            got += chunk
+        assert got == b"x" * 100_000
+    with pytest.raises(incluster.Forbidden, match="pods/portforward"):
+        kube.port_forward("fault-forbidden", 80)
+
+
+def test_port_forward_listener(server: Server) -> None:
+    import socket
+
+    kube = explicit(server)
+    port = _echo_server()
+    with kube.port_forward_listen("web", port) as f:
+        assert f.address[0] == "127.0.0.1"
+        for i in range(20):
+            with socket.create_connection(f.address) as c:
+                c.sendall(b"ping %d" % i)
+                assert c.recv(100) == b"ping %d" % i

@@ -44,6 +44,7 @@ Usage:
                  [--previous] [--limit-bytes N] [-n NS]
   incluster exec POD [-c C] [-i] [-t] [-n NS] -- CMD [ARGS]...
   incluster attach POD [-c C] [-i] [-t] [-n NS]
+  incluster port-forward POD [LOCAL:]REMOTE... [-n NS]
   incluster --version
 
 Connection options (any verb):
@@ -233,6 +234,7 @@ pub fn for_verb(verb: &str) -> &'static str {
         "logs" => HELP_LOGS,
         "exec" => HELP_EXEC,
         "attach" => HELP_ATTACH,
+        "port-forward" => HELP_PORT_FORWARD,
         _ => HELP,
     }
 }
@@ -258,4 +260,14 @@ incluster attach POD [-c CONTAINER] [-i] [-t] [-n NS]
 
 Attach to a container's main process, like kubectl attach: its output on ours; with -i our
 stdin goes to it (the container must have stdin open). RBAC: `create` on `pods/attach`.
+";
+
+const HELP_PORT_FORWARD: &str = "\
+incluster port-forward POD [LOCAL:]REMOTE... [-n NS]
+
+Listen on 127.0.0.1:LOCAL and forward each connection to port REMOTE of the pod, like
+kubectl port-forward (8080 means 8080:8080; :80 or 0:80 picks a free local port). Prints
+\"Forwarding from 127.0.0.1:LOCAL -> REMOTE\" per port, then runs until interrupted.
+Each connection is its own WebSocket (the kubelet's port-forward protocol,
+v4.channel.k8s.io). RBAC: `create` on `pods/portforward`.
 ";

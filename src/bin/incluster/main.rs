@@ -10,6 +10,7 @@ use std::process::ExitCode;
 mod args;
 mod exec;
 mod failure;
+mod forward;
 mod help;
 mod output;
 mod streams;
@@ -45,6 +46,7 @@ fn run(a: Args) -> Result<(), Failure> {
         "logs" => streams::logs(&a),
         "exec" => exec::exec(&a),
         "attach" => exec::attach(&a),
+        "port-forward" => forward::port_forward(&a),
         other => Err(Failure::Usage(format!(
             "unknown verb {other:?} (try `incluster --help`)"
         ))),
