@@ -135,11 +135,20 @@ typedef struct incluster_error incluster_error;
 // another reads the output is the intended use).
 typedef struct incluster_exec_handle incluster_exec_handle;
 
+// A local listener (127.0.0.1) forwarding each connection to a Pod's port. Thread-safe to
+// query; freed by one thread when no other uses it.
+typedef struct incluster_forwarder incluster_forwarder;
+
 // A running log read. Owned by one thread at a time, except `incluster_logs_cancel`, which
 // any thread may call while the stream is alive; a second call while one is running (from
 // another thread, or from the stream's own callback) is refused with
 // `INCLUSTER_ERR_INVALID_ARGUMENT`, never a wait.
 typedef struct incluster_logs_handle incluster_logs_handle;
+
+// One forwarded connection to a Pod's port. Reading (`_read`, `_run`) belongs to one thread
+// at a time; `incluster_port_forward_write` and `_cancel` may be called from any thread while
+// it is alive.
+typedef struct incluster_port_forward incluster_port_forward;
 
 // A response: owned by the caller that received it; free with `incluster_response_free`.
 // Immutable: the accessors only read it, so any thread may call them while no thread frees
@@ -184,6 +193,11 @@ typedef int (*incluster_logs_callback)(void *userdata, const uint8_t *line, size
 // `INCLUSTER_CONTINUE` (0) to go on, anything else to stop (the call then returns
 // `INCLUSTER_STOPPED`).
 typedef int (*incluster_exec_callback)(void *userdata, int channel, const uint8_t *data, size_t len);
+
+// The callback of `incluster_port_forward_run`: `data`/`len` are bytes from the Pod's port,
+// borrowed for the duration of the call. Return `INCLUSTER_CONTINUE` (0) to go on, anything
+// else to stop (`INCLUSTER_STOPPED`).
+typedef int (*incluster_port_forward_callback)(void *userdata, const uint8_t *data, size_t len);
 
 #ifdef __cplusplus
 extern "C" {
@@ -919,6 +933,105 @@ void incluster_exec_cancel(const struct incluster_exec_handle *exec);
 // `exec` is NULL or a session from `incluster_exec_open`/`incluster_attach_open`, freed
 // once, with no call using it.
 void incluster_exec_free(struct incluster_exec_handle *exec);
+
+// Connect to `port` of `pod` in `namespace` (NULL: the client's namespace) over a WebSocket
+// (the kubelet's port-forward protocol, `v4.channel.k8s.io`). On success writes the
+// connection to `*out` (free with `incluster_port_forward_free`). A refused upgrade is
+// `INCLUSTER_ERR_FORBIDDEN` (`create` on `pods/portforward`), `INCLUSTER_ERR_NOT_FOUND`, ...;
+// port 0 is `INCLUSTER_ERR_INVALID_ARGUMENT`. A NULL `client`, `pod` or `out` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`; `namespace` may be NULL. Thread-safe (the client may be
+// shared); the connection is read by one thread.
+//
+// # Safety
+// `client` is a live client; `namespace` NULL or NUL-terminated; `pod` NUL-terminated;
+// `out` writable; `err` NULL or writable.
+enum incluster_result incluster_port_forward_open(const struct incluster_client *client,
+                                                  const char *namespace_,
+                                                  const char *pod,
+                                                  uint16_t port,
+                                                  struct incluster_port_forward **out,
+                                                  struct incluster_error **err);
+
+// Read up to `cap` bytes into `buf`; on `INCLUSTER_OK` writes the count (> 0) to `*n`.
+// `INCLUSTER_END` once the Pod closed the connection; `INCLUSTER_ERR_TRANSPORT` with the
+// kubelet's message (nothing listens on the port, ...); `INCLUSTER_ERR_CANCELLED` after
+// `_cancel`. A NULL `pf`, `buf` or `n` is `INCLUSTER_ERR_NULL_ARGUMENT`; `cap` 0 is
+// `INCLUSTER_ERR_INVALID_ARGUMENT`. From the reading thread.
+//
+// # Safety
+// `pf` is a live connection; `buf` writable for `cap` bytes; `n` writable; `err` NULL or
+// writable.
+enum incluster_result incluster_port_forward_read(struct incluster_port_forward *pf,
+                                                  uint8_t *buf,
+                                                  size_t cap,
+                                                  size_t *n,
+                                                  struct incluster_error **err);
+
+// Call `callback(userdata, data, len)` for the bytes from the Pod's port until it returns
+// non-zero (`INCLUSTER_STOPPED`), the Pod closes the connection (`INCLUSTER_END`), it is
+// cancelled (`INCLUSTER_ERR_CANCELLED`) or fails. A NULL `pf` or `callback` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`; `userdata` may be NULL. On the reading thread; the callback
+// may call `incluster_port_forward_write`.
+//
+// # Safety
+// `pf` is a live connection; `callback` valid; `err` NULL or writable.
+enum incluster_result incluster_port_forward_run(struct incluster_port_forward *pf,
+                                                 incluster_port_forward_callback callback,
+                                                 void *userdata,
+                                                 struct incluster_error **err);
+
+// Send `len` bytes of `data` to the Pod's port (waits while it is not taking them). A NULL
+// `pf` (or NULL `data` with `len` > 0) is `INCLUSTER_ERR_NULL_ARGUMENT`. Any thread.
+//
+// # Safety
+// `pf` is a live connection; `data` readable for `len` bytes; `err` NULL or writable.
+enum incluster_result incluster_port_forward_write(const struct incluster_port_forward *pf,
+                                                   const uint8_t *data,
+                                                   size_t len,
+                                                   struct incluster_error **err);
+
+// Close the connection from any thread: a blocked `_read`/`_run`/`_write` returns
+// `INCLUSTER_ERR_CANCELLED` promptly. Idempotent; NULL is a no-op.
+//
+// # Safety
+// `pf` is NULL or a live connection (not being freed concurrently).
+void incluster_port_forward_cancel(const struct incluster_port_forward *pf);
+
+// Close and free the connection. NULL is a no-op. No other thread may be using it.
+//
+// # Safety
+// `pf` is NULL or a connection from `incluster_port_forward_open`, freed once.
+void incluster_port_forward_free(struct incluster_port_forward *pf);
+
+// Listen on `127.0.0.1:local_port` (0: a free port; see `incluster_forwarder_local_port`)
+// and forward each accepted connection to `remote_port` of `pod` over its own WebSocket, on
+// background threads. On success writes the listener to `*out` (free with
+// `incluster_forwarder_free`, which stops it). A NULL `client`, `pod` or `out` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`; `namespace` may be NULL. Thread-safe.
+//
+// # Safety
+// `client` is a live client; `namespace` NULL or NUL-terminated; `pod` NUL-terminated;
+// `out` writable; `err` NULL or writable.
+enum incluster_result incluster_port_forward_listen(const struct incluster_client *client,
+                                                    const char *namespace_,
+                                                    const char *pod,
+                                                    uint16_t local_port,
+                                                    uint16_t remote_port,
+                                                    struct incluster_forwarder **out,
+                                                    struct incluster_error **err);
+
+// The local port a listener accepts on; 0 for NULL. Any thread.
+//
+// # Safety
+// `forwarder` is NULL or a live listener.
+uint16_t incluster_forwarder_local_port(const struct incluster_forwarder *forwarder);
+
+// Stop the listener (its forwarded connections end) and free it. NULL is a no-op. No
+// other thread may be using it.
+//
+// # Safety
+// `forwarder` is NULL or a listener from `incluster_port_forward_listen`, freed once.
+void incluster_forwarder_free(struct incluster_forwarder *forwarder);
 
 // The value at the RFC 6901 `pointer` (`/metadata/name`, `/items/0/status/phase`) in a JSON
 // buffer, as text: a string as it is, any other value as compact JSON. On `INCLUSTER_OK`

@@ -289,6 +289,11 @@ fn c_exec_api() {
 }
 
 #[test]
+fn c_port_forward_api() {
+    run_c_test("test_portforward");
+}
+
+#[test]
 fn c_api_misuse() {
     run_c_test("test_misuse");
 }

@@ -41,6 +41,8 @@ pub mod logs;
 
 pub mod exec;
 
+pub mod portforward;
+
 pub mod extract;
 
 pub mod strings;

@@ -207,6 +207,15 @@ pub struct Forwarder {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    live: Arc<Live>,
+}
+
+/// The forwarded connections of a [`Forwarder`]: their threads, and the cancel handles of
+/// their sessions, so stopping ends them rather than leaving threads behind.
+#[derive(Debug, Default)]
+struct Live {
+    threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    sessions: std::sync::Mutex<Vec<SessionCancel>>,
 }
 
 /// Reports what happened to each forwarded connection (for the CLI's messages).
@@ -238,26 +247,33 @@ impl Forwarder {
         let stop = Arc::new(AtomicBool::new(false));
         let (client, pod, ns) = (client.clone(), pod.to_owned(), namespace.map(str::to_owned));
         let stop2 = stop.clone();
+        let live = Arc::new(Live::default());
+        let live2 = live.clone();
         let thread = std::thread::Builder::new()
             .name("incluster-forward".into())
             .spawn(move || {
                 while !stop2.load(Ordering::SeqCst) {
                     match listener.accept() {
                         Ok((sock, _)) => {
-                            let (c, p, n, s, ev) = (
+                            let (c, p, n, s, ev, l) = (
                                 client.clone(),
                                 pod.clone(),
                                 ns.clone(),
                                 stop2.clone(),
                                 on_event.clone(),
+                                live2.clone(),
                             );
-                            std::thread::spawn(move || {
-                                if let Err(e) = forward_one(&c, &p, n.as_deref(), remote, sock, &s)
-                                    && let Some(ev) = ev
-                                {
+                            let t = std::thread::spawn(move || {
+                                let r = forward_one(&c, &p, n.as_deref(), remote, sock, &s, &l);
+                                if let (Err(e), Some(ev)) = (r, ev) {
                                     ev(&e.to_string());
                                 }
                             });
+                            let mut threads = lock(&live2.threads);
+                            // Forget the threads that are done, so a long-lived listener's
+                            // list does not grow with every connection it ever had.
+                            threads.retain(|t| !t.is_finished());
+                            threads.push(t);
                         }
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                             std::thread::sleep(Duration::from_millis(20));
@@ -271,6 +287,7 @@ impl Forwarder {
             addr,
             stop,
             thread: Some(thread),
+            live,
         })
     }
 
@@ -283,6 +300,13 @@ impl Forwarder {
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        for c in lock(&self.live.sessions).drain(..) {
+            c.cancel();
+        }
+        let threads: Vec<_> = lock(&self.live.threads).drain(..).collect();
+        for t in threads {
             let _ = t.join();
         }
     }
@@ -302,6 +326,7 @@ fn forward_one(
     remote: u16,
     sock: TcpStream,
     stop: &Arc<AtomicBool>,
+    live: &Live,
 ) -> Result<()> {
     sock.set_nonblocking(false)
         .map_err(|e| Error::Transport(format!("accepted socket: {e}")))?;
@@ -309,6 +334,15 @@ fn forward_one(
     let mut pf = PortForward::open(client, pod, ns, remote)?;
     let w = pf.writer();
     let cancel = pf.cancel_handle();
+    {
+        let mut sessions = lock(&live.sessions);
+        sessions.retain(|c| !c.is_cancelled());
+        sessions.push(cancel.clone());
+    }
+    // A stop that came while the session opened.
+    if stop.load(Ordering::SeqCst) {
+        cancel.cancel();
+    }
     let mut up = sock
         .try_clone()
         .map_err(|e| Error::Transport(format!("accepted socket: {e}")))?;
@@ -355,6 +389,10 @@ fn forward_one(
     cancel.cancel();
     let _ = uploader.join();
     result
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
