@@ -113,6 +113,7 @@ def http_port() -> Iterator[int]:
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield srv.server_address[1]
     srv.shutdown()
+    srv.server_close()
 
 
 def test_exit_code_and_streams_apart_from_python_cli_and_c(exec_pod: str, cli: Path,
@@ -214,7 +215,7 @@ def test_port_forward_1000_requests_and_100_mb(exec_pod: str, http_port: int,
         assert answer.endswith(b"hello /direct")
     # The CLI.
     p = subprocess.Popen([str(cli), "port-forward", exec_pod, f":{http_port}"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert p.stdout is not None
         line = p.stdout.readline()
@@ -225,7 +226,7 @@ def test_port_forward_1000_requests_and_100_mb(exec_pod: str, http_port: int,
                 assert r.read() == f"hello /cli{i}".encode()
     finally:
         p.kill()
-        p.wait()
+        p.communicate()
 
 
 def test_a_closed_port_and_missing_rbac_are_named(exec_pod: str, cluster: Cluster) -> None:
