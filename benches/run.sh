@@ -54,6 +54,11 @@ step "watch throughput (incluster, kubernetes, lightkube, kr8s, json.loads, orjs
 step "log throughput (incluster, curl, kubernetes, lightkube, kr8s, kubectl), line latency, 1 GB follow RSS"
 "$BVENV/bin/python" benches/logs_bench.py --server-binary "$SERVER" --out "$OUT"
 
+step "exec and port-forward through kube-apiserver + the fake kubelet (incluster vs kubectl)"
+bash tests/e2e/build.sh >/dev/null
+INCLUSTER_TESTSERVER="$SERVER" "$BVENV/bin/python" benches/exec_bench.py \
+  --kubectl "$BVENV/bin/kubectl" --cli "$CARGO_TARGET_DIR/release/incluster" --out "$OUT"
+
 step "instructions per watch event and log line (callgrind: figures that do not move with the load)"
 "$BVENV/bin/python" benches/instructions.py \
   --server-binary "$SERVER" --out "$OUT"
