@@ -312,20 +312,27 @@ impl Session {
                 if self.cancel.flag.is_cancelled() {
                     return Err(Error::Cancelled);
                 }
-                if let Some(t) = &self.thread
-                    && !t.is_finished()
+                // The I/O thread records its outcome before it closes the queue, so it is
+                // there now, unless the queue was closed from outside (a cancel racing with
+                // the end): then the thread's outcome is moments away.
+                let outcome = || {
+                    self.outcome
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .clone()
+                };
+                let mut o = outcome();
+                if o.is_none()
+                    && let Some(t) = &self.thread
                 {
-                    // Closed by a cancel racing with the end: wait for the thread's outcome.
-                    std::thread::sleep(interrupt::SLICE);
+                    while !t.is_finished() {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    o = outcome();
                 }
-                match self
-                    .outcome
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .as_ref()
-                {
+                match o {
                     Some(Ok(())) | None => Ok(None),
-                    Some(Err(e)) => Err(e.clone()),
+                    Some(Err(e)) => Err(e),
                 }
             }
             Err(Ended::Interrupted) => Err(Error::Cancelled),
