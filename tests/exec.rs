@@ -212,3 +212,30 @@ fn a_missing_executable_is_an_api_error() {
     assert_eq!(e.kind(), ErrorKind::Api, "{e}");
     assert!(e.to_string().contains("/no/such/binary"), "{e}");
 }
+
+#[test]
+fn a_rotated_token_file_is_read_again() {
+    let s = TestServer::start(&["--token", "tok-before-rotation"]);
+    let dir = common::unique_dir("exec-rotation");
+    let path = dir.join("token");
+    std::fs::write(&path, "tok-before-rotation").unwrap();
+    let c = Client::new(s.config().with_token_file(&path)).unwrap();
+    assert!(
+        run(&c, &sh("p", "true"), None, None)
+            .unwrap()
+            .status
+            .success()
+    );
+    // The server now accepts only the new token; the file is swapped as the kubelet does.
+    s.set_tokens(&["tok-after-rotation"]);
+    let tmp = dir.join("token.new");
+    std::fs::write(&tmp, "tok-after-rotation").unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    assert!(
+        run(&c, &sh("p", "true"), None, None)
+            .unwrap()
+            .status
+            .success()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
