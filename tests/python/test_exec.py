@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import subprocess
 import threading
 
@@ -94,6 +96,22 @@ def test_cancel_from_another_thread(server: Server) -> None:
     with pytest.raises(incluster.Cancelled):
         for _ in s:
             pass
+
+
+def test_ctrl_c_interrupts_a_blocked_read_and_a_run(server: Server) -> None:
+    kube = explicit(server)
+    s = kube.exec_stream("web", ["sleep", "30"])
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        next(s)
+    timer.join()
+    s.close()
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        kube.exec("web", ["sleep", "30"])
+    timer.join()
 
 
 def test_attach(server: Server) -> None:
