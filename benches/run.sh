@@ -61,6 +61,10 @@ step "log throughput (incluster, curl, kubernetes, lightkube, kr8s, kubectl), li
 step "asyncio: incluster.aio next to lightkube AsyncClient, kubernetes_asyncio, kr8s.asyncio"
 "$BVENV/bin/pip" install -q --disable-pip-version-check kubernetes-asyncio==36.1.0 uvloop==0.23.0
 "$BVENV/bin/python" benches/aio_bench.py --server-binary "$SERVER" --out "$OUT"
+step "exec and port-forward through kube-apiserver + the fake kubelet (incluster vs kubectl)"
+bash tests/e2e/build.sh >/dev/null
+INCLUSTER_TESTSERVER="$SERVER" "$BVENV/bin/python" benches/exec_bench.py \
+  --kubectl "$BVENV/bin/kubectl" --cli "$CARGO_TARGET_DIR/release/incluster" --out "$OUT"
 
 step "instructions per watch event and log line (callgrind: figures that do not move with the load)"
 "$BVENV/bin/python" benches/instructions.py \

@@ -170,6 +170,16 @@ typedef struct incluster_config incluster_config;
 // the accessors only read it, so any thread may call them while no thread frees it.
 typedef struct incluster_error incluster_error;
 
+// A running exec or attach session. Reading (`_next`, `_run`, `_exit_code`) belongs to one
+// thread at a time; `incluster_exec_write`, `_close_stdin`, `_resize` and `_cancel` may be
+// called from any thread while the session is alive (writing stdin from one thread while
+// another reads the output is the intended use).
+typedef struct incluster_exec_handle incluster_exec_handle;
+
+// A local listener (127.0.0.1) forwarding each connection to a Pod's port. Thread-safe to
+// query; freed by one thread when no other uses it.
+typedef struct incluster_forwarder incluster_forwarder;
+
 // A running contender. Thread-safe: any thread may call `_is_leader`, `_identity`,
 // `_wait_leader`, `_wait` and `_cancel` on it; `_free` once, when no other call is running.
 typedef struct incluster_lease incluster_lease;
@@ -179,6 +189,11 @@ typedef struct incluster_lease incluster_lease;
 // another thread, or from the stream's own callback) is refused with
 // `INCLUSTER_ERR_INVALID_ARGUMENT`, never a wait.
 typedef struct incluster_logs_handle incluster_logs_handle;
+
+// One forwarded connection to a Pod's port. Reading (`_read`, `_run`) belongs to one thread
+// at a time; `incluster_port_forward_write` and `_cancel` may be called from any thread while
+// it is alive.
+typedef struct incluster_port_forward incluster_port_forward;
 
 // What `incluster_resolve` found: owned by the caller, freed with `incluster_resolved_free`.
 // Immutable: any thread may read it while no thread frees it.
@@ -260,6 +275,17 @@ typedef struct incluster_lease_callbacks {
   // Passed to every callback untouched.
   void *userdata;
 } incluster_lease_callbacks;
+
+// The callback of `incluster_exec_run`: `channel` is 1 (stdout) or 2 (stderr); `data`/`len`
+// the bytes (not NUL-terminated), borrowed for the duration of the call. Return
+// `INCLUSTER_CONTINUE` (0) to go on, anything else to stop (the call then returns
+// `INCLUSTER_STOPPED`).
+typedef int (*incluster_exec_callback)(void *userdata, int channel, const uint8_t *data, size_t len);
+
+// The callback of `incluster_port_forward_run`: `data`/`len` are bytes from the Pod's port,
+// borrowed for the duration of the call. Return `INCLUSTER_CONTINUE` (0) to go on, anything
+// else to stop (`INCLUSTER_STOPPED`).
+typedef int (*incluster_port_forward_callback)(void *userdata, const uint8_t *data, size_t len);
 
 #ifdef __cplusplus
 extern "C" {
@@ -1208,6 +1234,228 @@ void incluster_lease_cancel(const struct incluster_lease *lease);
 // # Safety
 // `lease` is NULL or a lease from `incluster_lease_start`, freed once.
 void incluster_lease_free(struct incluster_lease *lease);
+
+// Start `command` (a NULL-terminated array: program and arguments, not run through a shell)
+// in `pod` of `namespace` (NULL: the client's namespace), over a WebSocket
+// (`v5.channel.k8s.io`, else v4). `options` is NULL or a NULL-terminated
+// `{"key", "value", ..., NULL}` array: `container`, `stdin` (`"true"`: the command gets a
+// stdin, fed with `incluster_exec_write`), `tty` (`"true"`: a terminal; stderr merges into
+// stdout).
+//
+// On success writes the session to `*out` (free with `incluster_exec_free`). A refused
+// upgrade is `INCLUSTER_ERR_FORBIDDEN` (since Kubernetes 1.35 exec needs `create` on
+// `pods/exec`; the message says so), `INCLUSTER_ERR_NOT_FOUND`, ... A NULL `client`, `pod`,
+// `command` or `out` is `INCLUSTER_ERR_NULL_ARGUMENT`; `namespace` and `options` may be NULL.
+// Thread-safe (the client may be shared); the session belongs to one reading thread.
+//
+// # Safety
+// `client` is a live client; `namespace` NULL or NUL-terminated; `pod` NUL-terminated;
+// `command` and `options` as above; `out` writable; `err` NULL or writable.
+enum incluster_result incluster_exec_open(const struct incluster_client *client,
+                                          const char *namespace_,
+                                          const char *pod,
+                                          const char *const *command,
+                                          const char *const *options,
+                                          struct incluster_exec_handle **out,
+                                          struct incluster_error **err);
+
+// Attach to the main process of `pod`'s container; `options` as for `incluster_exec_open`.
+// Results, NULL handling and thread behaviour as for `incluster_exec_open` (403 names
+// `create` on `pods/attach`).
+//
+// # Safety
+// As for `incluster_exec_open`.
+enum incluster_result incluster_attach_open(const struct incluster_client *client,
+                                            const char *namespace_,
+                                            const char *pod,
+                                            const char *const *options,
+                                            struct incluster_exec_handle **out,
+                                            struct incluster_error **err);
+
+// Wait for the next output; on `INCLUSTER_OK` writes the channel (1 stdout, 2 stderr) to
+// `*channel` and a borrowed pointer (valid until the next call on this session or its free)
+// and length to `*data`/`*len`. `INCLUSTER_END` once the command exited (then
+// `incluster_exec_exit_code` gives its code); `INCLUSTER_ERR_CANCELLED` after
+// `incluster_exec_cancel`; `INCLUSTER_ERR_TRANSPORT` if the connection was lost before the
+// exit status (the command may still run). A NULL `exec`, `channel`, `data` or `len` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. Call it from the thread that reads the session; a call while
+// another `_next`/`_run` on it is running is refused with `INCLUSTER_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `exec` is a live session; `channel`, `data` and `len` writable; `err` NULL or writable.
+enum incluster_result incluster_exec_next(struct incluster_exec_handle *exec,
+                                          int *channel,
+                                          const uint8_t **data,
+                                          size_t *len,
+                                          struct incluster_error **err);
+
+// Call `callback(userdata, channel, data, len)` for each output until it returns non-zero
+// (`INCLUSTER_STOPPED`), the command exits (`INCLUSTER_END`), the session is cancelled
+// (`INCLUSTER_ERR_CANCELLED`) or fails. A NULL `exec` or `callback` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`; `userdata` may be NULL. The callback runs on the calling
+// thread and may call `incluster_exec_write` and the other any-thread functions.
+//
+// # Safety
+// `exec` is a live session; `callback` valid; `err` NULL or writable.
+enum incluster_result incluster_exec_run(struct incluster_exec_handle *exec,
+                                         incluster_exec_callback callback,
+                                         void *userdata,
+                                         struct incluster_error **err);
+
+// After `INCLUSTER_END`, write the command's exit code (0 for success) to `*code`. Before
+// the end: `INCLUSTER_ERR_INVALID_ARGUMENT`. A NULL `exec` or `code` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. From the reading thread.
+//
+// # Safety
+// `exec` is a live session; `code` writable; `err` NULL or writable.
+enum incluster_result incluster_exec_exit_code(struct incluster_exec_handle *exec,
+                                               int *code,
+                                               struct incluster_error **err);
+
+// Send `len` bytes of `data` to the command's stdin (waits while the server is not taking
+// them; `len` 0 sends nothing). A NULL `exec` (or a NULL `data` with `len` > 0) is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. Any thread, also while another reads the session.
+//
+// # Safety
+// `exec` is a live session; `data` readable for `len` bytes; `err` NULL or writable.
+enum incluster_result incluster_exec_write(const struct incluster_exec_handle *exec,
+                                           const uint8_t *data,
+                                           size_t len,
+                                           struct incluster_error **err);
+
+// Close the command's stdin (it sees end of file). `INCLUSTER_ERR_INVALID_ARGUMENT` on a
+// server that speaks only `v4.channel.k8s.io`, which cannot. A NULL `exec` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`. Any thread.
+//
+// # Safety
+// `exec` is a live session; `err` NULL or writable.
+enum incluster_result incluster_exec_close_stdin(const struct incluster_exec_handle *exec,
+                                                 struct incluster_error **err);
+
+// Tell the terminal's new size (sessions opened with `tty` only, else
+// `INCLUSTER_ERR_INVALID_ARGUMENT`). A NULL `exec` is `INCLUSTER_ERR_NULL_ARGUMENT`. Any
+// thread.
+//
+// # Safety
+// `exec` is a live session; `err` NULL or writable.
+enum incluster_result incluster_exec_resize(const struct incluster_exec_handle *exec,
+                                            uint16_t width,
+                                            uint16_t height,
+                                            struct incluster_error **err);
+
+// Stop the session from any thread: its socket is shut down, a blocked `_next`/`_run`/
+// `_write` returns `INCLUSTER_ERR_CANCELLED` promptly. Idempotent; NULL is a no-op.
+//
+// # Safety
+// `exec` is NULL or a live session (not being freed concurrently).
+void incluster_exec_cancel(const struct incluster_exec_handle *exec);
+
+// Close the session and free it, with the last output handed out. NULL is a no-op. No other
+// thread may be using it (not even `incluster_exec_cancel`).
+//
+// # Safety
+// `exec` is NULL or a session from `incluster_exec_open`/`incluster_attach_open`, freed
+// once, with no call using it.
+void incluster_exec_free(struct incluster_exec_handle *exec);
+
+// Connect to `port` of `pod` in `namespace` (NULL: the client's namespace) over a WebSocket
+// (the kubelet's port-forward protocol, `v4.channel.k8s.io`). On success writes the
+// connection to `*out` (free with `incluster_port_forward_free`). A refused upgrade is
+// `INCLUSTER_ERR_FORBIDDEN` (`create` on `pods/portforward`), `INCLUSTER_ERR_NOT_FOUND`, ...;
+// port 0 is `INCLUSTER_ERR_INVALID_ARGUMENT`. A NULL `client`, `pod` or `out` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`; `namespace` may be NULL. Thread-safe (the client may be
+// shared); the connection is read by one thread.
+//
+// # Safety
+// `client` is a live client; `namespace` NULL or NUL-terminated; `pod` NUL-terminated;
+// `out` writable; `err` NULL or writable.
+enum incluster_result incluster_port_forward_open(const struct incluster_client *client,
+                                                  const char *namespace_,
+                                                  const char *pod,
+                                                  uint16_t port,
+                                                  struct incluster_port_forward **out,
+                                                  struct incluster_error **err);
+
+// Read up to `cap` bytes into `buf`; on `INCLUSTER_OK` writes the count (> 0) to `*n`.
+// `INCLUSTER_END` once the Pod closed the connection; `INCLUSTER_ERR_TRANSPORT` with the
+// kubelet's message (nothing listens on the port, ...); `INCLUSTER_ERR_CANCELLED` after
+// `_cancel`. A NULL `pf`, `buf` or `n` is `INCLUSTER_ERR_NULL_ARGUMENT`; `cap` 0 is
+// `INCLUSTER_ERR_INVALID_ARGUMENT`. From the reading thread.
+//
+// # Safety
+// `pf` is a live connection; `buf` writable for `cap` bytes; `n` writable; `err` NULL or
+// writable.
+enum incluster_result incluster_port_forward_read(struct incluster_port_forward *pf,
+                                                  uint8_t *buf,
+                                                  size_t cap,
+                                                  size_t *n,
+                                                  struct incluster_error **err);
+
+// Call `callback(userdata, data, len)` for the bytes from the Pod's port until it returns
+// non-zero (`INCLUSTER_STOPPED`), the Pod closes the connection (`INCLUSTER_END`), it is
+// cancelled (`INCLUSTER_ERR_CANCELLED`) or fails. A NULL `pf` or `callback` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`; `userdata` may be NULL. On the reading thread; the callback
+// may call `incluster_port_forward_write`.
+//
+// # Safety
+// `pf` is a live connection; `callback` valid; `err` NULL or writable.
+enum incluster_result incluster_port_forward_run(struct incluster_port_forward *pf,
+                                                 incluster_port_forward_callback callback,
+                                                 void *userdata,
+                                                 struct incluster_error **err);
+
+// Send `len` bytes of `data` to the Pod's port (waits while it is not taking them). A NULL
+// `pf` (or NULL `data` with `len` > 0) is `INCLUSTER_ERR_NULL_ARGUMENT`. Any thread.
+//
+// # Safety
+// `pf` is a live connection; `data` readable for `len` bytes; `err` NULL or writable.
+enum incluster_result incluster_port_forward_write(const struct incluster_port_forward *pf,
+                                                   const uint8_t *data,
+                                                   size_t len,
+                                                   struct incluster_error **err);
+
+// Close the connection from any thread: a blocked `_read`/`_run`/`_write` returns
+// `INCLUSTER_ERR_CANCELLED` promptly. Idempotent; NULL is a no-op.
+//
+// # Safety
+// `pf` is NULL or a live connection (not being freed concurrently).
+void incluster_port_forward_cancel(const struct incluster_port_forward *pf);
+
+// Close and free the connection. NULL is a no-op. No other thread may be using it.
+//
+// # Safety
+// `pf` is NULL or a connection from `incluster_port_forward_open`, freed once.
+void incluster_port_forward_free(struct incluster_port_forward *pf);
+
+// Listen on `127.0.0.1:local_port` (0: a free port; see `incluster_forwarder_local_port`)
+// and forward each accepted connection to `remote_port` of `pod` over its own WebSocket, on
+// background threads. On success writes the listener to `*out` (free with
+// `incluster_forwarder_free`, which stops it). A NULL `client`, `pod` or `out` is
+// `INCLUSTER_ERR_NULL_ARGUMENT`; `namespace` may be NULL. Thread-safe.
+//
+// # Safety
+// `client` is a live client; `namespace` NULL or NUL-terminated; `pod` NUL-terminated;
+// `out` writable; `err` NULL or writable.
+enum incluster_result incluster_port_forward_listen(const struct incluster_client *client,
+                                                    const char *namespace_,
+                                                    const char *pod,
+                                                    uint16_t local_port,
+                                                    uint16_t remote_port,
+                                                    struct incluster_forwarder **out,
+                                                    struct incluster_error **err);
+
+// The local port a listener accepts on; 0 for NULL. Any thread.
+//
+// # Safety
+// `forwarder` is NULL or a live listener.
+uint16_t incluster_forwarder_local_port(const struct incluster_forwarder *forwarder);
+
+// Stop the listener (its forwarded connections end) and free it. NULL is a no-op. No
+// other thread may be using it.
+//
+// # Safety
+// `forwarder` is NULL or a listener from `incluster_port_forward_listen`, freed once.
+void incluster_forwarder_free(struct incluster_forwarder *forwarder);
 
 // The value at the RFC 6901 `pointer` (`/metadata/name`, `/items/0/status/phase`) in a JSON
 // buffer, as text: a string as it is, any other value as compact JSON. On `INCLUSTER_OK`

@@ -371,6 +371,16 @@ fn c_lease_api() {
 }
 
 #[test]
+fn c_exec_api() {
+    run_c_test("test_exec");
+}
+
+#[test]
+fn c_port_forward_api() {
+    run_c_test("test_portforward");
+}
+
+#[test]
 fn c_api_misuse() {
     run_c_test("test_misuse");
 }

@@ -2181,3 +2181,120 @@ fn wait_by_name() {
         text(&o).1
     );
 }
+
+#[test]
+fn exec_passes_streams_apart_and_exits_with_the_command_code() {
+    let p = pod();
+    let o = run(
+        Some(&p),
+        &[
+            "exec",
+            "web",
+            "--",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ],
+    );
+    assert_exit(&o, 3);
+    assert_eq!(text(&o), ("out\n".into(), "err\n".into()));
+    // Options after `--` belong to the command.
+    let o = run(Some(&p), &["exec", "web", "--", "echo", "-n", "-c", "x"]);
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "-c x");
+}
+
+#[test]
+fn exec_dash_i_pipes_stdin_and_closes_it() {
+    let p = pod();
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    let mut child = cmd(Some(&p), &["exec", "-i", "web", "--", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let d2 = data.clone();
+    let feeder = std::thread::spawn(move || stdin.write_all(&d2));
+    let o = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert_exit(&o, 0);
+    assert!(o.stdout == data, "{} bytes back", o.stdout.len());
+}
+
+#[test]
+fn exec_errors_are_usage_or_named_api_errors() {
+    let p = pod();
+    let o = run(Some(&p), &["exec", "web"]);
+    assert_exit(&o, 2);
+    assert!(text(&o).1.contains("needs a command"), "{}", text(&o).1);
+    let o = run(Some(&p), &["get", "/version", "-i"]);
+    assert_exit(&o, 2);
+    let o = run(Some(&p), &["exec", "fault-forbidden", "--", "true"]);
+    assert_exit(&o, 5);
+    assert!(
+        text(&o).1.contains("`create` on `pods/exec`"),
+        "{}",
+        text(&o).1
+    );
+    let o = run(Some(&p), &["exec", "fault-drop", "--", "echo", "partial"]);
+    assert_exit(&o, 4);
+    assert!(
+        text(&o).1.contains("may still be running"),
+        "{}",
+        text(&o).1
+    );
+    assert!(!text(&o).1.contains(TOKEN));
+}
+
+#[test]
+fn attach_ends_with_the_process() {
+    let p = pod();
+    let o = run(Some(&p), &["attach", "web"]);
+    assert_exit(&o, 0);
+}
+
+#[test]
+fn port_forward_listens_locally_and_forwards() {
+    use std::io::{BufRead, BufReader, Read};
+    let p = pod();
+    // An echo server standing in for the pod's port.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let remote = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let mut r = s.try_clone().unwrap();
+            let mut w = s;
+            std::thread::spawn(move || std::io::copy(&mut r, &mut w));
+        }
+    });
+    let mut child = cmd(Some(&p), &["port-forward", "web", &format!(":{remote}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .strip_prefix("Forwarding from ")
+        .and_then(|r| r.split(" -> ").next())
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    for i in 0..5 {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        let msg = format!("hello {i}");
+        s.write_all(msg.as_bytes()).unwrap();
+        let mut back = vec![0u8; msg.len()];
+        s.read_exact(&mut back).unwrap();
+        assert_eq!(back, msg.as_bytes());
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let o = run(Some(&p), &["port-forward", "web", "x:y"]);
+    assert_exit(&o, 2);
+    assert!(text(&o).1.contains("[LOCAL:]REMOTE"), "{}", text(&o).1);
+}

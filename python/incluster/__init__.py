@@ -31,7 +31,19 @@ from ._errors import (
     Unmeetable,
     WaitTimeout,
 )
-from ._native import Client, LeaderElection, Logs, Response, Watch, WatchEvent, __version__
+from ._native import (
+    Client,
+    ExecResult,
+    ExecStream,
+    LeaderElection,
+    Logs,
+    PortForwarder,
+    PortForwardSocket,
+    Response,
+    Watch,
+    WatchEvent,
+    __version__,
+)
 
 __all__ = [
     "AlreadyExists",
@@ -42,11 +54,15 @@ __all__ = [
     "Conflict",
     "DecodeError",
     "Error",
+    "ExecResult",
+    "ExecStream",
     "Forbidden",
     "Gone",
     "InvalidArgument",
     "LeaderElection",
     "Logs",
+    "PortForwardSocket",
+    "PortForwarder",
     "NotFound",
     "Response",
     "TimeoutError",

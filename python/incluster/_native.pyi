@@ -17,9 +17,13 @@ from typing import (
 
 __all__ = [
     "Client",
+    "ExecResult",
+    "ExecStream",
     "LeaderElection",
     "LogBatches",
     "Logs",
+    "PortForwardSocket",
+    "PortForwarder",
     "Response",
     "Watch",
     "WatchEvent",
@@ -166,6 +170,96 @@ class LeaderElection:
         """Run ``f(*args, **kwargs)`` in a thread while leading; its result, or its exception.
         Raises Cancelled at once if leadership is lost first (the thread should watch
         ``lost``)."""
+
+@final
+class ExecResult:
+    """A finished command, like ``subprocess.CompletedProcess``."""
+
+    @property
+    def args(self) -> list[str]:
+        """The command and its arguments."""
+    @property
+    def returncode(self) -> int:
+        """The exit code (0 for success)."""
+    @property
+    def stdout(self) -> bytes:
+        """Everything the command wrote to stdout."""
+    @property
+    def stderr(self) -> bytes:
+        """Everything the command wrote to stderr."""
+    def check_returncode(self) -> None:
+        """Raise ``subprocess.CalledProcessError`` if the exit code is not 0."""
+
+@final
+class ExecStream:
+    """A running exec or attach session over a WebSocket.
+
+    Iterate it from one thread for ``(channel, data)`` pairs (channel 1 stdout, 2 stderr; with
+    a tty everything arrives on 1); ``write()``, ``close_stdin()`` and ``resize()`` work from
+    any thread, and wait while the server is not taking data (memory stays bounded). The
+    iteration ends when the command has exited (``returncode`` is then set); a connection lost
+    before the exit status raises TransportError. A context manager: leaving it closes."""
+
+    def __iter__(self) -> "ExecStream": ...
+    def __next__(self) -> Tuple[int, bytes]: ...
+    def write(self, data: Union[bytes, str]) -> None:
+        """Send data to the command's stdin (str as UTF-8)."""
+    def close_stdin(self) -> None:
+        """Close the command's stdin (it sees end of file). Raises InvalidArgument on a
+        server that speaks only v4.channel.k8s.io, which cannot close stdin."""
+    def resize(self, width: int, height: int) -> None:
+        """Tell the terminal's new size (sessions opened with ``tty=True`` only)."""
+    def wait(self) -> int:
+        """Read and drop the remaining output; return the exit code."""
+    @property
+    def returncode(self) -> Optional[int]:
+        """The exit code once the session ended, else None."""
+    @property
+    def protocol(self) -> str:
+        """The subprotocol the server chose (``v5.channel.k8s.io`` or ``v4.channel.k8s.io``)."""
+    def cancel(self) -> None:
+        """Stop the session from any thread (a blocked read raises Cancelled)."""
+    def close(self) -> None:
+        """Stop and close the session (from any thread; also on leaving ``with``)."""
+    def __enter__(self) -> "ExecStream": ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
+class PortForwardSocket:
+    """One connection to a Pod's port, used like a socket (the kubelet's WebSocket
+    port-forward, one WebSocket per connection). ``sendall``/``send`` from any thread,
+    ``recv`` from one at a time; a context manager (leaving it closes)."""
+
+    def sendall(self, data: bytes) -> None:
+        """Send all of ``data`` (waits while the Pod is not taking it)."""
+    def send(self, data: bytes) -> int:
+        """Send ``data``; returns its length (all of it is sent)."""
+    def recv(self, bufsize: int) -> bytes:
+        """Receive up to ``bufsize`` bytes; ``b""`` once the Pod closed the connection.
+        TransportError carries the kubelet's message (nothing listens on the port, ...)."""
+    @property
+    def port(self) -> int:
+        """The Pod's port."""
+    def close(self) -> None:
+        """Close the connection (any thread; a blocked ``recv`` raises Cancelled)."""
+    def __enter__(self) -> "PortForwardSocket": ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
+class PortForwarder:
+    """A listener on 127.0.0.1 that forwards each accepted connection to a Pod's port. A
+    context manager: leaving it (or ``close()``) stops it and its connections."""
+
+    @property
+    def local_port(self) -> int:
+        """The local port connections are accepted on."""
+    @property
+    def address(self) -> Tuple[str, int]:
+        """``("127.0.0.1", local_port)``, for ``socket.create_connection``."""
+    def close(self) -> None:
+        """Stop listening; forwarded connections end. Idempotent."""
+    def __enter__(self) -> "PortForwarder": ...
+    def __exit__(self, *args: object) -> bool: ...
 
 @final
 class Client:
@@ -569,6 +663,69 @@ class Client:
         1.2 x retry_period > 0 (InvalidArgument naming the bad value). ``identity`` defaults to
         the hostname plus a random suffix; ``timeout`` bounds the wait for leadership.
         ``on_stopped`` gets the reason."""
+    def exec(
+        self,
+        pod: str,
+        command: Sequence[str],
+        *,
+        container: Optional[str] = None,
+        namespace: Optional[str] = None,
+        stdin: Union[bytes, str, Any, None] = None,
+        timeout: Optional[float] = None,
+        check: bool = False,
+    ) -> ExecResult:
+        """Run a command in a container to completion, like ``subprocess.run``.
+
+        Over a WebSocket (``v5.channel.k8s.io``, else v4) with the client's token, CA and
+        proxy. ``stdin`` (bytes, str, a binary file object, or None) is fed while the output
+        is read, then closed, so ``cat`` ends. The GIL is released; Ctrl-C stops the session.
+
+        Returns:
+            ExecResult with ``returncode``, ``stdout`` and ``stderr`` (bytes, kept apart).
+
+        Raises:
+            subprocess.CalledProcessError for a non-zero exit, only with ``check=True``;
+            Forbidden (since Kubernetes 1.35 exec needs ``create`` on ``pods/exec``),
+            NotFound, TimeoutError (``timeout`` seconds ran out), TransportError (the
+            connection was lost before the exit status: the command may still run),
+            InvalidArgument (a bad name, or stdin on a v4-only server).
+        """
+    def exec_stream(
+        self,
+        pod: str,
+        command: Sequence[str],
+        *,
+        container: Optional[str] = None,
+        namespace: Optional[str] = None,
+        stdin: bool = False,
+        tty: bool = False,
+    ) -> ExecStream:
+        """Start a command and return its ``ExecStream`` (write, close_stdin, resize,
+        iterate ``(channel, bytes)``, wait)."""
+    def attach(
+        self,
+        pod: str,
+        *,
+        container: Optional[str] = None,
+        namespace: Optional[str] = None,
+        stdin: bool = False,
+        tty: bool = False,
+    ) -> ExecStream:
+        """Attach to a container's main process (``create`` on ``pods/attach``)."""
+    def port_forward(
+        self, pod: str, port: int, *, namespace: Optional[str] = None
+    ) -> PortForwardSocket:
+        """Connect to ``port`` of ``pod`` (``create`` on ``pods/portforward``)."""
+    def port_forward_listen(
+        self,
+        pod: str,
+        port: int,
+        *,
+        local_port: int = 0,
+        namespace: Optional[str] = None,
+    ) -> PortForwarder:
+        """Listen on 127.0.0.1 (``local_port``; 0 picks a free one) and forward each
+        connection to ``port`` of ``pod``."""
     def close(self) -> None:
         """Refuse further requests. Watches and log reads already open keep running: each owns
         its connection (close them, or leave their ``with`` blocks, to stop them)."""

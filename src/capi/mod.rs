@@ -47,6 +47,10 @@ pub mod wait;
 
 pub mod lease;
 
+pub mod exec;
+
+pub mod portforward;
+
 pub mod extract;
 
 pub mod strings;

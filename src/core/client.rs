@@ -39,6 +39,13 @@ struct Inner {
     closed: AtomicBool,
     /// The resources the server serves, for names (`core::discovery`).
     discovery: crate::core::discovery::Cache,
+    /// The rustls configuration for raw (upgraded) connections, and the name the server's
+    /// certificate is checked against when it is not the URL's host (`tls-server-name`): the
+    /// agent's own, so exec and port-forward trust exactly what every request trusts.
+    tls: Option<(
+        Arc<rustls::ClientConfig>,
+        Option<rustls_pki_types::ServerName<'static>>,
+    )>,
 }
 
 /// A Kubernetes API client. Clones share the connection pool and the token.
@@ -69,7 +76,9 @@ impl Client {
                 TokenSource::exec(source)
             }
         };
-        let agent = build_agent(&config, client_cert)?;
+        let tls = crate::core::http::agent::tls_config(&config, client_cert)?;
+        let agent = build_agent(&config, tls.clone())?;
+        let tls_name = crate::core::http::agent::server_name(&config)?;
         if config.require_token
             && config.token == TokenConfig::None
             && config.client_cert.is_none()
@@ -84,6 +93,7 @@ impl Client {
             )));
         }
         let limiter = config.rate_limit.map(TokenBucket::new);
+        let tls = tls.filter(|_| config.is_https()).map(|c| (c, tls_name));
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
@@ -92,6 +102,7 @@ impl Client {
                 limiter,
                 closed: AtomicBool::new(false),
                 discovery: Default::default(),
+                tls,
             }),
         })
     }
@@ -279,6 +290,80 @@ impl Client {
                 ))
             }
             _ => e,
+        }
+    }
+
+    /// Open a WebSocket session on `path` (exec, attach, port-forward), offering `protocols`:
+    /// the same server, CA, token (re-read, and once more after a 401) and proxy as every
+    /// request. A refused upgrade is an [`Error::Api`] with the server's status and message.
+    /// Returns the session and the request's description for messages.
+    pub(crate) fn open_websocket(
+        &self,
+        path: &str,
+        query: Vec<(String, String)>,
+        protocols: &[&str],
+    ) -> Result<(crate::core::ws::Session, String)> {
+        let inner = &*self.inner;
+        if inner.closed.load(Ordering::Relaxed) {
+            return Err(Error::invalid("the client is closed"));
+        }
+        let req = Request {
+            method: "GET".into(),
+            path: path.to_owned(),
+            query,
+            ..Default::default()
+        };
+        let url = build_url(&inner.config.server, &req.path, &req.query)?;
+        let ws_url = match url.split_once("://") {
+            Some(("https", rest)) => format!("wss://{rest}"),
+            Some(("http", rest)) => format!("ws://{rest}"),
+            _ => return Err(Error::invalid(format!("server URL {url:?} is not http(s)"))),
+        };
+        let timeout = inner.config.connect_timeout.max(Duration::from_secs(1))
+            + inner
+                .config
+                .request_timeout
+                .unwrap_or(Duration::from_secs(30));
+        let mut auth = inner.token.header();
+        let mut refreshed = false;
+        loop {
+            if let Some(l) = &inner.limiter {
+                l.acquire();
+            }
+            let conn = crate::core::http::raw::connect(
+                &url,
+                inner.tls.as_ref(),
+                inner.agent.config().proxy(),
+                inner.config.connect_timeout,
+            )?;
+            let r = crate::core::ws::handshake(
+                conn,
+                &ws_url,
+                auth.as_ref().map(|a| a.expose()),
+                protocols,
+                timeout,
+            );
+            match r {
+                Ok((ws, protocol)) => {
+                    let session = crate::core::ws::Session::start(ws, protocol)?;
+                    return Ok((session, req.describe()));
+                }
+                Err(Ok((401, _))) if !refreshed => {
+                    refreshed = true;
+                    if let Some(fresh) = auth
+                        .as_ref()
+                        .and_then(|sent| inner.token.refresh_after_unauthorized(sent))
+                    {
+                        auth = Some(fresh);
+                        continue;
+                    }
+                    return Err(crate::core::ws::refused(&req, 401, Vec::new()));
+                }
+                Err(Ok((status, body))) => {
+                    return Err(crate::core::ws::refused(&req, status, body));
+                }
+                Err(Err(e)) => return Err(self.name_timeout(e, &req, Timing::Stream(None))),
+            }
         }
     }
 

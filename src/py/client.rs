@@ -887,6 +887,108 @@ impl Client {
         )
     }
 
+    /// Run a command in a container to completion, like `subprocess.run`: returns an
+    /// `ExecResult` (`returncode`, `stdout`, `stderr` as bytes). A non-zero exit raises
+    /// `subprocess.CalledProcessError` only with `check=True`. `stdin` (bytes, str, a file
+    /// object or None) is fed and then closed. See `incluster.Client.exec` in the stubs.
+    #[pyo3(signature = (pod, command, *, container=None, namespace=None, stdin=None,
+        timeout=None, check=false))]
+    fn exec(
+        &self,
+        py: Python<'_>,
+        pod: &str,
+        command: Vec<String>,
+        container: Option<String>,
+        namespace: Option<String>,
+        stdin: Option<&Bound<'_, PyAny>>,
+        timeout: Option<f64>,
+        check: bool,
+    ) -> PyResult<crate::py::exec::ExecResult> {
+        crate::py::exec::exec(
+            py,
+            &self.inner,
+            pod,
+            command,
+            container,
+            namespace,
+            stdin,
+            timeout,
+            check,
+        )
+    }
+
+    /// Start a command and return an `ExecStream` (write, close_stdin, resize, iterate
+    /// `(channel, bytes)`, wait).
+    #[pyo3(signature = (pod, command, *, container=None, namespace=None, stdin=false,
+        tty=false))]
+    fn exec_stream(
+        &self,
+        py: Python<'_>,
+        pod: &str,
+        command: Vec<String>,
+        container: Option<String>,
+        namespace: Option<String>,
+        stdin: bool,
+        tty: bool,
+    ) -> PyResult<crate::py::exec::ExecStream> {
+        let opts = crate::core::exec::ExecOptions {
+            pod: pod.to_owned(),
+            container,
+            namespace,
+            command,
+            stdin,
+            tty,
+        };
+        crate::py::exec::exec_stream(py, &self.inner, opts)
+    }
+
+    /// Attach to a container's main process; returns an `ExecStream`.
+    #[pyo3(signature = (pod, *, container=None, namespace=None, stdin=false, tty=false))]
+    fn attach(
+        &self,
+        py: Python<'_>,
+        pod: &str,
+        container: Option<String>,
+        namespace: Option<String>,
+        stdin: bool,
+        tty: bool,
+    ) -> PyResult<crate::py::exec::ExecStream> {
+        let opts = crate::core::exec::AttachOptions {
+            pod: pod.to_owned(),
+            container,
+            namespace,
+            stdin,
+            tty,
+        };
+        crate::py::exec::attach(py, &self.inner, opts)
+    }
+
+    /// Connect to `port` of `pod`: a socket-like `PortForwardSocket`.
+    #[pyo3(signature = (pod, port, *, namespace=None))]
+    fn port_forward(
+        &self,
+        py: Python<'_>,
+        pod: &str,
+        port: u16,
+        namespace: Option<&str>,
+    ) -> PyResult<crate::py::portforward::PortForwardSocket> {
+        crate::py::portforward::connect(py, &self.inner, pod, port, namespace)
+    }
+
+    /// Listen on 127.0.0.1 (`local_port`, 0: a free one) and forward each connection to
+    /// `port` of `pod`: a `PortForwarder` context manager.
+    #[pyo3(signature = (pod, port, *, local_port=0, namespace=None))]
+    fn port_forward_listen(
+        &self,
+        py: Python<'_>,
+        pod: &str,
+        port: u16,
+        local_port: u16,
+        namespace: Option<&str>,
+    ) -> PyResult<crate::py::portforward::PortForwarder> {
+        crate::py::portforward::listen(py, &self.inner, pod, port, local_port, namespace)
+    }
+
     /// Refuse further requests (they raise InvalidArgument). Idempotent. Watches and log
     /// reads already open keep running: each owns its connection, as in C.
     fn close(&self) {

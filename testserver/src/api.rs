@@ -26,6 +26,8 @@
 //! | `/_test/logbench?n=N&size=S` | N pre-encoded log lines (`logbench.rs`) |
 //! | `GET /api`, `/apis`, `/api/v1`, `/apis/G/V` | API discovery, aggregated or legacy; `/_control/discovery…` (`discovery.rs`) |
 //! | `GET /containerLogs/{ns}/{pod}/{container}` | the kubelet's log route (no auth; `logs.rs`) |
+//! | `/api/v1/namespaces/{ns}/pods/{pod}/exec` (WebSocket) | runs the command for real (`exec.rs`) |
+//! | `/api/v1/namespaces/{ns}/pods/{pod}/portforward?ports=N` (WebSocket) | to 127.0.0.1:N (`portforward.rs`) |
 //! | `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` | a fixed ServiceAccount identity |
 //! | `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` | read-only RBAC: get/list/watch allowed |
 //! | `PUT /_control/selfsubjectreview` `false` | answer 404 to SelfSubjectReview (an old server) |
@@ -396,6 +398,12 @@ impl State {
             }
             ["api", "v1", "namespaces", ns, "pods", name] if get => self.pods.get(ns, name).into(),
             // GET only: a streamed body cannot answer a HEAD.
+            ["api", "v1", "namespaces", _, "pods", pod, "exec" | "attach"] => {
+                crate::exec::upgrade(req, pod)
+            }
+            ["api", "v1", "namespaces", _, "pods", pod, "portforward"] => {
+                crate::portforward::upgrade(req, pod)
+            }
             ["api", "v1", "namespaces", ns, "pods", name, "log"] if req.method == "GET" => {
                 crate::logs::log(&self.pods, req, ns, name, None)
             }

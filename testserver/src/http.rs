@@ -133,6 +133,36 @@ pub enum Reply {
     /// endless header line). The function gets the connection and its socket (see
     /// [`ChunkedWriter::peer_gone`]); it should stop when a write fails.
     Raw(RawBody),
+    /// Take the connection over both ways (a WebSocket upgrade): the function writes the
+    /// answer head itself and owns the connection until it returns; then it closes.
+    Upgrade(UpgradeBody),
+}
+
+/// A connection readable and writable, for [`Reply::Upgrade`].
+pub trait Duplex: Read + Write {}
+impl<T: Read + Write> Duplex for T {}
+
+/// The handler of a [`Reply::Upgrade`] answer: the connection (its read side buffered) and its
+/// socket, to set read timeouts on.
+pub type UpgradeBody =
+    Box<dyn FnOnce(&mut dyn Duplex, Option<&TcpStream>) -> io::Result<()> + Send>;
+
+/// A buffered connection as one `Read + Write` stream (bytes already buffered are read first).
+struct Both<'a, S>(&'a mut BufReader<S>);
+
+impl<S: Read> Read for Both<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<S: Write> Write for Both<'_, S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.get_mut().write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.get_mut().flush()
+    }
 }
 
 /// The producer of a [`Reply::Raw`] answer.
@@ -357,6 +387,11 @@ pub fn serve<S: Read + Write>(
             } => write_flush(conn.get_mut(), if close { closing } else { keep_alive }),
             Reply::Stream(s) => write_stream(conn.get_mut(), peer.as_ref(), &mut out, s, close),
             Reply::Drop => return,
+            Reply::Upgrade(body) => {
+                let mut both = Both(&mut conn);
+                let _ = body(&mut both, peer.as_ref()).and_then(|()| both.flush());
+                return;
+            }
             Reply::Raw(body) => {
                 let s = conn.get_mut();
                 let _ = body(s, peer.as_ref()).and_then(|()| s.flush());

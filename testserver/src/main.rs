@@ -18,6 +18,7 @@
 mod api;
 mod certs;
 mod discovery;
+mod exec;
 mod hostile;
 mod http;
 mod leases;
@@ -26,6 +27,7 @@ mod logs;
 mod patch;
 mod pods;
 mod podtemplate;
+mod portforward;
 mod select;
 mod store;
 mod timefmt;

@@ -100,6 +100,10 @@ pub struct Args {
     pub lease: LeaseOptions,
     /// `lease run NAME -- CMD ARGS...`: what follows `--`.
     pub command: Option<Vec<std::ffi::OsString>>,
+    /// `exec`/`attach -i`: pass stdin through.
+    pub stdin: bool,
+    /// `exec`/`attach -t`: a terminal.
+    pub tty: bool,
 }
 
 /// The options of `lease run` (`None`: the default).
@@ -156,7 +160,7 @@ pub fn parse() -> Result<Args, Failure> {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     if let Some((head, command)) = crate::lease::split_command(&argv) {
         let mut a = parse_from(head)?;
-        if a.verb.as_deref() == Some("lease") {
+        if matches!(a.verb.as_deref(), Some("lease" | "exec")) {
             a.command = Some(command);
             return Ok(a);
         }
@@ -239,6 +243,8 @@ fn parse_from(argv: Vec<std::ffi::OsString>) -> Result<Args, Failure> {
             Long("wait-timeout") => {
                 a.lease.wait_timeout = Some(duration(p.value()?, "--wait-timeout")?)
             }
+            Short('i') | Long("stdin") => a.stdin = true,
+            Short('t') | Long("tty") => a.tty = true,
             Value(v) if a.verb.is_none() => a.verb = Some(text(v, "the verb")?),
             Value(v) => a.positional.push(text(v, "an argument")?),
             _ => return Err(arg.unexpected().into()),
@@ -345,7 +351,7 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
             "{verb} does not take --since or --no-resume"
         )));
     }
-    if verb != "lease" && (a.lease.any() || a.command.is_some()) {
+    if verb != "lease" && a.lease.any() {
         return Err(Failure::Usage(format!(
             "{verb} does not take lease options (see `incluster lease --help`)"
         )));
@@ -368,7 +374,16 @@ pub fn check_options(verb: &str, a: &Args) -> Result<(), Failure> {
     if a.output.is_some() && a.pointer.is_some() {
         return Err(Failure::Usage("give -o or --pointer, not both".into()));
     }
-    let log_flags = a.container.is_some()
+    let streams = matches!(verb, "exec" | "attach");
+    if !streams && (a.stdin || a.tty) {
+        return Err(Failure::Usage(format!("{verb} does not take -i or -t")));
+    }
+    if !matches!(verb, "lease" | "exec") && a.command.is_some() {
+        return Err(Failure::Usage(format!(
+            "{verb} does not take a command after --"
+        )));
+    }
+    let log_flags = (a.container.is_some() && !streams)
         || a.follow
         || a.tail.is_some()
         || a.since_time.is_some()

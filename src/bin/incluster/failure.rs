@@ -27,8 +27,9 @@ pub enum Failure {
     Absent(String),
     /// `can-i` answered no (exit 1, as `kubectl auth can-i`).
     No,
-    /// Exit with this code, nothing more to print (`lease run` passing its command's code
-    /// through, or its own codes for a lost leadership and a wait that timed out).
+    /// Exit with this code, nothing more to print: `exec` passing the command's own code on
+    /// (as `kubectl exec` does), `lease run` its command's code or its own codes for a lost
+    /// leadership and a wait that timed out.
     Exit(u8),
 }
 

@@ -49,6 +49,9 @@ Usage:
   incluster lease run NAME [--identity ID] [--duration 15s] [--renew-deadline 10s]
                   [--retry-period 2s] [--grace-period 10s] [--wait-timeout D] -- CMD [ARGS...]
   incluster lease status NAME
+  incluster exec POD [-c C] [-i] [-t] [-n NS] -- CMD [ARGS]...
+  incluster attach POD [-c C] [-i] [-t] [-n NS]
+  incluster port-forward POD [LOCAL:]REMOTE... [-n NS]
   incluster --version
 
 Connection options (any verb):
@@ -290,6 +293,42 @@ pub fn for_verb(verb: &str) -> &'static str {
         "logs" => HELP_LOGS,
         "wait" => crate::wait::HELP,
         "lease" => HELP_LEASE,
+        "exec" => HELP_EXEC,
+        "attach" => HELP_ATTACH,
+        "port-forward" => HELP_PORT_FORWARD,
         _ => HELP,
     }
 }
+
+const HELP_EXEC: &str = "\
+incluster exec POD [-c CONTAINER] [-i] [-t] [-n NS] -- CMD [ARGS]...
+
+Run a command in a container, like kubectl exec: its stdout and stderr come out on ours, kept
+apart, and incluster exits with the command's exit code. Over a WebSocket
+(v5.channel.k8s.io, or v4 on an old server), with the pod's token, CA and proxy rules.
+
+  -c, --container C   the container (default: the pod's default container)
+  -i, --stdin         pass our stdin to the command; our end of file closes its stdin
+                      (needs v5.channel.k8s.io, Kubernetes 1.30+)
+  -t, --tty           a terminal: stderr is merged into stdout; with a terminal of our own,
+                      it is put in raw mode and its size follows ours
+
+RBAC: since Kubernetes 1.35 exec over WebSocket needs `create` on `pods/exec`.
+";
+
+const HELP_ATTACH: &str = "\
+incluster attach POD [-c CONTAINER] [-i] [-t] [-n NS]
+
+Attach to a container's main process, like kubectl attach: its output on ours; with -i our
+stdin goes to it (the container must have stdin open). RBAC: `create` on `pods/attach`.
+";
+
+const HELP_PORT_FORWARD: &str = "\
+incluster port-forward POD [LOCAL:]REMOTE... [-n NS]
+
+Listen on 127.0.0.1:LOCAL and forward each connection to port REMOTE of the pod, like
+kubectl port-forward (8080 means 8080:8080; :80 or 0:80 picks a free local port). Prints
+\"Forwarding from 127.0.0.1:LOCAL -> REMOTE\" per port, then runs until interrupted.
+Each connection is its own WebSocket (the kubelet's port-forward protocol,
+v4.channel.k8s.io). RBAC: `create` on `pods/portforward`.
+";

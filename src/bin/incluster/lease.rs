@@ -228,7 +228,8 @@ fn wait_failed(e: std::io::Error) -> Failure {
     Failure::Exit(1)
 }
 
-/// The arguments after `--` (the command), when the verb is `lease`.
+/// The arguments after the first `--` (the command of `lease run` and `exec`), options
+/// included, as kubectl exec takes them.
 pub fn split_command(argv: &[OsString]) -> Option<(Vec<OsString>, Vec<OsString>)> {
     let i = argv.iter().position(|a| a == "--")?;
     Some((argv[..i].to_vec(), argv[i + 1..].to_vec()))

@@ -3,15 +3,17 @@
 //! Argument parsing and printing only; every behaviour is the library's. One file per job:
 //! `args` (the command line, which verb takes which option, the client it describes), `help`
 //! (the texts), `output` (stdout, `-o` and `--pointer`), `verbs` (the one-shot requests),
-//! `streams` (watch and logs), `wait`, `lease` (lease run/status) and `failure` (messages and
-//! exit codes).
+//! `streams` (watch and logs), `wait`, `lease` (lease run/status), `exec` (exec and attach)
+//! and `failure` (messages and exit codes).
 
 use std::process::ExitCode;
 
 mod apply;
 mod args;
 mod delete;
+mod exec;
 mod failure;
+mod forward;
 mod help;
 mod lease;
 mod output;
@@ -52,6 +54,9 @@ fn run(a: Args) -> Result<(), Failure> {
         "logs" => streams::logs(&a),
         "wait" => wait::wait(&a),
         "lease" => lease::lease(&a),
+        "exec" => exec::exec(&a),
+        "attach" => exec::attach(&a),
+        "port-forward" => forward::port_forward(&a),
         other => Err(Failure::Usage(format!(
             "unknown verb {other:?} (try `incluster --help`)"
         ))),

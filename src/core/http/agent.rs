@@ -15,7 +15,9 @@ use crate::core::tls;
 use crate::core::tls::identity::ClientCertProvider;
 
 /// The name the server's certificate is checked against when it is not the URL's host.
-fn server_name(config: &Config) -> Result<Option<rustls_pki_types::ServerName<'static>>> {
+pub(crate) fn server_name(
+    config: &Config,
+) -> Result<Option<rustls_pki_types::ServerName<'static>>> {
     config
         .tls_server_name
         .as_deref()
@@ -32,12 +34,23 @@ fn server_name(config: &Config) -> Result<Option<rustls_pki_types::ServerName<'s
 /// The User-Agent every request carries.
 pub const USER_AGENT: &str = concat!("incluster/", env!("CARGO_PKG_VERSION"));
 
-/// Build the one agent a client shares between its threads: keep-alive pool, timeouts, proxy
-/// and the TLS connector rooted in the cluster CA.
-pub fn build_agent(
+/// The rustls configuration of a client (rooted in its CA, with its client certificate if
+/// any), or `None` without a CA; built once and shared by the agent and the upgraded
+/// connections of exec, attach and port-forward, so both trust exactly the same.
+pub fn tls_config(
     config: &Config,
     client_cert: Option<Arc<dyn ClientCertProvider>>,
-) -> Result<ureq::Agent> {
+) -> Result<Option<Arc<rustls::ClientConfig>>> {
+    config
+        .trust
+        .as_ref()
+        .map(|trust| tls::client_config(trust, client_cert))
+        .transpose()
+}
+
+/// Build the one agent a client shares between its threads: keep-alive pool, timeouts, proxy
+/// and the TLS connector with `tls` (from [`tls_config`]).
+pub fn build_agent(config: &Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<ureq::Agent> {
     let uri: ureq::http::Uri = config
         .server
         .parse()
@@ -77,11 +90,8 @@ pub fn build_agent(
         .output_buffer_size(16 * 1024)
         .max_response_header_size(16 * 1024)
         .build();
-    let tls_connector = match (&config.trust, config.is_https()) {
-        (Some(trust), _) => Some(TlsConnector::new(
-            tls::client_config(trust, client_cert)?,
-            server_name(config)?,
-        )),
+    let tls_connector = match (tls, config.is_https()) {
+        (Some(tls), _) => Some(TlsConnector::new(tls, server_name(config)?)),
         (None, true) => {
             return Err(Error::config(format!(
                 "server {} uses https but no CA was given (a CA file or PEM; or, for \

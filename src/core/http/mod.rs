@@ -5,6 +5,7 @@ pub mod connector;
 pub mod interrupt;
 pub mod proxy;
 pub mod ratelimit;
+pub(crate) mod raw;
 pub mod resolver;
 pub mod retry;
 pub mod tcp;

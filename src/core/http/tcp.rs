@@ -31,7 +31,7 @@ pub struct TcpConnector;
 
 /// Wait until `fd` is ready for `events`, the deadline passes (`Err(TimedOut)`), or the
 /// thread's interrupt check fires (`Err(Interrupted)`).
-fn wait(fd: i32, events: i16, deadline: Option<Instant>) -> io::Result<()> {
+pub(crate) fn wait(fd: i32, events: i16, deadline: Option<Instant>) -> io::Result<()> {
     if interrupt::is_nonblocking() {
         return wait_none(fd, events);
     }
@@ -91,7 +91,7 @@ fn deadline_of(timeout: NextTimeout) -> Option<Instant> {
 }
 
 /// Start a non-blocking connect to `addr` and wait for it like any other socket wait.
-fn connect_one(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
+pub(crate) fn connect_one(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
     // Non-blocking from the start, so the connect itself is a wait we can interrupt.
     // socket2 sets close-on-exec on the new socket.
     let socket = Socket::new(
