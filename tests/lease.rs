@@ -215,6 +215,42 @@ fn forbidden_names_the_missing_verb_and_resource() {
 }
 
 #[test]
+fn a_refusal_after_the_lease_was_read_is_retried_not_the_end() {
+    // As right after an API server restart, before its RBAC caches are filled: 403 for a
+    // moment, to contenders that have read the Lease before.
+    let (s, c) = setup();
+    let (a, alog) = start(&c, cfg("a"));
+    assert!(a.wait_leader(PATIENCE).unwrap());
+    let (b, blog) = start(&c, cfg("b"));
+    while !events(&blog).contains(&LeaseEvent::NewLeader("a".into())) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.set_lease_faults(&json!({"forbidden": true}));
+    let refused = |log: &Log| {
+        events(log)
+            .iter()
+            .any(|e| matches!(e, LeaseEvent::Retrying(m) if m.contains("cannot")))
+    };
+    let until = Instant::now() + PATIENCE.unwrap();
+    while !(refused(&alog) && refused(&blog)) {
+        assert!(
+            Instant::now() < until,
+            "a 403 ended the election instead of being retried:\n{:?}\n{:?}",
+            events(&alog),
+            events(&blog)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.set_lease_faults(&json!({"forbidden": false}));
+    // Both are still in the election: A renews again, and B takes over when A lets go.
+    assert!(a.is_leader(), "{:?}", events(&alog));
+    a.stop();
+    assert!(b.wait_leader(PATIENCE).unwrap(), "{:?}", events(&blog));
+    assert_eq!(lease(&c)["spec"]["holderIdentity"], "b");
+    b.stop();
+}
+
+#[test]
 fn a_leader_that_cannot_renew_steps_down_before_another_takes_over() {
     let (s, c) = setup();
     let (a, alog) = start(&c, cfg("a"));

@@ -84,18 +84,17 @@ pub(crate) struct Elector {
 }
 
 /// Errors no retry can fix: the loop ends with them (while waiting) or steps down (leading).
-fn is_fatal(e: &Error) -> bool {
+/// A refusal (401, 403) is one only before this contender has ever read the Lease: then it
+/// is a misconfiguration (no RBAC on leases, a bad token) and said at once. Once the Lease
+/// has been read, a refusal is transient and retried as client-go retries every error: an
+/// API server that has just restarted answers 403 until its RBAC caches are filled.
+fn is_fatal(e: &Error, lease_was_read: bool) -> bool {
     use ErrorClass as C;
-    matches!(
-        e.class(),
-        C::InvalidArgument
-            | C::Config
-            | C::Tls
-            | C::Unauthorized
-            | C::Forbidden
-            | C::Invalid
-            | C::OtherStatus
-    )
+    match e.class() {
+        C::InvalidArgument | C::Config | C::Tls | C::Invalid | C::OtherStatus => true,
+        C::Unauthorized | C::Forbidden => !lease_was_read,
+        _ => false,
+    }
 }
 
 impl Elector {
@@ -136,7 +135,7 @@ impl Elector {
                 Ok(true) => break round,
                 Ok(false) => {}
                 Err(_) if self.cancel.is_cancelled() => return Ok(Outcome::Cancelled),
-                Err(e) if is_fatal(&e) => return Err(e),
+                Err(e) if is_fatal(&e, self.observed.is_some()) => return Err(e),
                 Err(e) => emit(LeaseEvent::Retrying(format!(
                     "could not acquire the Lease (trying again): {e}"
                 ))),
@@ -189,7 +188,7 @@ impl Elector {
                     return Ok(self.lose(format!("the Lease was taken over by {holder:?}"), emit));
                 }
                 Err(_) if self.cancel.is_cancelled() => return Ok(self.release(emit)),
-                Err(e) if is_fatal(&e) => {
+                Err(e) if is_fatal(&e, self.observed.is_some()) => {
                     return Ok(self.lose(format!("stepped down: {e}"), emit));
                 }
                 Err(e) => emit(LeaseEvent::Retrying(format!(
