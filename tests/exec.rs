@@ -335,3 +335,66 @@ fn a_peer_that_goes_silent_ends_the_session_with_a_timeout_not_a_hang() {
     assert!(took >= deadline, "{took:?}");
     assert!(took < deadline + Duration::from_secs(5), "{took:?}");
 }
+
+/// A client of the test server whose connections go through `proxy` (a kubeconfig's
+/// `proxy-url`; the environment's `HTTPS_PROXY` is the CLI's and Python's tests).
+fn through(s: &TestServer, proxy: &common::proxy::ConnectProxy) -> Client {
+    let mut cfg = s.config().with_token(TOKEN);
+    cfg.proxy_url = Some(incluster::core::auth::secret::Secret::new(proxy.url()));
+    Client::new(cfg).unwrap()
+}
+
+#[test]
+fn exec_goes_through_the_connect_proxy_with_tls_end_to_end() {
+    use common::proxy::{ConnectProxy, ProxyAnswer};
+    let (s, _) = setup();
+    let proxy = ConnectProxy::start(ProxyAnswer::Tunnel);
+    let c = through(&s, &proxy);
+    let r = run(
+        &c,
+        &ExecOptions::new("p", &["cat"]),
+        Some(Box::new(std::io::Cursor::new(b"secret-stdin".to_vec()))),
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.stdout, b"secret-stdin");
+    let server = s.config().server;
+    let target = server.trim_start_matches("https://");
+    let heads = proxy.heads();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert_eq!(
+        heads[0],
+        format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n")
+    );
+    // Inside the tunnel only TLS records: neither the token nor the data shows.
+    let up = proxy.upstream_bytes();
+    assert!(up.len() > 100);
+    let has = |needle: &[u8]| up.windows(needle.len()).any(|w| w == needle);
+    assert!(!has(TOKEN.as_bytes()));
+    assert!(!has(b"secret-stdin"));
+    assert!(!has(b"Upgrade"));
+}
+
+#[test]
+fn a_proxy_that_refuses_the_tunnel_is_a_transport_error_naming_it() {
+    use common::proxy::{ConnectProxy, ProxyAnswer};
+    let (s, _) = setup();
+    for (code, says) in [
+        (403, "does not allow tunnels"),
+        (407, "the proxy wants credentials"),
+    ] {
+        let proxy = ConnectProxy::start(ProxyAnswer::Refuse(code));
+        let c = through(&s, &proxy);
+        let e = ExecSession::exec(&c, &sh("p", "true")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+        let m = e.to_string();
+        assert!(
+            m.contains(&format!("proxy 127.0.0.1:{} refused", proxy.port())),
+            "{m}"
+        );
+        assert!(m.contains(&format!("HTTP/1.1 {code}")), "{m}");
+        assert!(m.contains(says), "{m}");
+        assert!(!m.contains(TOKEN), "{m}");
+        assert_eq!(proxy.heads().len(), 1);
+    }
+}

@@ -223,15 +223,24 @@ fn proxy_connect(
     let line = String::from_utf8_lossy(answer.split(|&b| b == b'\n').next().unwrap_or(&[]));
     let code = line.split_whitespace().nth(1).unwrap_or("");
     if code.len() == 3 && code.starts_with('2') {
-        Ok(())
-    } else {
-        Err(Error::Transport(format!(
-            "proxy {}:{}: CONNECT failed: {}",
-            p.host(),
-            p.port(),
-            line.trim()
-        )))
+        return Ok(());
     }
+    // What to do about it, for the answers that have a usual cause.
+    let hint = match (code, p.username().is_some()) {
+        ("407", false) => {
+            " (the proxy wants credentials: put them in the proxy URL, \
+             http://user:password@host:port)"
+        }
+        ("407", true) => " (the proxy refused the credentials in the proxy URL)",
+        ("403", _) => " (the proxy does not allow tunnels to this server and port)",
+        _ => "",
+    };
+    Err(Error::Transport(format!(
+        "proxy {}:{} refused the tunnel (CONNECT) to {target}: {}{hint}",
+        p.host(),
+        p.port(),
+        line.trim()
+    )))
 }
 
 impl RawConn {
