@@ -43,6 +43,9 @@ enum Mode {
 pub(crate) struct RawConn {
     sock: Arc<TcpStream>,
     tls: Option<Box<ClientConnection>>,
+    /// The socket's send buffer was full at the last attempt: no new attempt (a system call
+    /// that fails) until a wait says it is writable again, see [`RawConn::writable`].
+    send_blocked: bool,
     mode: Mode,
     /// `host:port` of the server, for messages.
     at: String,
@@ -127,6 +130,7 @@ pub(crate) fn connect(
     let mut raw = RawConn {
         sock,
         tls,
+        send_blocked: false,
         mode: Mode::Blocking(deadline),
         at,
     };
@@ -360,9 +364,20 @@ impl RawConn {
             return Ok(());
         };
         while tls.wants_write() {
-            tls.write_tls(&mut &*self.sock)?;
+            if self.send_blocked {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            if let Err(e) = tls.write_tls(&mut &*self.sock) {
+                self.send_blocked = e.kind() == io::ErrorKind::WouldBlock;
+                return Err(e);
+            }
         }
         Ok(())
+    }
+
+    /// A wait found the socket writable (or broken): the next write tries it again.
+    pub(crate) fn writable(&mut self) {
+        self.send_blocked = false;
     }
 
     fn write_now(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -412,7 +427,8 @@ impl RawConn {
                         } else {
                             events
                         };
-                        wait(self.sock.as_raw_fd(), ev, deadline)?
+                        wait(self.sock.as_raw_fd(), ev, deadline)?;
+                        self.send_blocked = false;
                     }
                 },
                 r => return r,

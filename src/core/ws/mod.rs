@@ -608,6 +608,9 @@ impl Driver {
         // SAFETY: two valid pollfds in a local array that outlives the call.
         unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
         self.sleeping.store(false, Ordering::SeqCst);
+        if fds[0].revents & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0 {
+            self.ws.get_mut().writable();
+        }
         if fds[1].revents != 0 {
             let mut sink = [0u8; 64];
             while matches!((&self.wake).read(&mut sink), Ok(n) if n > 0) {}
