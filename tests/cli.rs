@@ -2242,7 +2242,9 @@ fn exec_goes_through_the_https_proxy_unless_no_proxy_says_otherwise() {
     assert_eq!(text(&o).0, "through\n");
     assert_eq!(
         proxy.heads(),
-        [format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n")]
+        [format!(
+            "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n"
+        )]
     );
     let up = proxy.upstream_bytes();
     assert!(!up.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()));

@@ -242,6 +242,8 @@ fn a_rotated_token_file_is_read_again() {
 
 /// An exec endpoint in the test: accepts one WebSocket (v5) on plain HTTP and hands it to
 /// `behave`. Returns the server URL.
+// The handshake callback's error type is tungstenite's (a whole HTTP response).
+#[allow(clippy::result_large_err)]
 fn peer(
     behave: impl FnOnce(tungstenite::WebSocket<std::net::TcpStream>) + Send + 'static,
 ) -> String {
