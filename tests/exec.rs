@@ -307,10 +307,11 @@ fn an_idle_session_pings_and_a_peer_that_answers_keeps_it_past_the_deadline() {
     assert!(s.exit_status().unwrap().success());
     assert!(start.elapsed() >= alive_for);
     let pings = rx.recv().unwrap();
-    // One a period while idle (a loaded machine may stretch a few of them).
+    // One a period while idle; a loaded machine may stretch some periods, but the old
+    // behaviour (a ping after 30 s idle) would show none at all here.
     let expected = (alive_for.as_millis() / period.as_millis()) as u32;
     assert!(
-        pings >= expected / 2 && pings <= expected + 2,
+        pings >= expected / 4 && pings <= expected + 2,
         "{pings} pings, {expected} expected"
     );
 }
