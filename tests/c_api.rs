@@ -375,6 +375,39 @@ fn c_exec_api() {
     run_c_test("test_exec");
 }
 
+/// tests/c/test_exec.c again, every session through an `HTTPS_PROXY` CONNECT proxy: the same
+/// results, and the proxy saw only `CONNECT` to the server and nothing readable after it.
+#[test]
+fn c_exec_through_a_connect_proxy() {
+    use common::proxy::{ConnectProxy, ProxyAnswer};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe = unique_dir("capi-bin").join("test_exec");
+    compile(&root.join("tests/c/test_exec.c"), &exe);
+    let s = setup();
+    let proxy = ConnectProxy::start(ProxyAnswer::Tunnel);
+    let mut cmd = command(&s, &exe, false);
+    cmd.env("HTTPS_PROXY", proxy.url()).env_remove("NO_PROXY");
+    let out = run_bounded(cmd, Duration::from_secs(60));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(" passed, 0 failed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let target = s.server.url.trim_start_matches("https://");
+    let heads = proxy.heads();
+    assert!(heads.len() >= 4, "{heads:?}");
+    for h in &heads {
+        assert_eq!(
+            h,
+            &format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n")
+        );
+    }
+    let up = proxy.upstream_bytes();
+    assert!(!up.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()));
+    std::fs::remove_dir_all(&s.dir).ok();
+}
+
 #[test]
 fn c_port_forward_api() {
     run_c_test("test_portforward");

@@ -2224,6 +2224,49 @@ fn exec_dash_i_pipes_stdin_and_closes_it() {
 }
 
 #[test]
+fn exec_goes_through_the_https_proxy_unless_no_proxy_says_otherwise() {
+    use common::proxy::{ConnectProxy, ProxyAnswer};
+    let p = pod();
+    let target = p.server.config().server.replace("https://", "");
+    let proxy = ConnectProxy::start(ProxyAnswer::Tunnel);
+    let exec = |proxy_url: &str, no_proxy: Option<&str>| {
+        let mut c = cmd(Some(&p), &["exec", "web", "--", "echo", "through"]);
+        c.env("HTTPS_PROXY", proxy_url);
+        if let Some(np) = no_proxy {
+            c.env("NO_PROXY", np);
+        }
+        c.output().unwrap()
+    };
+    let o = exec(&proxy.url(), None);
+    assert_exit(&o, 0);
+    assert_eq!(text(&o).0, "through\n");
+    assert_eq!(
+        proxy.heads(),
+        [format!(
+            "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n"
+        )]
+    );
+    let up = proxy.upstream_bytes();
+    assert!(!up.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()));
+    // NO_PROXY covers the server: straight there, the proxy sees nothing more.
+    assert_exit(&exec(&proxy.url(), Some("127.0.0.0/8")), 0);
+    assert_eq!(proxy.heads().len(), 1);
+    // A proxy that refuses: exit 4 (transport), naming the proxy and its answer.
+    let refusing = ConnectProxy::start(ProxyAnswer::Refuse(407));
+    let o = exec(&refusing.url(), None);
+    assert_exit(&o, 4);
+    let err = text(&o).1;
+    assert!(
+        err.contains(&format!(
+            "proxy 127.0.0.1:{} refused the tunnel (CONNECT) to {target}: HTTP/1.1 407",
+            refusing.port()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(TOKEN), "{err}");
+}
+
+#[test]
 fn exec_errors_are_usage_or_named_api_errors() {
     let p = pod();
     let o = run(Some(&p), &["exec", "web"]);

@@ -239,3 +239,165 @@ fn a_rotated_token_file_is_read_again() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// An exec endpoint in the test: accepts one WebSocket (v5) on plain HTTP and hands it to
+/// `behave`. Returns the server URL.
+// The handshake callback's error type is tungstenite's (a whole HTTP response).
+#[allow(clippy::result_large_err)]
+fn peer(
+    behave: impl FnOnce(tungstenite::WebSocket<std::net::TcpStream>) + Send + 'static,
+) -> String {
+    use tungstenite::handshake::server::{Request, Response};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let pick = |_: &Request, mut resp: Response| {
+            resp.headers_mut().insert(
+                "sec-websocket-protocol",
+                "v5.channel.k8s.io".parse().unwrap(),
+            );
+            Ok(resp)
+        };
+        behave(tungstenite::accept_hdr(conn, pick).unwrap());
+    });
+    url
+}
+
+/// A client of `url` pinging every `period`.
+fn pinging_client(url: &str, period: Duration) -> Client {
+    let mut cfg = incluster::Config::new(url).unwrap();
+    cfg.proxy_from_env = false;
+    cfg.ws_ping_period = period;
+    Client::new(cfg).unwrap()
+}
+
+#[test]
+fn an_idle_session_pings_and_a_peer_that_answers_keeps_it_past_the_deadline() {
+    let period = Duration::from_millis(100);
+    let deadline = incluster::core::exec::ping_deadline(period);
+    let alive_for = deadline + Duration::from_secs(1);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let url = peer(move |mut ws| {
+        ws.get_mut()
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let start = std::time::Instant::now();
+        let mut pings = 0;
+        // Nothing but answers to pings (tungstenite queues the pong and sends it on the
+        // next read) until well past the deadline; then the command ends.
+        while start.elapsed() < alive_for {
+            if let Ok(tungstenite::Message::Ping(_)) = ws.read() {
+                pings += 1;
+            }
+        }
+        let ok = br#"{"metadata":{},"status":"Success"}"#;
+        let mut m = vec![3u8];
+        m.extend_from_slice(ok);
+        ws.send(tungstenite::Message::Binary(m.into())).unwrap();
+        let _ = ws.close(None);
+        while ws.read().is_ok() {}
+        tx.send(pings).unwrap();
+    });
+    let c = pinging_client(&url, period);
+    let start = std::time::Instant::now();
+    let mut s = ExecSession::exec(&c, &sh("idle", "sleep 3")).unwrap();
+    watchdog(&s);
+    assert_eq!(s.next(None).unwrap(), None);
+    assert!(s.exit_status().unwrap().success());
+    assert!(start.elapsed() >= alive_for);
+    let pings = rx.recv().unwrap();
+    // One a period while idle; a loaded machine may stretch some periods, but the old
+    // behaviour (a ping after 30 s idle) would show none at all here.
+    let expected = (alive_for.as_millis() / period.as_millis()) as u32;
+    assert!(
+        pings >= expected / 4 && pings <= expected + 2,
+        "{pings} pings, {expected} expected"
+    );
+}
+
+#[test]
+fn a_peer_that_goes_silent_ends_the_session_with_a_timeout_not_a_hang() {
+    let period = Duration::from_millis(100);
+    let deadline = incluster::core::exec::ping_deadline(period);
+    let url = peer(move |ws| {
+        // Upgraded, then nothing: no pong, no data, no FIN (a half-open connection).
+        std::thread::sleep(Duration::from_secs(30));
+        drop(ws);
+    });
+    let c = pinging_client(&url, period);
+    let start = std::time::Instant::now();
+    let mut s = ExecSession::exec(&c, &sh("silent", "sleep 100")).unwrap();
+    watchdog(&s);
+    let e = s.next(None).unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    let m = e.to_string();
+    assert!(m.contains("nothing from the server for 2.2s"), "{m}");
+    assert!(m.contains("pings sent every 0.1s"), "{m}");
+    assert!(took >= deadline, "{took:?}");
+    assert!(took < deadline + Duration::from_secs(5), "{took:?}");
+}
+
+/// A client of the test server whose connections go through `proxy` (a kubeconfig's
+/// `proxy-url`; the environment's `HTTPS_PROXY` is the CLI's and Python's tests).
+fn through(s: &TestServer, proxy: &common::proxy::ConnectProxy) -> Client {
+    let mut cfg = s.config().with_token(TOKEN);
+    cfg.proxy_url = Some(incluster::core::auth::secret::Secret::new(proxy.url()));
+    Client::new(cfg).unwrap()
+}
+
+#[test]
+fn exec_goes_through_the_connect_proxy_with_tls_end_to_end() {
+    use common::proxy::{ConnectProxy, ProxyAnswer};
+    let (s, _) = setup();
+    let proxy = ConnectProxy::start(ProxyAnswer::Tunnel);
+    let c = through(&s, &proxy);
+    let r = run(
+        &c,
+        &ExecOptions::new("p", &["cat"]),
+        Some(Box::new(std::io::Cursor::new(b"secret-stdin".to_vec()))),
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.stdout, b"secret-stdin");
+    let server = s.config().server;
+    let target = server.trim_start_matches("https://");
+    let heads = proxy.heads();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert_eq!(
+        heads[0],
+        format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n")
+    );
+    // Inside the tunnel only TLS records: neither the token nor the data shows.
+    let up = proxy.upstream_bytes();
+    assert!(up.len() > 100);
+    let has = |needle: &[u8]| up.windows(needle.len()).any(|w| w == needle);
+    assert!(!has(TOKEN.as_bytes()));
+    assert!(!has(b"secret-stdin"));
+    assert!(!has(b"Upgrade"));
+}
+
+#[test]
+fn a_proxy_that_refuses_the_tunnel_is_a_transport_error_naming_it() {
+    use common::proxy::{ConnectProxy, ProxyAnswer};
+    let (s, _) = setup();
+    for (code, says) in [
+        (403, "does not allow tunnels"),
+        (407, "the proxy wants credentials"),
+    ] {
+        let proxy = ConnectProxy::start(ProxyAnswer::Refuse(code));
+        let c = through(&s, &proxy);
+        let e = ExecSession::exec(&c, &sh("p", "true")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+        let m = e.to_string();
+        assert!(
+            m.contains(&format!("proxy 127.0.0.1:{} refused", proxy.port())),
+            "{m}"
+        );
+        assert!(m.contains(&format!("HTTP/1.1 {code}")), "{m}");
+        assert!(m.contains(says), "{m}");
+        assert!(!m.contains(TOKEN), "{m}");
+        assert_eq!(proxy.heads().len(), 1);
+    }
+}

@@ -345,7 +345,8 @@ impl Client {
             );
             match r {
                 Ok((ws, protocol)) => {
-                    let session = crate::core::ws::Session::start(ws, protocol)?;
+                    let session =
+                        crate::core::ws::Session::start(ws, protocol, inner.config.ws_ping_period)?;
                     return Ok((session, req.describe()));
                 }
                 Err(Ok((401, _))) if !refreshed => {

@@ -131,6 +131,14 @@ pub struct Config {
     /// `HTTPS_PROXY` environment is not consulted. A [`Secret`]: a proxy URL may carry a
     /// password, so `Debug` does not show it.
     pub proxy_url: Option<Secret>,
+    /// How often an exec, attach or port-forward session pings the server (default
+    /// [`PING_PERIOD`], client-go's). A session that hears nothing back, not even a pong, for
+    /// [`ping_deadline`] of it ends with [`ErrorKind::Timeout`] instead of hanging.
+    ///
+    /// [`PING_PERIOD`]: crate::core::exec::PING_PERIOD
+    /// [`ping_deadline`]: crate::core::exec::ping_deadline
+    /// [`ErrorKind::Timeout`]: crate::core::error::ErrorKind::Timeout
+    pub ws_ping_period: Duration,
     /// Where these settings came from.
     pub source: ConfigSource,
 }
@@ -174,6 +182,7 @@ impl Config {
             tls_server_name: None,
             client_cert: None,
             proxy_url: None,
+            ws_ping_period: crate::core::ws::PING_PERIOD,
             source: ConfigSource::Explicit,
         })
     }

@@ -4,6 +4,7 @@
 //!
 //! Use as `use incluster_testserver::harness as common;`.
 
+pub mod proxy;
 pub mod raw;
 
 use std::io::{BufRead, BufReader};

@@ -2,9 +2,12 @@
 //! command's exit code as ours.
 
 use std::io::{Read, Write};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
-use incluster::core::exec::{AttachOptions, ExecOptions, ExecSession, ExecWriter, Output};
+use incluster::core::exec::{
+    AttachOptions, ExecOptions, ExecSession, ExecWriter, Output, STDIN_MESSAGE,
+};
 
 use crate::args::{Args, client, expect_args};
 use crate::failure::Failure;
@@ -65,7 +68,13 @@ fn drive(mut session: ExecSession, stdin: bool, tty: bool) -> Result<(), Failure
         let w = session.writer();
         std::thread::spawn(move || feed(w));
     }
-    let mut out = std::io::stdout().lock();
+    // Our stdout unbuffered: each message leaves in one write. std's stdout is line-buffered,
+    // which copies the part of a message after its last newline and writes the message in
+    // two calls, and the flush after each message left nothing for a buffer to gather.
+    let mut out: Box<dyn Write> = match std::io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(std::io::stdout().lock()),
+    };
     let mut err = std::io::stderr();
     while let Some(o) = session.next(None)? {
         // A closed stdout (`| head`) ends the session as kubectl's does.
@@ -89,7 +98,9 @@ fn drive(mut session: ExecSession, stdin: bool, tty: bool) -> Result<(), Failure
 /// Copy our stdin to the command's, then close its stdin at our end of file.
 fn feed(w: ExecWriter) {
     let mut input = std::io::stdin().lock();
-    let mut buf = vec![0u8; 32 * 1024];
+    // One message per read: the larger the messages, the less the API server spends on each
+    // byte (see STDIN_MESSAGE).
+    let mut buf = vec![0u8; STDIN_MESSAGE];
     loop {
         match input.read(&mut buf) {
             Ok(0) => break,

@@ -44,7 +44,7 @@ pub fn run(
         let w = session.writer();
         let err = feed_error.clone();
         std::thread::spawn(move || {
-            let mut buf = vec![0u8; crate::core::ws::MAX_SEND];
+            let mut buf = vec![0u8; super::STDIN_MESSAGE];
             let r = (|| loop {
                 let n = match input.read(&mut buf) {
                     Ok(0) => return w.close_stdin(),

@@ -43,6 +43,9 @@ enum Mode {
 pub(crate) struct RawConn {
     sock: Arc<TcpStream>,
     tls: Option<Box<ClientConnection>>,
+    /// The socket's send buffer was full at the last attempt: no new attempt (a system call
+    /// that fails) until a wait says it is writable again, see [`RawConn::writable`].
+    send_blocked: bool,
     mode: Mode,
     /// `host:port` of the server, for messages.
     at: String,
@@ -127,6 +130,7 @@ pub(crate) fn connect(
     let mut raw = RawConn {
         sock,
         tls,
+        send_blocked: false,
         mode: Mode::Blocking(deadline),
         at,
     };
@@ -223,15 +227,24 @@ fn proxy_connect(
     let line = String::from_utf8_lossy(answer.split(|&b| b == b'\n').next().unwrap_or(&[]));
     let code = line.split_whitespace().nth(1).unwrap_or("");
     if code.len() == 3 && code.starts_with('2') {
-        Ok(())
-    } else {
-        Err(Error::Transport(format!(
-            "proxy {}:{}: CONNECT failed: {}",
-            p.host(),
-            p.port(),
-            line.trim()
-        )))
+        return Ok(());
     }
+    // What to do about it, for the answers that have a usual cause.
+    let hint = match (code, p.username().is_some()) {
+        ("407", false) => {
+            " (the proxy wants credentials: put them in the proxy URL, \
+             http://user:password@host:port)"
+        }
+        ("407", true) => " (the proxy refused the credentials in the proxy URL)",
+        ("403", _) => " (the proxy does not allow tunnels to this server and port)",
+        _ => "",
+    };
+    Err(Error::Transport(format!(
+        "proxy {}:{} refused the tunnel (CONNECT) to {target}: {}{hint}",
+        p.host(),
+        p.port(),
+        line.trim()
+    )))
 }
 
 impl RawConn {
@@ -351,9 +364,20 @@ impl RawConn {
             return Ok(());
         };
         while tls.wants_write() {
-            tls.write_tls(&mut &*self.sock)?;
+            if self.send_blocked {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            if let Err(e) = tls.write_tls(&mut &*self.sock) {
+                self.send_blocked = e.kind() == io::ErrorKind::WouldBlock;
+                return Err(e);
+            }
         }
         Ok(())
+    }
+
+    /// A wait found the socket writable (or broken): the next write tries it again.
+    pub(crate) fn writable(&mut self) {
+        self.send_blocked = false;
     }
 
     fn write_now(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -403,7 +427,8 @@ impl RawConn {
                         } else {
                             events
                         };
-                        wait(self.sock.as_raw_fd(), ev, deadline)?
+                        wait(self.sock.as_raw_fd(), ev, deadline)?;
+                        self.send_blocked = false;
                     }
                 },
                 r => return r,

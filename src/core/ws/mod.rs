@@ -8,13 +8,16 @@
 //!   stays bounded whatever the command prints (back-pressure, not buffering);
 //! - a write of stdin never blocks the reading of stdout (the exec deadlock);
 //! - a cancel from any thread shuts the socket down and wakes everyone;
-//! - pings go out on an idle session, and a peer that answers nothing is reported.
+//! - pings go out every [`PING_PERIOD`] as client-go's heartbeat sends them, and a peer that
+//!   sends nothing back (not a pong, not a byte) for [`ping_deadline`] ends the session with
+//!   an error instead of a hang (a half-open connection sends no FIN).
 
 pub(crate) mod queue;
 
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -33,13 +36,23 @@ use queue::{Ended, Queue};
 /// (the kubelet sends stream data in frames of a few KiB).
 pub const MAX_MESSAGE: usize = 8 * 1024 * 1024;
 
-/// Idle time after which a ping goes out.
-pub const PING_INTERVAL: Duration = Duration::from_secs(30);
+/// How often a session pings the server by default: client-go's `pingPeriod`
+/// (`tools/remotecommand/websocket.go`), so an API server or load balancer that closes idle
+/// connections sees the same traffic from us as from kubectl.
+pub const PING_PERIOD: Duration = Duration::from_secs(5);
+
+/// How long a session waits without hearing anything from the server before it gives up:
+/// client-go's `pingReadDeadline`, twelve ping periods and a second, so a few lost pongs on a
+/// slow link are not fatal but a peer that went away is noticed within about a minute.
+pub fn ping_deadline(period: Duration) -> Duration {
+    period * 12 + Duration::from_secs(1)
+}
 
 /// Messages held between the I/O thread and the user, each way.
 const QUEUE_MESSAGES: usize = 16;
 
-/// Largest payload the session sends in one message (stdin data is split into these).
+/// Largest payload port-forward sends in one message (its data is split into these; exec's
+/// stdin has its own size, `exec::STDIN_MESSAGE`).
 pub const MAX_SEND: usize = 32 * 1024;
 
 /// A message to send.
@@ -54,12 +67,27 @@ type Outcome = Arc<Mutex<Option<Result<()>>>>;
 
 /// Wakes a session's I/O thread (a byte on a socket pair it waits on).
 #[derive(Debug, Clone)]
-pub(crate) struct Waker(Arc<UnixStream>);
+pub(crate) struct Waker {
+    sock: Arc<UnixStream>,
+    /// Set by the I/O thread just before it waits: a wake-up costs two system calls (the
+    /// byte written here, read there), which a thread that is busy anyway does not need.
+    sleeping: Arc<AtomicBool>,
+}
 
 impl Waker {
+    /// Wake the I/O thread if it waits (after a change to a queue it would see otherwise).
     pub(crate) fn wake(&self) {
+        // SeqCst pairs with the I/O thread's store before it re-checks the queues: either it
+        // sees this change, or this sees it asleep.
+        if self.sleeping.load(Ordering::SeqCst) {
+            self.wake_always();
+        }
+    }
+
+    /// Wake the I/O thread whatever it is doing (a cancel: it must look at the flag).
+    pub(crate) fn wake_always(&self) {
         // A full pair already holds a wake-up: WouldBlock is fine.
-        let _ = (&*self.0).write(&[1]);
+        let _ = (&*self.sock).write(&[1]);
     }
 }
 
@@ -81,7 +109,7 @@ impl SessionCancel {
         self.shutdown.shutdown();
         self.input.close();
         self.output.close();
-        self.waker.wake();
+        self.waker.wake_always();
     }
 
     /// Whether [`SessionCancel::cancel`] was called.
@@ -249,15 +277,24 @@ fn io_error(io: io::Error, at: &str) -> Error {
 }
 
 impl Session {
-    /// Start the I/O thread for an upgraded connection.
-    pub(crate) fn start(ws: WebSocket<RawConn>, protocol: String) -> Result<Session> {
+    /// Start the I/O thread for an upgraded connection, pinging the server every
+    /// `ping_period` (see [`PING_PERIOD`]).
+    pub(crate) fn start(
+        ws: WebSocket<RawConn>,
+        protocol: String,
+        ping_period: Duration,
+    ) -> Result<Session> {
         let (wake_rx, wake_tx) = UnixStream::pair()
             .map_err(|e| Error::Transport(format!("cannot create a wake-up socket: {e}")))?;
         for s in [&wake_rx, &wake_tx] {
             s.set_nonblocking(true)
                 .map_err(|e| Error::Transport(format!("wake-up socket: {e}")))?;
         }
-        let waker = Waker(Arc::new(wake_tx));
+        let sleeping = Arc::new(AtomicBool::new(false));
+        let waker = Waker {
+            sock: Arc::new(wake_tx),
+            sleeping: sleeping.clone(),
+        };
         let input = Arc::new(Queue::new(QUEUE_MESSAGES));
         let output = Arc::new(Queue::new(QUEUE_MESSAGES));
         let outcome: Outcome = Arc::new(Mutex::new(None));
@@ -274,7 +311,9 @@ impl Session {
             input: input.clone(),
             output: output.clone(),
             wake: wake_rx,
+            sleeping,
             flag: flag.clone(),
+            ping_period: ping_period.max(Duration::from_millis(1)),
         };
         let out2 = outcome.clone();
         let output2 = output.clone();
@@ -368,7 +407,9 @@ struct Driver {
     input: Arc<Queue<Out>>,
     output: Arc<Queue<Vec<u8>>>,
     wake: UnixStream,
+    sleeping: Arc<AtomicBool>,
     flag: CancelHandle,
+    ping_period: Duration,
 }
 
 fn would_block(e: &tungstenite::Error) -> bool {
@@ -405,8 +446,9 @@ impl Driver {
     fn run(mut self) -> Result<()> {
         let mut held: Option<Vec<u8>> = None;
         let mut unsent: Option<Message> = None;
+        let deadline = ping_deadline(self.ping_period);
         let mut last_heard = Instant::now();
-        let mut ping_sent: Option<Instant> = None;
+        let mut next_ping = last_heard + self.ping_period;
         loop {
             if self.flag.is_cancelled() {
                 return Err(Error::Cancelled);
@@ -424,10 +466,12 @@ impl Driver {
             while held.is_none() {
                 match self.ws.read() {
                     Ok(msg) => {
+                        // Any frame (data, ping, pong) shows the peer is there.
                         last_heard = Instant::now();
-                        ping_sent = None;
                         let data = match msg {
-                            Message::Binary(b) => b.to_vec(),
+                            // Bytes to Vec takes the buffer over when tungstenite holds no
+                            // other reference to it: no copy.
+                            Message::Binary(b) => Vec::from(b),
                             Message::Text(t) => t.as_bytes().to_vec(),
                             // Pongs are queued by tungstenite and sent by the next flush.
                             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
@@ -464,26 +508,30 @@ impl Driver {
                     Err(e) => return Err(self.fail(e)),
                 }
             }
-            // Keep-alive: a ping after an idle interval; no answer at all by the next one
-            // means the peer is gone (a half-open connection sends no FIN).
             let now = Instant::now();
-            match ping_sent {
-                Some(at) if now.duration_since(at) >= PING_INTERVAL => {
-                    return Err(Error::Timeout(format!(
-                        "{}: the server answered nothing for {}s, not even a ping",
-                        self.ws.get_ref().at(),
-                        (2 * PING_INTERVAL).as_secs()
-                    )));
+            if held.is_some() {
+                // Our reader is behind, so the server's frames (its pongs too) wait in the
+                // socket unread: silence we chose is not the peer's.
+                last_heard = now;
+            }
+            // Keep-alive, as client-go's heartbeat: a ping every period whatever the traffic,
+            // and nothing heard for the deadline ends the session.
+            if now.duration_since(last_heard) >= deadline {
+                return Err(Error::Timeout(format!(
+                    "{}: nothing from the server for {}, not even an answer to the pings sent \
+                     every {}: the connection is gone or the server stopped",
+                    self.ws.get_ref().at(),
+                    seconds(deadline),
+                    seconds(self.ping_period)
+                )));
+            }
+            if now >= next_ping {
+                match self.ws.write(Message::Ping(Vec::new().into())) {
+                    Ok(()) | Err(tungstenite::Error::WriteBufferFull(_)) => {}
+                    Err(e) if would_block(&e) => {}
+                    Err(e) => return Err(self.fail(e)),
                 }
-                None if now.duration_since(last_heard) >= PING_INTERVAL => {
-                    match self.ws.write(Message::Ping(Vec::new().into())) {
-                        Ok(()) | Err(tungstenite::Error::WriteBufferFull(_)) => {}
-                        Err(e) if would_block(&e) => {}
-                        Err(e) => return Err(self.fail(e)),
-                    }
-                    ping_sent = Some(now);
-                }
-                _ => {}
+                next_ping = now + self.ping_period;
             }
             match self.ws.flush() {
                 Ok(()) => {}
@@ -494,19 +542,32 @@ impl Driver {
             // Wait for the socket or a wake-up.
             let want_read = held.is_none();
             let want_write = self.ws.get_ref().wants_write() || unsent.is_some();
-            let next_ping = match ping_sent {
-                Some(at) => at + PING_INTERVAL,
-                None => last_heard + PING_INTERVAL,
-            };
-            let timeout = next_ping.saturating_duration_since(Instant::now());
-            self.wait(want_read, want_write, timeout, held.is_some());
+            let timeout = next_ping
+                .min(last_heard + deadline)
+                .saturating_duration_since(Instant::now());
+            self.wait(
+                want_read,
+                want_write,
+                unsent.is_none(),
+                timeout,
+                held.is_some(),
+            );
             if !want_read && self.output.has_room() {
                 continue;
             }
         }
     }
 
-    fn wait(&mut self, read: bool, write: bool, timeout: Duration, polling_room: bool) {
+    /// Wait for the socket, a wake-up or `timeout`. `take_input`: whether a message the user
+    /// queues would be sent now (so it must wake us).
+    fn wait(
+        &mut self,
+        read: bool,
+        write: bool,
+        take_input: bool,
+        timeout: Duration,
+        polling_room: bool,
+    ) {
         let mut events = 0;
         if read {
             events |= libc::POLLIN;
@@ -526,6 +587,12 @@ impl Driver {
                 revents: 0,
             },
         ];
+        // Say we sleep, then look once more at what a wake-up would be for: a change made
+        // before the flag was seen is caught here, one made after it writes a wake-up.
+        self.sleeping.store(true, Ordering::SeqCst);
+        let ready = (take_input && !self.input.is_empty())
+            || (polling_room && self.output.has_room())
+            || self.flag.is_cancelled();
         // While a message waits for room the reader's wake-up is the signal; the slice bounds
         // the delay if a wake-up raced with the check.
         let cap = if polling_room {
@@ -533,12 +600,29 @@ impl Driver {
         } else {
             timeout
         };
-        let ms = i32::try_from(timeout.min(cap).as_millis().max(1)).unwrap_or(i32::MAX);
+        let ms = if ready {
+            0
+        } else {
+            i32::try_from(timeout.min(cap).as_millis().max(1)).unwrap_or(i32::MAX)
+        };
         // SAFETY: two valid pollfds in a local array that outlives the call.
         unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+        self.sleeping.store(false, Ordering::SeqCst);
+        if fds[0].revents & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0 {
+            self.ws.get_mut().writable();
+        }
         if fds[1].revents != 0 {
             let mut sink = [0u8; 64];
             while matches!((&self.wake).read(&mut sink), Ok(n) if n > 0) {}
         }
+    }
+}
+
+/// A duration for messages: `61s`, `1.3s`.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
     }
 }

@@ -10,6 +10,9 @@ use crate::core::http::interrupt;
 struct State<T> {
     items: VecDeque<T>,
     closed: bool,
+    /// Threads in a wait: a notify is a system call, which a queue nobody waits on skips
+    /// (a busy session pushes and pops tens of thousands of messages).
+    waiting: usize,
 }
 
 /// A wait's outcome: the guard back, with why it ended early.
@@ -46,6 +49,7 @@ impl<T> Queue<T> {
             state: Mutex::new(State {
                 items: VecDeque::with_capacity(cap),
                 closed: false,
+                waiting: 0,
             }),
             changed: Condvar::new(),
             cap: cap.max(1),
@@ -54,6 +58,15 @@ impl<T> Queue<T> {
 
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wake the waiters, if any, after a change made under `guard`.
+    fn notify_waiters(&self, guard: MutexGuard<'_, State<T>>) {
+        let any = guard.waiting > 0;
+        drop(guard);
+        if any {
+            self.changed.notify_all();
+        }
     }
 
     /// Wait on the condition in slices, so interrupts are noticed.
@@ -70,10 +83,13 @@ impl<T> Queue<T> {
             }
             slice = slice.min(left);
         }
-        let (guard, _) = self
+        let mut guard = guard;
+        guard.waiting += 1;
+        let (mut guard, _) = self
             .changed
             .wait_timeout(guard, slice)
             .unwrap_or_else(PoisonError::into_inner);
+        guard.waiting -= 1;
         if interrupt::interrupted() {
             return Err((guard, Ended::Interrupted));
         }
@@ -90,8 +106,7 @@ impl<T> Queue<T> {
             }
             if g.items.len() < self.cap {
                 g.items.push_back(item);
-                drop(g);
-                self.changed.notify_all();
+                self.notify_waiters(g);
                 return Ok(());
             }
             g = match self.wait(g, deadline) {
@@ -108,8 +123,7 @@ impl<T> Queue<T> {
             return Err(item);
         }
         g.items.push_back(item);
-        drop(g);
-        self.changed.notify_all();
+        self.notify_waiters(g);
         Ok(())
     }
 
@@ -119,8 +133,7 @@ impl<T> Queue<T> {
         let mut g = self.lock();
         loop {
             if let Some(item) = g.items.pop_front() {
-                drop(g);
-                self.changed.notify_all();
+                self.notify_waiters(g);
                 return Ok(item);
             }
             if g.closed {
@@ -132,9 +145,10 @@ impl<T> Queue<T> {
 
     /// Take the oldest item if there is one.
     pub(crate) fn try_pop(&self) -> Option<T> {
-        let item = self.lock().items.pop_front();
+        let mut g = self.lock();
+        let item = g.items.pop_front();
         if item.is_some() {
-            self.changed.notify_all();
+            self.notify_waiters(g);
         }
         item
     }
@@ -145,10 +159,16 @@ impl<T> Queue<T> {
         !g.closed && g.items.len() < self.cap
     }
 
+    /// Whether no item is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().items.is_empty()
+    }
+
     /// Refuse further pushes; items already queued can still be popped.
     pub(crate) fn close(&self) {
-        self.lock().closed = true;
-        self.changed.notify_all();
+        let mut g = self.lock();
+        g.closed = true;
+        self.notify_waiters(g);
     }
 
     /// Whether [`Queue::close`] was called.
