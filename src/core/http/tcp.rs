@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
 
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, ShutdownHandle,
-    Transport,
+    Buffers, ConnectionDetails, Connector, Either, NextTimeout, ShutdownHandle, Transport,
 };
 
+use crate::core::http::buffers::SlimBuffers;
 use crate::core::http::interrupt::{self, Interrupted};
 
 /// Opens TCP connections (unless an earlier connector in the chain, such as the CONNECT proxy
@@ -146,7 +146,7 @@ impl<In: Transport> Connector<In> for TcpConnector {
                     let stream = Arc::new(stream);
                     let weak = Arc::downgrade(&stream);
                     (details.register_shutdown)(weak as std::sync::Weak<dyn ShutdownHandle>)?;
-                    let buffers = LazyBuffers::new(
+                    let buffers = SlimBuffers::new(
                         details.config.input_buffer_size(),
                         details.config.output_buffer_size(),
                     );
@@ -168,7 +168,7 @@ impl<In: Transport> Connector<In> for TcpConnector {
 /// A non-blocking TCP connection as a ureq transport.
 pub struct TcpTransport {
     stream: Arc<TcpStream>,
-    buffers: LazyBuffers,
+    buffers: SlimBuffers,
 }
 
 impl fmt::Debug for TcpTransport {
@@ -210,7 +210,14 @@ impl Transport for TcpTransport {
         loop {
             // Wait first: ureq asks for input when it has consumed what it had, so the data
             // is rarely there already, and a poll is cheaper than a failed read plus a poll.
-            wait(fd, libc::POLLIN, deadline).map_err(|e| to_ureq(e, timeout))?;
+            if let Err(e) = wait(fd, libc::POLLIN, deadline) {
+                if interrupt::was_refused() {
+                    // A non-blocking read found nothing: the stream parks until the socket is
+                    // readable, without holding empty buffers meanwhile.
+                    self.buffers.release_idle();
+                }
+                return Err(to_ureq(e, timeout));
+            }
             let input = self.buffers.input_append_buf();
             match (&*self.stream).read(input) {
                 Ok(n) => {

@@ -626,6 +626,8 @@ impl LogStream {
                 // The socket had nothing yet (`read_ready`): nothing was lost.
                 Err(_) if needed.is_some() => {
                     self.framer.filled(0);
+                    // Parking until the socket is readable: the empty buffer goes back.
+                    self.framer.release_idle();
                     return Ok(needed.map_or(Step::NeedsIo, Step::Socket));
                 }
                 Ok(0) => {
