@@ -18,7 +18,8 @@ thousand threads.
 
 Cancelling the awaiting task (``task.cancel()``, ``asyncio.timeout``, ``wait_for``) raises
 ``CancelledError`` in it at once, unchanged; the request still queued never starts, and one
-under way stops at its next socket wait and closes its connection. The client stays usable.
+under way is woken out of its socket wait at once and closes its connection, freeing its
+worker. The client stays usable.
 
 ``kube.watch(...)`` is an async iterator (``async for ev in kube.watch(...)``) with the
 sync watch's options and its resume, 410 relist and idle-timeout behaviour, which stay in the
@@ -77,10 +78,12 @@ async def _call(method: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     call = _native._aio_submit(loop, fut, _settle, method, args, kwargs)
     try:
         return await fut
-    finally:
-        # After a cancellation this ends the request (or keeps a queued one from starting);
-        # after an answer it does nothing.
+    except BaseException:
+        # After a cancellation this ends the request at once (or keeps a queued one from
+        # starting); after the call's own exception it does nothing. Not on the way out of
+        # an answer: nothing is left to stop, and it would cost the loop a syscall.
         call.cancel()
+        raise
 
 
 def _wake(fut: "asyncio.Future[bool]", ready: bool) -> None:

@@ -8,6 +8,8 @@ import gc
 import inspect
 import os
 import random
+import socket
+import threading
 import warnings
 from types import ModuleType
 from typing import Any, Awaitable, Callable, Iterator, TypeVar
@@ -157,6 +159,91 @@ def test_cancelling_frees_the_workers_and_queued_calls_never_start(
 
     run(flavour, main)
     assert delays(server) == incluster._native._aio_threads()
+
+
+class Silent:
+    """An HTTP server that reads each request's head and never answers; it records each
+    connection's end as the client closes it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.heads = 0
+        self.closed = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
+
+    def _hold(self, conn: socket.socket) -> None:
+        with conn:
+            got = b""
+            while b"\r\n\r\n" not in got:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+            with self.lock:
+                self.heads += 1
+            while conn.recv(4096):
+                pass
+            with self.lock:
+                self.closed += 1
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_cancelled_request_is_woken_out_of_its_socket_wait(server: Server,
+                                                             flavour: str) -> None:
+    """Requests to a server that never answers, one on every worker, cancelled: the server
+    sees each connection closed, every worker takes the next call, and no descriptor is left
+    behind; ten times over. A worker's socket wait is one poll on the socket and its wake fd
+    for the whole request timeout (120 s here), no longer cut into slices that look at the
+    cancel flag, so this fails if a cancel does not wake the wait."""
+    silent = Silent()
+    workers = incluster._native._aio_threads()
+
+    async def until(what: Callable[[], bool]) -> None:
+        while not what():
+            await asyncio.sleep(0.005)
+
+    async def main() -> None:
+        hang = incluster.aio.Client(server=silent.url, token=TOKEN, timeout=120)
+        ok = client(server)
+        fds = 0
+        for round in range(10):
+            tasks = [asyncio.ensure_future(hang.get("/never")) for _ in range(workers)]
+            await asyncio.wait_for(until(lambda: silent.heads == (round + 1) * workers), 20)
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with pytest.raises(asyncio.CancelledError):
+                    await t
+            await asyncio.wait_for(until(lambda: silent.closed == (round + 1) * workers), 20)
+            await asyncio.wait_for(until(lambda: incluster._native._aio_busy() == 0), 20)
+            assert (await asyncio.wait_for(ok.get("/version"), 20))["major"] == "1"
+            if round == 0:
+                # After the first round: the workers' wake fds and ok's pooled connection.
+                fds = open_fds()
+        assert open_fds() <= fds
+        # The client stays usable: its next request is made (and again cancelled).
+        t = asyncio.ensure_future(hang.get("/never"))
+        await asyncio.wait_for(until(lambda: silent.heads == 10 * workers + 1), 20)
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+
+    try:
+        run(flavour, main)
+    finally:
+        silent.close()
 
 
 def test_asyncio_timeouts_cancel_and_the_client_goes_on(server: Server, flavour: str) -> None:

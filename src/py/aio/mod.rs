@@ -8,37 +8,71 @@
 //! conversion are the sync client's own code: every method, exception and option is the same.
 //!
 //! Cancelling the awaiting task cancels the call's [`CancelHandle`]: a call still queued never
-//! starts, and one under way stops at its next socket wait (the core's interrupt check), which
-//! drops the connection instead of returning it to the pool half-read.
+//! starts, and one under way is woken out of its socket wait at once (the worker's wake fd,
+//! written by [`AioCall::cancel`]; see `interrupt::with_wake_fd`), which drops the connection
+//! instead of returning it to the pool half-read, and frees the worker.
 
 pub mod pool;
 
 use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::core::cancel::CancelHandle;
+use crate::core::http::interrupt;
+
+/// What a call and its canceller share.
+#[derive(Debug, Default)]
+struct CallState {
+    cancel: CancelHandle,
+    /// The wake fd of the worker running the call, while it runs.
+    wake: Mutex<Option<i32>>,
+}
+
+impl CallState {
+    fn cancel(&self) {
+        self.cancel.cancel();
+        // Under the lock: once the worker has cleared it (the call over), no write can
+        // reach the worker's next call.
+        if let Ok(wake) = self.wake.lock() {
+            if let Some(fd) = *wake {
+                let one: u64 = 1;
+                // SAFETY: writes the 8 bytes of a local u64 to the worker's eventfd, which
+                // lives as long as the process. A full counter (EAGAIN) still wakes.
+                unsafe { libc::write(fd, (&raw const one).cast(), 8) };
+            }
+        }
+    }
+
+    /// Set (Some) or clear (None) the running worker's wake fd.
+    fn running_on(&self, fd: Option<i32>) {
+        if let Ok(mut wake) = self.wake.lock() {
+            *wake = fd;
+        }
+    }
+}
 
 /// A call queued or running on the worker pool, as the awaiting coroutine holds it.
 #[pyclass(frozen, name = "_AioCall", module = "incluster._native")]
 pub struct AioCall {
-    cancel: CancelHandle,
+    state: Arc<CallState>,
 }
 
 #[pymethods]
 impl AioCall {
     /// Stop the call: if still queued it never starts; if under way, its socket wait ends
-    /// and the connection is closed. Its future is left alone (the caller cancelled it).
-    /// Idempotent, and harmless after the call finished.
+    /// at once and the connection is closed. Its future is left alone (the caller cancelled
+    /// it). Idempotent, and harmless after the call finished.
     fn cancel(&self) {
-        self.cancel.cancel();
+        self.state.cancel();
     }
 
     /// Whether `cancel()` was called.
     #[getter]
     fn cancelled(&self) -> bool {
-        self.cancel.is_cancelled()
+        self.state.cancel.is_cancelled()
     }
 }
 
@@ -50,7 +84,7 @@ struct Job {
     method: Py<PyAny>,
     args: Py<PyTuple>,
     kwargs: Option<Py<PyDict>>,
-    cancel: CancelHandle,
+    state: Arc<CallState>,
 }
 
 impl Job {
@@ -58,10 +92,26 @@ impl Job {
     /// scheduled for a cancelled call: its waiter is gone, and an exception set on a future
     /// nobody awaits would only warn.
     fn run(self) {
-        let cancel = self.cancel.clone();
+        let wake = pool::wake_fd();
+        // Before the first look at the flag: a cancel from now on also writes the wake fd.
+        self.state.running_on(wake);
+        match wake {
+            Some(fd) => interrupt::with_wake_fd(fd, || self.run_guarded()),
+            None => self.run_guarded(),
+        }
+        // Stop taking wakes, then empty any that came after the socket wait ended (only a
+        // cancelled call can have sent one), so the next call starts clean.
+        self.state.running_on(None);
+        if let (Some(fd), true) = (wake, self.state.cancel.is_cancelled()) {
+            interrupt::drain_wake_fd(fd);
+        }
+    }
+
+    fn run_guarded(&self) {
+        let cancel = &self.state.cancel;
         cancel.guard(|| {
             Python::attach(|py| {
-                if self.cancel.is_cancelled() {
+                if cancel.is_cancelled() {
                     return;
                 }
                 let kwargs = self.kwargs.as_ref().map(|k| k.bind(py));
@@ -75,7 +125,7 @@ impl Job {
                         "internal error: an incluster.aio call panicked",
                     ))
                 });
-                if self.cancel.is_cancelled() {
+                if cancel.is_cancelled() {
                     return;
                 }
                 let (ok, value) = match outcome {
@@ -108,7 +158,7 @@ pub fn aio_submit(
     args: Py<PyTuple>,
     kwargs: Option<Py<PyDict>>,
 ) -> PyResult<AioCall> {
-    let cancel = CancelHandle::new();
+    let state = Arc::new(CallState::default());
     let job = Job {
         event_loop,
         future,
@@ -116,14 +166,14 @@ pub fn aio_submit(
         method,
         args,
         kwargs,
-        cancel: cancel.clone(),
+        state: state.clone(),
     };
     pool::submit(Box::new(move || job.run())).map_err(|e| {
         pyo3::exceptions::PyRuntimeError::new_err(format!(
             "could not start incluster.aio's worker threads: {e}"
         ))
     })?;
-    Ok(AioCall { cancel })
+    Ok(AioCall { state })
 }
 
 /// Calls queued or running on the worker pool (for tests that wait for it to drain).
