@@ -36,13 +36,13 @@ impl CallState {
         self.cancel.cancel();
         // Under the lock: once the worker has cleared it (the call over), no write can
         // reach the worker's next call.
-        if let Ok(wake) = self.wake.lock() {
-            if let Some(fd) = *wake {
-                let one: u64 = 1;
-                // SAFETY: writes the 8 bytes of a local u64 to the worker's eventfd, which
-                // lives as long as the process. A full counter (EAGAIN) still wakes.
-                unsafe { libc::write(fd, (&raw const one).cast(), 8) };
-            }
+        if let Ok(wake) = self.wake.lock()
+            && let Some(fd) = *wake
+        {
+            let one: u64 = 1;
+            // SAFETY: writes the 8 bytes of a local u64 to the worker's eventfd, which lives
+            // as long as the process. A full counter (EAGAIN) still wakes.
+            unsafe { libc::write(fd, (&raw const one).cast(), 8) };
         }
     }
 
