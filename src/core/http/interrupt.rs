@@ -109,8 +109,9 @@ pub fn with_check<R>(check: impl Fn() -> bool + 'static, f: impl FnOnce() -> R) 
 /// Run `f` with `fd` (an eventfd, or the read end of a pipe, non-blocking) watched by every
 /// socket wait inside it, next to the socket: when `fd` becomes readable the wait asks the
 /// check at once, so an interruption needs no [`SLICE`] to be noticed, and the waits are not
-/// cut into slices. Whoever makes the check fire must then write to `fd` (the asyncio worker
-/// pool does, when a call is cancelled), and whoever installed it empties it
+/// cut into slices. Whoever makes the check fire must then write to `fd` ([`wake`];
+/// `CancelHandle::cancel` does it for the threads inside its `guard`, which covers every
+/// stream and asyncio call), and whoever installed it empties it
 /// ([`drain_wake_fd`]) once `f` is over: a fired wake stays readable so that every later wait
 /// inside `f` ends too. A check that fires without a write is noticed only when the socket or
 /// the deadline ends the wait.
@@ -128,6 +129,15 @@ pub fn with_wake_fd<R>(fd: i32, f: impl FnOnce() -> R) -> R {
 /// The wake fd installed by [`with_wake_fd`], if any.
 pub(crate) fn wake_fd() -> Option<i32> {
     WAKE.with(|w| w.get())
+}
+
+/// Write a wake fd (8 bytes, as an eventfd takes them; a pipe takes them too). A full
+/// eventfd counter or pipe (EAGAIN) is already readable, which is all a wake needs.
+pub fn wake(fd: i32) {
+    let one: u64 = 1;
+    // SAFETY: writes the 8 bytes of a local u64; the caller keeps `fd` open while it may be
+    // written (the asyncio workers' eventfds live as long as the process).
+    unsafe { libc::write(fd, (&raw const one).cast(), 8) };
 }
 
 /// Empty a wake fd (an eventfd's counter, or a pipe's bytes) so it stops being readable.

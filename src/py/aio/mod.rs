@@ -9,13 +9,13 @@
 //!
 //! Cancelling the awaiting task cancels the call's [`CancelHandle`]: a call still queued never
 //! starts, and one under way is woken out of its socket wait at once (the worker's wake fd,
-//! written by [`AioCall::cancel`]; see `interrupt::with_wake_fd`), which drops the connection
-//! instead of returning it to the pool half-read, and frees the worker.
+//! which `CancelHandle::cancel` writes; see `interrupt::with_wake_fd`), which drops the
+//! connection instead of returning it to the pool half-read, and frees the worker. The same
+//! holds for a stream's resume running on a worker when the stream is closed.
 
 pub mod pool;
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -23,41 +23,10 @@ use pyo3::types::{PyDict, PyTuple};
 use crate::core::cancel::CancelHandle;
 use crate::core::http::interrupt;
 
-/// What a call and its canceller share.
-#[derive(Debug, Default)]
-struct CallState {
-    cancel: CancelHandle,
-    /// The wake fd of the worker running the call, while it runs.
-    wake: Mutex<Option<i32>>,
-}
-
-impl CallState {
-    fn cancel(&self) {
-        self.cancel.cancel();
-        // Under the lock: once the worker has cleared it (the call over), no write can
-        // reach the worker's next call.
-        if let Ok(wake) = self.wake.lock()
-            && let Some(fd) = *wake
-        {
-            let one: u64 = 1;
-            // SAFETY: writes the 8 bytes of a local u64 to the worker's eventfd, which lives
-            // as long as the process. A full counter (EAGAIN) still wakes.
-            unsafe { libc::write(fd, (&raw const one).cast(), 8) };
-        }
-    }
-
-    /// Set (Some) or clear (None) the running worker's wake fd.
-    fn running_on(&self, fd: Option<i32>) {
-        if let Ok(mut wake) = self.wake.lock() {
-            *wake = fd;
-        }
-    }
-}
-
 /// A call queued or running on the worker pool, as the awaiting coroutine holds it.
 #[pyclass(frozen, name = "_AioCall", module = "incluster._native")]
 pub struct AioCall {
-    state: Arc<CallState>,
+    cancel: CancelHandle,
 }
 
 #[pymethods]
@@ -66,13 +35,13 @@ impl AioCall {
     /// at once and the connection is closed. Its future is left alone (the caller cancelled
     /// it). Idempotent, and harmless after the call finished.
     fn cancel(&self) {
-        self.state.cancel();
+        self.cancel.cancel();
     }
 
     /// Whether `cancel()` was called.
     #[getter]
     fn cancelled(&self) -> bool {
-        self.state.cancel.is_cancelled()
+        self.cancel.is_cancelled()
     }
 }
 
@@ -84,7 +53,7 @@ struct Job {
     method: Py<PyAny>,
     args: Py<PyTuple>,
     kwargs: Option<Py<PyDict>>,
-    state: Arc<CallState>,
+    cancel: CancelHandle,
 }
 
 impl Job {
@@ -92,23 +61,21 @@ impl Job {
     /// scheduled for a cancelled call: its waiter is gone, and an exception set on a future
     /// nobody awaits would only warn.
     fn run(self) {
-        let wake = pool::wake_fd();
-        // Before the first look at the flag: a cancel from now on also writes the wake fd.
-        self.state.running_on(wake);
-        match wake {
-            Some(fd) => interrupt::with_wake_fd(fd, || self.run_guarded()),
+        // Socket waits inside watch this worker's wake fd, which the call's cancel (and the
+        // cancel of any stream whose I/O runs here) writes: they end at once.
+        match pool::wake_fd() {
+            Some(fd) => {
+                interrupt::with_wake_fd(fd, || self.run_guarded());
+                // A wake that came after the socket wait ended (or that ended it) must not
+                // end the next call's first wait: empty it (one read; EAGAIN when empty).
+                interrupt::drain_wake_fd(fd);
+            }
             None => self.run_guarded(),
-        }
-        // Stop taking wakes, then empty any that came after the socket wait ended (only a
-        // cancelled call can have sent one), so the next call starts clean.
-        self.state.running_on(None);
-        if let (Some(fd), true) = (wake, self.state.cancel.is_cancelled()) {
-            interrupt::drain_wake_fd(fd);
         }
     }
 
     fn run_guarded(&self) {
-        let cancel = &self.state.cancel;
+        let cancel = &self.cancel;
         cancel.guard(|| {
             Python::attach(|py| {
                 if cancel.is_cancelled() {
@@ -158,7 +125,7 @@ pub fn aio_submit(
     args: Py<PyTuple>,
     kwargs: Option<Py<PyDict>>,
 ) -> PyResult<AioCall> {
-    let state = Arc::new(CallState::default());
+    let cancel = CancelHandle::new();
     let job = Job {
         event_loop,
         future,
@@ -166,14 +133,14 @@ pub fn aio_submit(
         method,
         args,
         kwargs,
-        state: state.clone(),
+        cancel: cancel.clone(),
     };
     pool::submit(Box::new(move || job.run())).map_err(|e| {
         pyo3::exceptions::PyRuntimeError::new_err(format!(
             "could not start incluster.aio's worker threads: {e}"
         ))
     })?;
-    Ok(AioCall { state })
+    Ok(AioCall { cancel })
 }
 
 /// Calls queued or running on the worker pool (for tests that wait for it to drain).
