@@ -25,9 +25,10 @@ worker. The client stays usable.
 sync watch's options and its resume, 410 relist and idle-timeout behaviour, which stay in the
 core. No thread per watch: its socket is read on the event loop's thread only when the loop
 says it is readable (``loop.add_reader``), TLS and framing advanced in Rust without waiting;
-only resumes and relists borrow a worker for their requests. ``kube.logs(...)`` is the same for a
-pod's log (its resumes, with their backoff, run on a worker). ``aclose()`` (or leaving
-``async with``) ends a watch or log read at once and closes its connection.
+only resumes and relists borrow a worker for their requests. ``kube.logs(...)`` is the same
+for a pod's log (its resumes' requests run on a worker; their backoffs are waited on the
+loop). ``aclose()`` (or leaving ``async with``) ends a watch or log read at once and closes
+its connection.
 """
 
 from __future__ import annotations
@@ -284,8 +285,14 @@ class Logs(_Stream["_native.Logs"]):
                 if not await self._park(fd, writable, idle):
                     logs._idle_expired()
             else:
-                # A resume (pod status, backoff, the request from the last timestamp) or
-                # the end, on a worker.
+                # A resume's backoff is waited out here, on the loop; its requests (the pod's
+                # status, the request from the last timestamp) borrow a worker. A resume that
+                # reaches a backoff returns from the worker, and the next round waits it.
+                delay = logs._resume_delay()
+                if delay:
+                    await self._park(None, False, delay)
+                if self._closed:
+                    raise StopAsyncIteration
                 await _call(logs._wait_io)
 
     def __repr__(self) -> str:

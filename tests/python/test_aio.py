@@ -564,3 +564,39 @@ def test_log_follows_hold_no_thread_and_the_idle_check_goes_on(server: Server,
         assert "closed" in repr(follows[0])
 
     run(flavour, main)
+
+
+def test_log_resumes_wait_out_their_backoff_on_the_loop_not_on_a_worker(
+        server: Server, flavour: str) -> None:
+    """Twice the pool's size of quiet follows, whose idle check fires after 0.2 s and whose
+    resume then backs off 3 s (a stream that brought nothing): while they back off, no
+    worker is busy and a request is answered. A resume that slept its backoff on a worker
+    (as before) held every worker for those 3 s, the other half of the follows queued
+    behind them, and the request behind those."""
+    streams = 2 * incluster._native._aio_threads()
+    for i in range(streams):
+        server.control("POST", "/_control/pods", {"namespace": "lb", "name": f"q{i}",
+                                                  "containers": ["app"]})
+
+    async def main() -> None:
+        c = client(server)
+        await c.get("/version")
+        follows = [c.logs(f"q{i}", namespace="lb", follow=True, idle_check=0.2,
+                          backoff=(3.0, 3.0)) for i in range(streams)]
+        readers = [asyncio.ensure_future(f.__anext__()) for f in follows]
+        # Every follow has gone quiet for 0.2 s and made its resume's pod status check by
+        # now, far within the 3 s backoff that follows.
+        await asyncio.sleep(1.0)
+        before = len(server.requests())
+        assert incluster._native._aio_busy() == 0
+        assert (await asyncio.wait_for(c.get("/version"), 10))["major"] == "1"
+        assert not any(r.done() for r in readers)
+        for f in follows:
+            await f.aclose()
+        ended = await asyncio.gather(*readers, return_exceptions=True)
+        assert all(isinstance(e, StopAsyncIteration) for e in ended), ended
+        # Closed in their backoff: none made its request from the last timestamp.
+        assert [r["path"] for r in server.requests()[before:]] == ["/version"]
+
+    run(flavour, main)
+
