@@ -7,10 +7,51 @@
 //! same sizes, the same input semantics as ureq's `ConsumeBuf`), and add
 //! [`SlimBuffers::release_idle`], which frees both buffers when no unread input is left in
 //! them. The transports call it when a socket wait inside `interrupt::nonblocking` is refused:
-//! the stream is about to park until its socket is readable, and the next read allocates
-//! again. A blocking read never releases, so the sync paths allocate as before.
+//! the stream is about to park until its socket is readable. Released buffers go to a small
+//! pool of the thread's ([`take_buffer`], [`give_buffer`]; the line framer's too), from which
+//! the next stream to wake on that thread takes them: a thousand parked streams hold none,
+//! and waking one costs no allocation or zeroing. A blocking read never releases, so the sync
+//! paths allocate as before.
+
+use std::cell::RefCell;
 
 use ureq::unversioned::transport::Buffers;
+
+/// How many released buffers a thread keeps for reuse, and the largest it keeps.
+const POOL_BUFFERS: usize = 8;
+const POOL_MAX_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    /// Buffers that parked streams gave back on this thread, for the next stream that wakes
+    /// here: an event loop wakes one stream after another, so a handful serve them all, and
+    /// a woken stream neither allocates nor zeroes its buffers again.
+    static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A buffer of exactly `len` bytes: a released one of that size from this thread's pool (its
+/// bytes are stale but initialised; every user overwrites before it reads), else a zeroed one.
+pub fn take_buffer(len: usize) -> Vec<u8> {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        match p.iter().position(|b| b.len() == len) {
+            Some(i) => p.swap_remove(i),
+            None => vec![0; len],
+        }
+    })
+}
+
+/// Give a buffer back to this thread's pool (dropped if the pool is full or it is large).
+pub fn give_buffer(b: Vec<u8>) {
+    if b.is_empty() || b.len() > POOL_MAX_BYTES {
+        return;
+    }
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOL_BUFFERS {
+            p.push(b);
+        }
+    });
+}
 
 /// Input and output buffers of one transport layer, allocated on first use and freed by
 /// [`SlimBuffers::release_idle`].
@@ -50,10 +91,10 @@ impl SlimBuffers {
     /// then (it transmits what it writes before it waits for input).
     pub fn release_idle(&mut self) {
         if self.consumed == self.filled {
-            self.input = Vec::new();
+            give_buffer(std::mem::take(&mut self.input));
             self.filled = 0;
             self.consumed = 0;
-            self.output = Vec::new();
+            give_buffer(std::mem::take(&mut self.output));
         }
     }
 
@@ -62,11 +103,19 @@ impl SlimBuffers {
         self.input.len() + self.output.len()
     }
 
-    fn ensure_allocation(&mut self) {
-        if self.output.len() < self.output_size {
+    /// Each buffer only when it is used: a parked stream that wakes to read needs no output.
+    fn ensure_output(&mut self) {
+        if self.output.is_empty() {
+            self.output = take_buffer(self.output_size);
+        } else if self.output.len() < self.output_size {
             self.output.resize(self.output_size, 0);
         }
-        if self.input.len() < self.input_size {
+    }
+
+    fn ensure_input(&mut self) {
+        if self.input.is_empty() {
+            self.input = take_buffer(self.input_size);
+        } else if self.input.len() < self.input_size {
             self.input.resize(self.input_size, 0);
         }
     }
@@ -89,7 +138,7 @@ impl SlimBuffers {
 
 impl Buffers for SlimBuffers {
     fn output(&mut self) -> &mut [u8] {
-        self.ensure_allocation();
+        self.ensure_output();
         &mut self.output
     }
 
@@ -98,7 +147,7 @@ impl Buffers for SlimBuffers {
     }
 
     fn input_append_buf(&mut self) -> &mut [u8] {
-        self.ensure_allocation();
+        self.ensure_input();
         self.shift();
         &mut self.input[self.filled..]
     }
@@ -113,7 +162,8 @@ impl Buffers for SlimBuffers {
     }
 
     fn tmp_and_output(&mut self) -> (&mut [u8], &mut [u8]) {
-        self.ensure_allocation();
+        self.ensure_input();
+        self.ensure_output();
         self.shift();
         let free = self.input.len() - self.filled;
         if free < MIN_TMP_SIZE {
@@ -140,10 +190,11 @@ mod tests {
         assert_eq!(b.input(), b"hello");
         b.input_consume(2);
         assert!(b.can_use_input());
-        // Unread input survives a release.
+        // Only the input was needed so far; unread input survives a release.
+        assert_eq!(b.allocated(), 16);
         b.release_idle();
         assert_eq!(b.input(), b"llo");
-        assert_eq!(b.allocated(), 24);
+        assert_eq!(b.allocated(), 16);
         b.input_consume(3);
         b.release_idle();
         assert_eq!(b.allocated(), 0);
@@ -152,6 +203,20 @@ mod tests {
         b.output()[..2].copy_from_slice(b"ok");
         assert_eq!(&b.output()[..2], b"ok");
         assert_eq!(b.input_append_buf().len(), 16);
+    }
+
+    #[test]
+    fn released_buffers_are_reused_on_the_same_thread() {
+        let mut a = SlimBuffers::new(4096, 1024);
+        a.input_append_buf()[..3].copy_from_slice(b"abc");
+        a.input_appended(3);
+        a.input_consume(3);
+        let first = a.input.as_ptr();
+        a.release_idle();
+        let mut b = SlimBuffers::new(4096, 1024);
+        // The same allocation, handed to the next stream that reads on this thread.
+        assert_eq!(b.input_append_buf().as_ptr(), first.cast_mut());
+        assert_eq!(b.input_append_buf().len(), 4096);
     }
 
     #[test]

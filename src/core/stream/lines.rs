@@ -112,8 +112,8 @@ impl LineFramer {
             self.start = 0;
         }
         if self.buf.is_empty() {
-            // Zeroed by the allocator (often already-zero pages) rather than by a fill.
-            self.buf = vec![0; READ_SIZE];
+            // One a parked stream gave back on this thread, if any (see `release_idle`).
+            self.buf = crate::core::http::buffers::take_buffer(READ_SIZE);
         } else if self.buf.len() < self.end + READ_SIZE {
             self.buf.resize(self.end + READ_SIZE, 0);
         }
@@ -149,11 +149,12 @@ impl LineFramer {
     }
 
     /// Free the buffer if it holds nothing unread (a stream about to park until its socket is
-    /// readable: a thousand parked streams should not each keep [`READ_SIZE`] bytes). The
-    /// next [`LineFramer::spare`] allocates again. A partial line keeps the buffer.
+    /// readable: a thousand parked streams should not each keep [`READ_SIZE`] bytes). It goes
+    /// to the thread's pool of released buffers, where the next stream to wake on this thread
+    /// takes it ([`LineFramer::spare`]). A partial line keeps the buffer.
     pub fn release_idle(&mut self) {
         if self.start == self.end {
-            self.buf = Vec::new();
+            crate::core::http::buffers::give_buffer(std::mem::take(&mut self.buf));
             self.clear();
         }
     }
