@@ -5,6 +5,9 @@
 //! installs one that looks for a pending Ctrl-C; watch and log streams install one that looks at
 //! their cancel handle. Without a check, a wait is one `poll` for the whole timeout.
 //!
+//! Inside [`with_wake_fd`] (the asyncio workers), a wait is instead one `poll` on the socket and
+//! a wake fd, for the whole timeout: a cancel writes the wake fd and the wait ends at once.
+//!
 //! Inside [`nonblocking`], a socket wait does not wait at all: when the socket is not ready it
 //! fails at once and records which socket and readiness it needed ([`Readiness`]), so an event
 //! loop can watch that socket and try again (the asyncio front reads streams this way).
