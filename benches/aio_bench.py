@@ -7,8 +7,8 @@ asyncio API.
    sleeps 1 ms in a loop (loop lag). Each client runs in its own process, on the default
    event loop, with a time limit; a client that does not deliver everything says so.
 2. incluster only: one async watch stream of ~4 KB Pods vs the sync iterator (events/s);
-   GET p50 on a keep-alive connection, async vs sync; loop lag while 500 watch streams and
-   1,000 concurrent requests run.
+   GET p50 on a keep-alive connection, async vs sync; how long a cancelled request holds its
+   worker; loop lag while 500 watch streams and 1,000 concurrent requests run.
 
 Figures are printed and written to OUT/aio.json; nothing is asserted (tests never time).
 
@@ -209,6 +209,30 @@ async def async_p50(n=2000):
 
 sync_p50(200); asyncio.run(async_p50(200))
 out["get_p50_us"] = {"sync": round(sync_p50()), "async": round(asyncio.run(async_p50()))}
+
+async def cancel_free(n=30):
+    # A request under way (the server holds it 60 s) is cancelled: how long until its worker
+    # is free again (the connection closed, the call over).
+    ts = []
+    for _ in range(n):
+        t = asyncio.ensure_future(aio.get("/_test/delay", params={"ms": 60000}))
+        await asyncio.sleep(0.02)
+        while not incluster._native._aio_busy():
+            await asyncio.sleep(0.001)
+        t0 = time.perf_counter()
+        t.cancel()
+        try:
+            await t
+        except asyncio.CancelledError:
+            pass
+        # Polled with the GIL released (a sleeping loop would hold it, and the worker needs
+        # it to finish): this blocks the loop, which has nothing else to do here.
+        while incluster._native._aio_busy():
+            time.sleep(0.00005)
+        ts.append(time.perf_counter() - t0)
+    return round(statistics.median(ts) * 1000, 2), round(max(ts) * 1000, 2)
+
+out["cancel_to_worker_free_ms"] = dict(zip(("p50", "max"), asyncio.run(cancel_free())))
 
 async def mixed():
     lat = []

@@ -290,3 +290,63 @@ fn errors_name_the_pod_and_its_containers() {
         ErrorKind::InvalidArgument
     );
 }
+
+/// The asyncio front's way through a resume (`read_ready`, then `resume_delay` and
+/// `wait_once` for `NeedsIo`): a stream that brought nothing backs off before it resumes, and
+/// the backoff is handed to the front instead of slept in `wait_once`. The backoff here is
+/// 20 s, so a `wait_once` that slept it would take 20 s; the watchdog ends the test at 30 s.
+#[test]
+fn a_front_that_asks_for_resume_delays_gets_the_backoff_and_wait_once_never_sleeps_it() {
+    use incluster::core::logs::stream::Ready;
+    let (s, c) = setup();
+    s.create_pod(NS, "p", &["app"]);
+    let o = LogOptions {
+        backoff_initial: Duration::from_secs(20),
+        backoff_max: Duration::from_secs(20),
+        ..follow()
+    };
+    let mut l = LogStream::open(&c, NS, "p", o).unwrap();
+    watchdog(&l);
+    // From this call on the front waits out the backoffs; nothing to wait for yet.
+    assert_eq!(l.resume_delay(), None);
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    assert!(matches!(
+        l.read_ready(&mut |x| got.push(x.to_vec())).unwrap(),
+        Ready::Socket(_)
+    ));
+    // Silence past the idle check: the stream counts as lost, having brought nothing.
+    l.idle_expired();
+    assert!(matches!(
+        l.read_ready(&mut |x| got.push(x.to_vec())).unwrap(),
+        Ready::NeedsIo
+    ));
+    let t = Instant::now();
+    // The resume checks the pod, then stops before its backoff, keeping its place.
+    let e = l.wait_once(&mut |x| got.push(x.to_vec())).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+    assert!(!l.cancel_handle().is_cancelled());
+    assert!(matches!(
+        l.read_ready(&mut |x| got.push(x.to_vec())).unwrap(),
+        Ready::NeedsIo
+    ));
+    let d = l
+        .resume_delay()
+        .expect("the backoff, for the front to wait");
+    assert!(
+        d > Duration::from_secs(5) && d <= Duration::from_secs(20),
+        "{d:?}"
+    );
+    // The front waited it; the resume goes on without sleeping and opens the stream again.
+    assert!(!l.wait_once(&mut |x| got.push(x.to_vec())).unwrap());
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert_eq!(l.resume_delay(), None);
+    s.append_logs(NS, "p", "app", &["after the resume"]);
+    while got.is_empty() {
+        match l.read_ready(&mut |x| got.push(x.to_vec())).unwrap() {
+            Ready::Line => {}
+            Ready::Socket(_) => std::thread::sleep(Duration::from_millis(5)),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(text(&got), ["after the resume"]);
+}

@@ -18,15 +18,17 @@ thousand threads.
 
 Cancelling the awaiting task (``task.cancel()``, ``asyncio.timeout``, ``wait_for``) raises
 ``CancelledError`` in it at once, unchanged; the request still queued never starts, and one
-under way stops at its next socket wait and closes its connection. The client stays usable.
+under way is woken out of its socket wait at once and closes its connection, freeing its
+worker. The client stays usable.
 
 ``kube.watch(...)`` is an async iterator (``async for ev in kube.watch(...)``) with the
 sync watch's options and its resume, 410 relist and idle-timeout behaviour, which stay in the
 core. No thread per watch: its socket is read on the event loop's thread only when the loop
 says it is readable (``loop.add_reader``), TLS and framing advanced in Rust without waiting;
-only resumes and relists borrow a worker for their requests. ``kube.logs(...)`` is the same for a
-pod's log (its resumes, with their backoff, run on a worker). ``aclose()`` (or leaving
-``async with``) ends a watch or log read at once and closes its connection.
+only resumes and relists borrow a worker for their requests. ``kube.logs(...)`` is the same
+for a pod's log (its resumes' requests run on a worker; their backoffs are waited on the
+loop). ``aclose()`` (or leaving ``async with``) ends a watch or log read at once and closes
+its connection.
 """
 
 from __future__ import annotations
@@ -77,10 +79,12 @@ async def _call(method: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     call = _native._aio_submit(loop, fut, _settle, method, args, kwargs)
     try:
         return await fut
-    finally:
-        # After a cancellation this ends the request (or keeps a queued one from starting);
-        # after an answer it does nothing.
+    except BaseException:
+        # After a cancellation this ends the request at once (or keeps a queued one from
+        # starting); after the call's own exception it does nothing. Not on the way out of
+        # an answer: nothing is left to stop, and it would cost the loop a syscall.
         call.cancel()
+        raise
 
 
 def _wake(fut: "asyncio.Future[bool]", ready: bool) -> None:
@@ -281,8 +285,14 @@ class Logs(_Stream["_native.Logs"]):
                 if not await self._park(fd, writable, idle):
                     logs._idle_expired()
             else:
-                # A resume (pod status, backoff, the request from the last timestamp) or
-                # the end, on a worker.
+                # A resume's backoff is waited out here, on the loop; its requests (the pod's
+                # status, the request from the last timestamp) borrow a worker. A resume that
+                # reaches a backoff returns from the worker, and the next round waits it.
+                delay = logs._resume_delay()
+                if delay:
+                    await self._park(None, False, delay)
+                if self._closed:
+                    raise StopAsyncIteration
                 await _call(logs._wait_io)
 
     def __repr__(self) -> str:

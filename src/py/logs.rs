@@ -244,6 +244,18 @@ impl Logs {
         }
     }
 
+    /// incluster.aio: the backoff (seconds) to wait on the event loop before `_wait_io`, or
+    /// None. From the first call on, a resume stops where it would sleep instead of holding
+    /// its worker (`_wait_io` returns, and the next `_poll_async` asks for I/O again).
+    fn _resume_delay(&self) -> PyResult<Option<f64>> {
+        Ok(self
+            .lock()?
+            .stream
+            .as_mut()
+            .and_then(|s| s.resume_delay())
+            .map(|d| d.as_secs_f64()))
+    }
+
     /// incluster.aio: resume the lost stream (or end the log), on a worker thread with the GIL
     /// released. A cancelled call (its task was cancelled) leaves the resume for next time.
     fn _wait_io(&self, py: Python<'_>) -> PyResult<()> {

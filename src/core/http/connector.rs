@@ -11,9 +11,11 @@ use std::sync::Arc;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use rustls_pki_types::ServerName;
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport,
-    TransportAdapter,
+    Buffers, ConnectionDetails, Connector, Either, NextTimeout, Transport, TransportAdapter,
 };
+
+use crate::core::http::buffers::SlimBuffers;
+use crate::core::http::interrupt;
 
 /// Wraps the chained transport in TLS when the URL is `https`.
 pub struct TlsConnector {
@@ -75,7 +77,7 @@ impl<In: Transport> Connector<In> for TlsConnector {
         let mut sock = TransportAdapter::new(transport.boxed(), details.current_time.clone());
         sock.set_timeout(details.timeout);
         conn.complete_io(&mut sock)?;
-        let buffers = LazyBuffers::new(
+        let buffers = SlimBuffers::new(
             details.config.input_buffer_size(),
             details.config.output_buffer_size(),
         );
@@ -88,7 +90,7 @@ impl<In: Transport> Connector<In> for TlsConnector {
 
 /// A TLS connection as a ureq transport.
 pub struct TlsTransport {
-    buffers: LazyBuffers,
+    buffers: SlimBuffers,
     stream: StreamOwned<ClientConnection, TransportAdapter>,
 }
 
@@ -113,7 +115,17 @@ impl Transport for TlsTransport {
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
         self.stream.get_mut().set_timeout(timeout);
         let input = self.buffers.input_append_buf();
-        let amount = self.stream.read(input)?;
+        let amount = match self.stream.read(input) {
+            Ok(n) => n,
+            Err(e) => {
+                if interrupt::was_refused() {
+                    // The TCP layer found nothing to read (inside `interrupt::nonblocking`):
+                    // the stream parks, without this layer's empty buffers either.
+                    self.buffers.release_idle();
+                }
+                return Err(e.into());
+            }
+        };
         self.buffers.input_appended(amount);
         Ok(amount > 0)
     }

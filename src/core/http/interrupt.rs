@@ -5,6 +5,9 @@
 //! installs one that looks for a pending Ctrl-C; watch and log streams install one that looks at
 //! their cancel handle. Without a check, a wait is one `poll` for the whole timeout.
 //!
+//! Inside [`with_wake_fd`] (the asyncio workers), a wait is instead one `poll` on the socket and
+//! a wake fd, for the whole timeout: a cancel writes the wake fd and the wait ends at once.
+//!
 //! Inside [`nonblocking`], a socket wait does not wait at all: when the socket is not ready it
 //! fails at once and records which socket and readiness it needed ([`Readiness`]), so an event
 //! loop can watch that socket and try again (the asyncio front reads streams this way).
@@ -20,6 +23,8 @@ pub const SLICE: Duration = Duration::from_millis(50);
 
 thread_local! {
     static CHECK: RefCell<Option<Rc<dyn Fn() -> bool>>> = const { RefCell::new(None) };
+    /// Inside [`with_wake_fd`]: the eventfd that ends a socket wait when written.
+    static WAKE: Cell<Option<i32>> = const { Cell::new(None) };
     /// Inside [`nonblocking`]: what the last socket wait that could not go on needed.
     static NONBLOCKING: Cell<Option<Option<Readiness>>> = const { Cell::new(None) };
 }
@@ -102,6 +107,48 @@ pub fn with_check<R>(check: impl Fn() -> bool + 'static, f: impl FnOnce() -> R) 
     CHECK.with(|c| *c.borrow_mut() = Some(combined));
     let _restore = Restore(outer);
     f()
+}
+
+/// Run `f` with `fd` (an eventfd, or the read end of a pipe, non-blocking) watched by every
+/// socket wait inside it, next to the socket: when `fd` becomes readable the wait asks the
+/// check at once, so an interruption needs no [`SLICE`] to be noticed, and the waits are not
+/// cut into slices. Whoever makes the check fire must then write to `fd` ([`wake`];
+/// `CancelHandle::cancel` does it for the threads inside its `guard`, which covers every
+/// stream and asyncio call), and whoever installed it empties it
+/// ([`drain_wake_fd`]) once `f` is over: a fired wake stays readable so that every later wait
+/// inside `f` ends too. A check that fires without a write is noticed only when the socket or
+/// the deadline ends the wait.
+pub fn with_wake_fd<R>(fd: i32, f: impl FnOnce() -> R) -> R {
+    struct Leave(Option<i32>);
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            WAKE.with(|w| w.set(self.0));
+        }
+    }
+    let _leave = Leave(WAKE.with(|w| w.replace(Some(fd))));
+    f()
+}
+
+/// The wake fd installed by [`with_wake_fd`], if any.
+pub(crate) fn wake_fd() -> Option<i32> {
+    WAKE.with(|w| w.get())
+}
+
+/// Write a wake fd (8 bytes, as an eventfd takes them; a pipe takes them too). A full
+/// eventfd counter or pipe (EAGAIN) is already readable, which is all a wake needs.
+pub fn wake(fd: i32) {
+    let one: u64 = 1;
+    // SAFETY: writes the 8 bytes of a local u64; the caller keeps `fd` open while it may be
+    // written (the asyncio workers' eventfds live as long as the process).
+    unsafe { libc::write(fd, (&raw const one).cast(), 8) };
+}
+
+/// Empty a wake fd (an eventfd's counter, or a pipe's bytes) so it stops being readable.
+pub fn drain_wake_fd(fd: i32) {
+    let mut buf = [0u8; 64];
+    // SAFETY: reading into a local buffer of the length given; a non-blocking fd returns
+    // EAGAIN once empty.
+    while unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
 }
 
 /// True when a check is installed on this thread.

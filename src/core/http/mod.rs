@@ -1,6 +1,7 @@
 //! HTTP: the pooled agent, TLS connector, proxy rules, retries and rate limit.
 
 pub mod agent;
+pub mod buffers;
 pub mod connector;
 pub mod interrupt;
 pub mod proxy;

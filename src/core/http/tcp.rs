@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
 
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, ShutdownHandle,
-    Transport,
+    Buffers, ConnectionDetails, Connector, Either, NextTimeout, ShutdownHandle, Transport,
 };
 
+use crate::core::http::buffers::SlimBuffers;
 use crate::core::http::interrupt::{self, Interrupted};
 
 /// Opens TCP connections (unless an earlier connector in the chain, such as the CONNECT proxy
@@ -34,6 +34,9 @@ pub struct TcpConnector;
 pub(crate) fn wait(fd: i32, events: i16, deadline: Option<Instant>) -> io::Result<()> {
     if interrupt::is_nonblocking() {
         return wait_none(fd, events);
+    }
+    if let Some(wake) = interrupt::wake_fd() {
+        return wait_or_wake(fd, events, wake, deadline);
     }
     loop {
         let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -68,6 +71,53 @@ pub(crate) fn wait(fd: i32, events: i16, deadline: Option<Instant>) -> io::Resul
         }
         if interrupt::interrupted() {
             return Err(Interrupted::io());
+        }
+    }
+}
+
+/// [`wait`] with a wake fd installed: one `poll` on the socket and the wake fd until the
+/// deadline, no slices, and the check asked only on a wake (on a worker of the asyncio
+/// pool, the Python front's check takes the GIL). A wake that the check confirms is left
+/// readable, so every later wait of the same call ends at once too (the pool empties it when
+/// the call is over); a stale one is drained and the wait goes on.
+fn wait_or_wake(fd: i32, events: i16, wake: i32, deadline: Option<Instant>) -> io::Result<()> {
+    loop {
+        let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if remaining == Some(Duration::ZERO) {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        let ms = remaining.map_or(-1, |s| {
+            i32::try_from(s.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX)
+        });
+        let mut p = [
+            libc::pollfd {
+                fd,
+                events,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: wake,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid pollfds for the duration of the call.
+        let r = unsafe { libc::poll(p.as_mut_ptr(), 2, ms) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+            continue;
+        }
+        if p[1].revents != 0 {
+            if interrupt::interrupted() {
+                return Err(Interrupted::io());
+            }
+            interrupt::drain_wake_fd(wake);
+        }
+        if p[0].revents != 0 {
+            return Ok(());
         }
     }
 }
@@ -146,7 +196,7 @@ impl<In: Transport> Connector<In> for TcpConnector {
                     let stream = Arc::new(stream);
                     let weak = Arc::downgrade(&stream);
                     (details.register_shutdown)(weak as std::sync::Weak<dyn ShutdownHandle>)?;
-                    let buffers = LazyBuffers::new(
+                    let buffers = SlimBuffers::new(
                         details.config.input_buffer_size(),
                         details.config.output_buffer_size(),
                     );
@@ -168,7 +218,7 @@ impl<In: Transport> Connector<In> for TcpConnector {
 /// A non-blocking TCP connection as a ureq transport.
 pub struct TcpTransport {
     stream: Arc<TcpStream>,
-    buffers: LazyBuffers,
+    buffers: SlimBuffers,
 }
 
 impl fmt::Debug for TcpTransport {
@@ -210,7 +260,14 @@ impl Transport for TcpTransport {
         loop {
             // Wait first: ureq asks for input when it has consumed what it had, so the data
             // is rarely there already, and a poll is cheaper than a failed read plus a poll.
-            wait(fd, libc::POLLIN, deadline).map_err(|e| to_ureq(e, timeout))?;
+            if let Err(e) = wait(fd, libc::POLLIN, deadline) {
+                if interrupt::was_refused() {
+                    // A non-blocking read found nothing: the stream parks until the socket is
+                    // readable, without holding empty buffers meanwhile.
+                    self.buffers.release_idle();
+                }
+                return Err(to_ureq(e, timeout));
+            }
             let input = self.buffers.input_append_buf();
             match (&*self.stream).read(input) {
                 Ok(n) => {
@@ -237,5 +294,87 @@ impl Transport for TcpTransport {
         };
         // SAFETY: one valid pollfd; zero timeout.
         unsafe { libc::poll(&mut p, 1, 0) == 0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::net::TcpListener;
+    use std::rc::Rc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    fn eventfd() -> i32 {
+        // SAFETY: creates a new fd; no pointers involved.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        assert!(fd >= 0);
+        fd
+    }
+
+    fn write_wake(fd: i32) {
+        let one: u64 = 1;
+        // SAFETY: writes the 8 bytes of a local u64, as an eventfd expects.
+        let n = unsafe { libc::write(fd, (&raw const one).cast(), 8) };
+        assert_eq!(n, 8);
+    }
+
+    #[test]
+    fn a_wake_ends_a_wait_at_once_and_the_wait_is_not_sliced() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (_server, _) = listener.accept().unwrap();
+        let wake = eventfd();
+        let flag = Arc::new(AtomicBool::new(false));
+        let (f2, w2) = (flag.clone(), wake);
+        let canceller = std::thread::spawn(move || {
+            // Long enough for several SLICEs, had the wait been cut into them.
+            std::thread::sleep(interrupt::SLICE * 6);
+            f2.store(true, Ordering::SeqCst);
+            write_wake(w2);
+        });
+        let asked = Rc::new(Cell::new(0));
+        let a2 = asked.clone();
+        let r = interrupt::with_check(
+            move || {
+                a2.set(a2.get() + 1);
+                flag.load(Ordering::SeqCst)
+            },
+            || interrupt::with_wake_fd(wake, || wait(client.as_raw_fd(), libc::POLLIN, None)),
+        );
+        canceller.join().unwrap();
+        assert!(Interrupted::is(&r.unwrap_err()));
+        // Once, on the wake: never between slices.
+        assert_eq!(asked.get(), 1);
+        // The wake stays readable: a second wait of the same call ends at once as well.
+        let again = interrupt::with_check(
+            || true,
+            || interrupt::with_wake_fd(wake, || wait(client.as_raw_fd(), libc::POLLIN, None)),
+        );
+        assert!(Interrupted::is(&again.unwrap_err()));
+        // SAFETY: closing the eventfd this test opened.
+        unsafe { libc::close(wake) };
+    }
+
+    #[test]
+    fn a_stale_wake_is_drained_and_the_wait_goes_on() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let wake = eventfd();
+        write_wake(wake);
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(interrupt::SLICE);
+            server.write_all(b"x").unwrap();
+            server
+        });
+        let r = interrupt::with_check(
+            || false,
+            || interrupt::with_wake_fd(wake, || wait(client.as_raw_fd(), libc::POLLIN, None)),
+        );
+        assert!(r.is_ok(), "{r:?}");
+        drop(writer.join().unwrap());
+        // SAFETY: closing the eventfd this test opened.
+        unsafe { libc::close(wake) };
     }
 }

@@ -22,7 +22,7 @@
 //! Lines longer than `max_line_bytes` are split into pieces of that size (each delivered as
 //! a line). The last line, if it has no trailing newline, is delivered when the stream ends.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
@@ -178,6 +178,23 @@ pub struct LogStream {
     /// A stream lost in [`Mode::ReadReady`], for [`LogStream::wait_once`].
     lost: Option<Lost>,
     done: bool,
+    /// Set by a front that waits out backoffs itself ([`LogStream::resume_delay`]): a resume
+    /// stops where it would sleep, keeping its place, instead of holding its thread.
+    defer_delays: bool,
+    /// Where a resume stopped for its backoff (with `defer_delays`).
+    deferred: Option<Deferred>,
+}
+
+/// A resume stopped before a backoff, for the front to wait out ([`LogStream::resume_delay`]).
+#[derive(Debug)]
+struct Deferred {
+    delay: Duration,
+    /// The front has it (and waits it): the resume goes on without sleeping.
+    handed: bool,
+    /// The resume's own state at the stop.
+    errors: ResumeErrors,
+    failed: bool,
+    just_terminated: bool,
 }
 
 impl std::fmt::Debug for LogStream {
@@ -229,6 +246,8 @@ impl LogStream {
             draining: false,
             lost: None,
             done: false,
+            defer_delays: false,
+            deferred: None,
         };
         s.open_stream().map_err(|e| s.explain(e))?;
         Ok(s)
@@ -360,12 +379,36 @@ impl LogStream {
             return Ok(false);
         }
         // Failed reconnects (and pod status checks) are waited out as `core::stream::resume` says.
-        let mut errors = ResumeErrors::default();
-        let mut failed = false;
-        let mut just_terminated = false;
+        // A resume that stopped for its backoff (`defer_delays`) goes on where it stopped: the
+        // front waited the delay out, or (if it did not ask for it) it is slept here.
+        let (mut errors, mut failed, mut just_terminated, mut waited) = match self.deferred.take() {
+            Some(d) => {
+                if !d.handed {
+                    self.cancel.sleep(d.delay)?;
+                }
+                (d.errors, d.failed, d.just_terminated, true)
+            }
+            None => (ResumeErrors::default(), false, false, false),
+        };
+        // The delay waited is the one where the resume stopped: after a failure (failed) or
+        // the stalled stream's (not failed), once.
+        let mut waited_failure = waited && failed;
+        waited &= !failed;
         loop {
-            if failed {
+            if failed && !std::mem::take(&mut waited_failure) {
                 let d = self.backoff.next_delay();
+                if self.defer_delays {
+                    self.deferred = Some(Deferred {
+                        delay: d,
+                        handed: false,
+                        errors,
+                        failed,
+                        just_terminated,
+                    });
+                    // Not the handle's cancel: `resolve_lost` keeps the lost stream for the
+                    // next `wait_once`, as for any interrupted resume.
+                    return Err(Error::Cancelled);
+                }
                 self.cancel.sleep(d)?;
             }
             if self.draining {
@@ -392,8 +435,18 @@ impl LogStream {
                 }
             }
             let stalled = !self.progressed && (broke || self.opened_at.elapsed() < HEALTHY);
-            if stalled && !failed && !just_terminated {
+            if stalled && !failed && !just_terminated && !std::mem::take(&mut waited) {
                 let d = self.backoff.next_delay();
+                if self.defer_delays {
+                    self.deferred = Some(Deferred {
+                        delay: d,
+                        handed: false,
+                        errors,
+                        failed,
+                        just_terminated,
+                    });
+                    return Err(Error::Cancelled);
+                }
                 self.cancel.sleep(d)?;
             }
             self.dedup.skip = self.dedup.last;
@@ -504,6 +557,18 @@ impl LogStream {
             Some(lost) => self.resolve_lost(lost, out),
             None => Ok(false),
         }
+    }
+
+    /// For a front that waits out backoffs itself (asyncio): from the first call on, a resume
+    /// in [`LogStream::wait_once`] stops where it would sleep (`wait_once` then fails with
+    /// [`Error::Cancelled`] while the handle is not cancelled, keeping its place, like any
+    /// interrupted resume), and this returns the delay to wait before calling `wait_once`
+    /// again, which goes on without sleeping. `None` when no resume is waiting for a delay.
+    pub fn resume_delay(&mut self) -> Option<Duration> {
+        self.defer_delays = true;
+        let d = self.deferred.as_mut()?;
+        d.handed = true;
+        Some(d.delay)
     }
 
     /// How long the open stream may stay silent before it is checked (`None`: no limit; only
@@ -626,6 +691,8 @@ impl LogStream {
                 // The socket had nothing yet (`read_ready`): nothing was lost.
                 Err(_) if needed.is_some() => {
                     self.framer.filled(0);
+                    // Parking until the socket is readable: the empty buffer goes back.
+                    self.framer.release_idle();
                     return Ok(needed.map_or(Step::NeedsIo, Step::Socket));
                 }
                 Ok(0) => {

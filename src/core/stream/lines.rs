@@ -111,7 +111,10 @@ impl LineFramer {
             self.end -= self.start;
             self.start = 0;
         }
-        if self.buf.len() < self.end + READ_SIZE {
+        if self.buf.is_empty() {
+            // One a parked stream gave back on this thread, if any (see `release_idle`).
+            self.buf = crate::core::http::buffers::take_buffer(READ_SIZE);
+        } else if self.buf.len() < self.end + READ_SIZE {
             self.buf.resize(self.end + READ_SIZE, 0);
         }
         &mut self.buf[self.end..]
@@ -143,6 +146,17 @@ impl LineFramer {
         self.start = 0;
         self.end = 0;
         self.scanned = 0;
+    }
+
+    /// Free the buffer if it holds nothing unread (a stream about to park until its socket is
+    /// readable: a thousand parked streams should not each keep [`READ_SIZE`] bytes). It goes
+    /// to the thread's pool of released buffers, where the next stream to wake on this thread
+    /// takes it ([`LineFramer::spare`]). A partial line keeps the buffer.
+    pub fn release_idle(&mut self) {
+        if self.start == self.end {
+            crate::core::http::buffers::give_buffer(std::mem::take(&mut self.buf));
+            self.clear();
+        }
     }
 
     /// Whether a partial line is buffered.
@@ -248,6 +262,21 @@ mod tests {
         assert_eq!(f.take_prefix(8), b"12345678");
         assert_eq!(f.next_line().unwrap().unwrap(), b"9");
         assert_eq!(f.next_line().unwrap().unwrap(), b"ok");
+    }
+
+    #[test]
+    fn release_frees_an_empty_buffer_and_keeps_a_partial_line() {
+        let mut f = LineFramer::new(100);
+        feed(&mut f, b"ab\ncd");
+        assert_eq!(drain(&mut f), ["ab"]);
+        f.release_idle();
+        assert_eq!(f.buf.len(), READ_SIZE, "a partial line is kept");
+        feed(&mut f, b"\n");
+        assert_eq!(drain(&mut f), ["cd"]);
+        f.release_idle();
+        assert_eq!(f.buf.capacity(), 0);
+        feed(&mut f, b"ef\n");
+        assert_eq!(drain(&mut f), ["ef"]);
     }
 
     #[test]

@@ -559,6 +559,8 @@ impl Watch {
             // A non-blocking read that found nothing (see `read_ready`): not a failure.
             Err(_) if interrupt::is_nonblocking() && interrupt::was_refused() => {
                 self.framer.filled(0);
+                // Parking until the socket is readable: the empty buffer goes back meanwhile.
+                self.framer.release_idle();
                 Ok(false)
             }
             Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {

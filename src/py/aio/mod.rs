@@ -8,8 +8,10 @@
 //! conversion are the sync client's own code: every method, exception and option is the same.
 //!
 //! Cancelling the awaiting task cancels the call's [`CancelHandle`]: a call still queued never
-//! starts, and one under way stops at its next socket wait (the core's interrupt check), which
-//! drops the connection instead of returning it to the pool half-read.
+//! starts, and one under way is woken out of its socket wait at once (the worker's wake fd,
+//! which `CancelHandle::cancel` writes; see `interrupt::with_wake_fd`), which drops the
+//! connection instead of returning it to the pool half-read, and frees the worker. The same
+//! holds for a stream's resume running on a worker when the stream is closed.
 
 pub mod pool;
 
@@ -19,6 +21,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::core::cancel::CancelHandle;
+use crate::core::http::interrupt;
 
 /// A call queued or running on the worker pool, as the awaiting coroutine holds it.
 #[pyclass(frozen, name = "_AioCall", module = "incluster._native")]
@@ -29,8 +32,8 @@ pub struct AioCall {
 #[pymethods]
 impl AioCall {
     /// Stop the call: if still queued it never starts; if under way, its socket wait ends
-    /// and the connection is closed. Its future is left alone (the caller cancelled it).
-    /// Idempotent, and harmless after the call finished.
+    /// at once and the connection is closed. Its future is left alone (the caller cancelled
+    /// it). Idempotent, and harmless after the call finished.
     fn cancel(&self) {
         self.cancel.cancel();
     }
@@ -58,10 +61,24 @@ impl Job {
     /// scheduled for a cancelled call: its waiter is gone, and an exception set on a future
     /// nobody awaits would only warn.
     fn run(self) {
-        let cancel = self.cancel.clone();
+        // Socket waits inside watch this worker's wake fd, which the call's cancel (and the
+        // cancel of any stream whose I/O runs here) writes: they end at once.
+        match pool::wake_fd() {
+            Some(fd) => {
+                interrupt::with_wake_fd(fd, || self.run_guarded());
+                // A wake that came after the socket wait ended (or that ended it) must not
+                // end the next call's first wait: empty it (one read; EAGAIN when empty).
+                interrupt::drain_wake_fd(fd);
+            }
+            None => self.run_guarded(),
+        }
+    }
+
+    fn run_guarded(&self) {
+        let cancel = &self.cancel;
         cancel.guard(|| {
             Python::attach(|py| {
-                if self.cancel.is_cancelled() {
+                if cancel.is_cancelled() {
                     return;
                 }
                 let kwargs = self.kwargs.as_ref().map(|k| k.bind(py));
@@ -75,7 +92,7 @@ impl Job {
                         "internal error: an incluster.aio call panicked",
                     ))
                 });
-                if self.cancel.is_cancelled() {
+                if cancel.is_cancelled() {
                     return;
                 }
                 let (ok, value) = match outcome {

@@ -32,12 +32,21 @@ fn queue() -> std::io::Result<&'static Mutex<Sender<Job>>> {
         let mut last_err = None;
         for i in 0..THREADS {
             let rx = rx.clone();
+            let wake = new_wake_fd();
             match std::thread::Builder::new()
                 .name(format!("incluster-aio-{i}"))
-                .spawn(move || work(&rx))
-            {
+                .spawn(move || {
+                    WAKE.with(|w| w.set(wake));
+                    work(&rx)
+                }) {
                 Ok(_) => started += 1,
-                Err(e) => last_err = Some(e),
+                Err(e) => {
+                    if let Some(fd) = wake {
+                        // SAFETY: the eventfd made above, which no thread got.
+                        unsafe { libc::close(fd) };
+                    }
+                    last_err = Some(e)
+                }
             }
         }
         match (started, last_err) {
@@ -78,6 +87,28 @@ pub fn submit(job: Job) -> std::io::Result<()> {
         BUSY.fetch_sub(1, Ordering::SeqCst);
     }
     sent
+}
+
+thread_local! {
+    /// This worker's wake fd (see [`wake_fd`]).
+    static WAKE: std::cell::Cell<Option<i32>> = const { std::cell::Cell::new(None) };
+}
+
+/// A new eventfd for a worker (see [`wake_fd`]); `None` if none could be made.
+fn new_wake_fd() -> Option<i32> {
+    // SAFETY: creates a new descriptor; no pointers involved.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    (fd >= 0).then_some(fd)
+}
+
+/// The calling worker's eventfd, which a cancelled call writes to so that the socket wait of
+/// the request under way ends at once (`interrupt::with_wake_fd`). One per worker, made with
+/// the pool (so the first call finds every descriptor the pool will ever hold) and kept for
+/// the process's life (the workers never end), so a late write can never land on a reused
+/// descriptor. `None` off the workers, or if the eventfd could not be made: then a
+/// cancellation is noticed at the next `interrupt::SLICE` instead.
+pub fn wake_fd() -> Option<i32> {
+    WAKE.with(|w| w.get())
 }
 
 /// Calls queued or running.
