@@ -126,6 +126,60 @@ pub fn aio_submit(
     Ok(AioCall { cancel })
 }
 
+/// As [`aio_submit`], but on a thread of its own that ends with the call, not on the pool:
+/// for the few calls that last as long as a session (an exec to completion, the wait for
+/// leadership, a read of an exec or port-forward stream), which would otherwise hold one of
+/// the pool's few workers for their whole life and starve the short requests queued behind
+/// them. Cancelling works as for the pool: the call stops at its next socket wait.
+///
+/// Raises RuntimeError when the thread could not be started.
+#[pyfunction]
+#[pyo3(name = "_aio_spawn", signature = (event_loop, future, settle, method, args, kwargs=None))]
+pub fn aio_spawn(
+    event_loop: Py<PyAny>,
+    future: Py<PyAny>,
+    settle: Py<PyAny>,
+    method: Py<PyAny>,
+    args: Py<PyTuple>,
+    kwargs: Option<Py<PyDict>>,
+) -> PyResult<AioCall> {
+    let cancel = CancelHandle::new();
+    let job = Job {
+        event_loop,
+        future,
+        settle,
+        method,
+        args,
+        kwargs,
+        cancel: cancel.clone(),
+    };
+    LONG.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let spawned = std::thread::Builder::new()
+        .name("incluster-aio-long".to_owned())
+        .spawn(move || {
+            // A job settles its own future even when it panics; this only keeps the count.
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job.run()));
+            LONG.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        });
+    if let Err(e) = spawned {
+        LONG.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "could not start a thread for an incluster.aio call: {e}"
+        )));
+    }
+    Ok(AioCall { cancel })
+}
+
+/// Calls running on threads of their own ([`aio_spawn`]).
+static LONG: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Calls running on threads of their own (for tests that check none is left behind).
+#[pyfunction]
+#[pyo3(name = "_aio_long")]
+pub fn aio_long() -> usize {
+    LONG.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Calls queued or running on the worker pool (for tests that wait for it to drain).
 #[pyfunction]
 #[pyo3(name = "_aio_busy")]
@@ -146,6 +200,9 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.setattr("_AioCall", m.py().get_type::<AioCall>())?;
     m.setattr("_aio_submit", wrap_pyfunction!(aio_submit, m)?)?;
     m.setattr("_aio_busy", wrap_pyfunction!(aio_busy, m)?)?;
+    m.setattr("_aio_spawn", wrap_pyfunction!(aio_spawn, m)?)?;
+    m.setattr("_aio_long", wrap_pyfunction!(aio_long, m)?)?;
+    m.setattr("_AioWait", m.py().get_type::<crate::py::wait::AioWait>())?;
     m.setattr("_aio_threads", wrap_pyfunction!(aio_threads, m)?)?;
     Ok(())
 }
