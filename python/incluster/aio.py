@@ -130,6 +130,9 @@ async def _finish(method: Callable[..., _T], *args: Any) -> _T:
     awaiting task is cancelled meanwhile: cancelling it would skip the release."""
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[_T] = loop.create_future()
+    # Retrieved here too: after a cancellation nobody awaits it, and an exception left on it
+    # would be logged as never retrieved.
+    fut.add_done_callback(lambda f: f.cancelled() or f.exception())
     _native._aio_spawn(loop, fut, _settle, method, args, None)
     return await asyncio.shield(fut)
 
@@ -139,9 +142,9 @@ async def _within(coro: Awaitable[_T], timeout: Optional[float],
     """Await ``coro`` for at most ``timeout`` seconds (None: no limit); then cancel it and
     raise ``expired()``. Unlike ``asyncio.wait_for``, a TimeoutError raised inside (a
     request's own timeout) is not taken for the deadline."""
-    inner = asyncio.ensure_future(coro)
     if timeout is None:
-        return await inner
+        return await coro
+    inner = asyncio.ensure_future(coro)
     try:
         done, _ = await asyncio.wait({inner}, timeout=timeout)
     except asyncio.CancelledError:
