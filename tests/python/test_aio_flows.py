@@ -372,3 +372,37 @@ def test_callback_forms(server: Server, flavour: str) -> None:
             await asyncio.wait_for(c.watch(COLL, resource_version=rv, callback=boom), 30)
 
     run(flavour, main)
+
+
+def test_election_callbacks_run_on_the_loop_and_their_errors_reach_its_handler(
+        server: Server, flavour: str) -> None:
+    """Plain and coroutine callbacks run on the loop's thread; one that raises is reported to
+    the loop's exception handler (the sync election's counterpart: unraisable), and the
+    election goes on."""
+    import threading
+
+    async def main() -> None:
+        reported: list[Any] = []
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, ctx: reported.append(ctx.get("exception")))
+        c = client(server, namespace="py-ns")
+        calls: list[Any] = []
+
+        def boom() -> None:
+            calls.append(threading.get_ident())
+            raise RuntimeError("from on_started")
+
+        async def stopped(why: str) -> None:
+            calls.append(why)
+
+        async with c.leader_election("lock", on_started=boom, on_stopped=stopped,
+                                     on_new_leader=calls.append, identity="cb",
+                                     **FAST) as le:
+            await asyncio.sleep(0.1)
+            assert le.is_leader
+        await asyncio.sleep(0.1)
+        assert calls == ["cb", threading.get_ident(), "released the Lease"]
+        assert [str(e) for e in reported] == ["from on_started"]
+        assert "leader=False" in repr(le)
+
+    run(flavour, main)
