@@ -393,18 +393,22 @@ class ExecStream:
     closes the session; ``aclose()`` (or leaving ``async with``) closes it too.
     """
 
-    __slots__ = ("_start", "_s", "_closed")
+    __slots__ = ("_start", "_s", "_closed", "_protocol")
 
     def __init__(self, start: Callable[[], "_native.ExecStream"]) -> None:
         self._start: Callable[[], _native.ExecStream] = start
         self._s: Optional[_native.ExecStream] = None
         self._closed = False
+        self._protocol: Optional[str] = None
 
     async def _open(self) -> "_native.ExecStream":
         if self._s is None:
             if self._closed:
                 raise Cancelled("this exec session was closed")
             self._s = await _call(self._start)
+            # Read once now: the session's getter needs the session, which a pending read
+            # holds on its thread.
+            self._protocol = self._s.protocol
             if self._closed:
                 self._s.close()
         return self._s
@@ -479,7 +483,7 @@ class ExecStream:
     @property
     def protocol(self) -> Optional[str]:
         """The subprotocol the server chose, None before the session started."""
-        return None if self._s is None else self._s.protocol
+        return self._protocol
 
     async def aclose(self) -> None:
         """Stop and close the session at once (a pending read ends). Idempotent."""

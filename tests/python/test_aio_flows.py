@@ -273,6 +273,8 @@ def test_cancelling_exec_closes_the_session(server: Server, flavour: str) -> Non
         async with c.exec_stream("web", ["sleep", "30"]) as s:
             reading = asyncio.ensure_future(s.__anext__())
             await asyncio.sleep(0.3)
+            # Readable while a read waits on its thread.
+            assert s.protocol == "v5.channel.k8s.io"
             reading.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await reading
