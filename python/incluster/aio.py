@@ -43,6 +43,7 @@ releases its Lease.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import collections
 import inspect
 import socket
@@ -82,6 +83,11 @@ __all__ = [
     "Watch",
     "WatchEvent",
 ]
+
+# At exit, before the interpreter finalizes: let the native threads that are handing an answer
+# to a loop let go of the interpreter (src/py/aio/mod.rs, aio_quiesce; else the process can
+# abort when a program ends right after its last await).
+atexit.register(_native._aio_quiesce)
 
 _Params = Optional[Union[Mapping[str, Any], Sequence[Tuple[str, Any]]]]
 _Path = Union[str, "PathLike[str]"]
