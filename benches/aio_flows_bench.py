@@ -9,13 +9,16 @@ setting):
 - ``to_thread``: the sync ``Client.wait`` through ``asyncio.to_thread`` (the default
   executor), what an asyncio program does without an async client.
 
-For each: OS threads and RSS while the N waits wait, GET /version p50 before the waits and
+Then an exec session's throughput, sync next to async: ``cat`` of 64 MB (``--exec-mb``) through
+``exec_stream``, fed by a writer thread (task) and read by the iterator (``async for``).
+
+For each wait client: OS threads and RSS while the N waits wait, GET /version p50 before the waits and
 while they wait (through the same client, as that program would ask: awaited, on a thread, or
 through ``to_thread``), and the time from the first create to the last wait met (and how
 much of it the 1,000 creates, from 16 threads of the same process, took). Figures are
 printed as a table and as JSON; nothing is asserted (tests never time).
 
-    python benches/aio_flows_bench.py --server-binary PATH [--waits 1000]
+    python benches/aio_flows_bench.py --server-binary PATH [--waits 1000] [--exec-mb 64]
 """
 
 from __future__ import annotations
@@ -127,8 +130,57 @@ def main_threads():
     report(threads=t_, rss_mb=round(r), get_p50_idle_us=idle, get_p50_waiting_us=busy,
            all_met_s=round(time.monotonic() - t0, 2), posts_s=round(posted, 2))
 
+MB = 1024 * 1024
+
+def exec_sync():
+    """cat of N MB through an ExecStream: written from a thread, read by the iterator."""
+    kube = incluster.Client()
+    block = b"x" * MB
+    best = None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        with kube.exec_stream("web", ["cat"], stdin=True) as s:
+            def feed():
+                for _ in range(N):
+                    s.write(block)
+                s.close_stdin()
+            w = threading.Thread(target=feed)
+            w.start()
+            got = sum(len(d) for _, d in s)
+            w.join()
+        assert got == N * MB, got
+        dt = time.perf_counter() - t0
+        best = dt if best is None else min(best, dt)
+    report(mb_s=round(N / best, 1))
+
+async def exec_aio():
+    """The same through incluster.aio: a task writes, `async for` reads."""
+    kube = incluster.aio.Client()
+    block = b"x" * MB
+    best = None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        async with kube.exec_stream("web", ["cat"], stdin=True) as s:
+            async def feed():
+                for _ in range(N):
+                    await s.write(block)
+                await s.close_stdin()
+            w = asyncio.ensure_future(feed())
+            got = 0
+            async for _, d in s:
+                got += len(d)
+            await w
+        assert got == N * MB, got
+        dt = time.perf_counter() - t0
+        best = dt if best is None else min(best, dt)
+    report(mb_s=round(N / best, 1))
+
 if VARIANT == "threads":
     main_threads()
+elif VARIANT == "exec_sync":
+    exec_sync()
+elif VARIANT == "exec_aio":
+    asyncio.run(exec_aio())
 else:
     asyncio.run(main_async(VARIANT == "to_thread"))
 '''
@@ -138,6 +190,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--server-binary", required=True)
     ap.add_argument("--waits", type=int, default=1000)
+    ap.add_argument("--exec-mb", type=int, default=64)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     pod = BenchPod(args.server_binary, "bench", "aioflows")
@@ -155,6 +208,12 @@ def main() -> None:
                 results[variant] = {"error": out.stderr.strip().splitlines()[-1:]}
             else:
                 results[variant] = json.loads(out.stdout.strip().splitlines()[-1])
+        for variant in ("exec_sync", "exec_aio"):
+            out = subprocess.run([sys.executable, "-c", CHILD, variant, str(args.exec_mb), "-"],
+                                 env=pod.env, capture_output=True, text=True, timeout=300)
+            results[variant] = (json.loads(out.stdout.strip().splitlines()[-1])
+                                if out.returncode == 0
+                                else {"error": out.stderr.strip().splitlines()[-1:]})
     finally:
         pod.stop()
     print(f"{args.waits} concurrent waits for objects created later")
@@ -165,6 +224,8 @@ def main() -> None:
              "threads": "sync `Client.wait`, a thread each",
              "to_thread": "sync `Client.wait` via `asyncio.to_thread`"}
     for v, r in results.items():
+        if v.startswith("exec"):
+            continue
         if "error" in r:
             print(f"| {names[v]} | failed: {r['error']} |")
             continue
@@ -172,6 +233,14 @@ def main() -> None:
         print(f"| {names[v]} | {r['threads']} | {r['rss_mb']} MB | {r['get_p50_idle_us']} µs | "
               f"{'no answer within 20 s' if busy is None else f'{busy} µs'} | "
               f"{r['all_met_s']} s ({r['posts_s']} s) |")
+    print(f"\nexec_stream: cat of {args.exec_mb} MB (best of 3)")
+    print("| client | MB/s |")
+    print("|---|---:|")
+    for v, name in (("exec_sync", "sync: a writer thread, the iterator"),
+                    ("exec_aio", "incluster.aio: a writer task, `async for`")):
+        r = results[v]
+        print(f"| {name} | " + (f"failed: {r['error']} |" if "error" in r
+                                 else f"{r['mb_s']} |"))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "aio_flows.json").write_text(json.dumps(results, indent=1))
