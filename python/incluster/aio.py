@@ -512,8 +512,9 @@ class LeaderElection:
     its loop on a thread of its own (one per election: there are few of them). Entering waits
     for leadership on a thread of its own too, so no worker of the shared pool is held; leaving
     releases the Lease (and waits for the release). Cancelling the entering task stops the
-    contender and releases the Lease, as leaving does. ``lost`` is an ``asyncio.Event``; the
-    callbacks (plain or coroutine functions) run on the event loop.
+    contender (releasing the Lease if it had just won it) before CancelledError is raised.
+    ``lost`` is an ``asyncio.Event``; the callbacks (plain or coroutine functions) run on the
+    event loop.
     """
 
     __slots__ = ("_sync", "_loop", "_lost", "_callbacks", "_tasks", "_label")
@@ -568,9 +569,14 @@ class LeaderElection:
     async def __aenter__(self) -> "LeaderElection":
         self._loop = asyncio.get_running_loop()
         _ = self.lost
-        # A cancellation stops the wait at once; the sync election then stops its contender
-        # and releases the Lease itself, as on any failed entry.
-        await _call_long(self._sync.__enter__)
+        try:
+            await _call_long(self._sync.__enter__)
+        except asyncio.CancelledError:
+            # The wait stops at once, but the contender's loop may have won the Lease just
+            # then, or win it before it notices: stop it here, as leaving does (releasing a
+            # Lease it holds), before the cancellation goes on.
+            await _finish(self._sync.__exit__, None, None, None)
+            raise
         return self
 
     async def __aexit__(
