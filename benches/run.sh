@@ -61,6 +61,8 @@ step "log throughput (incluster, curl, kubernetes, lightkube, kr8s, kubectl), li
 step "asyncio: incluster.aio next to lightkube AsyncClient, kubernetes_asyncio, kr8s.asyncio"
 "$BVENV/bin/pip" install -q --disable-pip-version-check kubernetes-asyncio==36.1.0 uvloop==0.23.0
 "$BVENV/bin/python" benches/aio_bench.py --server-binary "$SERVER" --out "$OUT"
+step "asyncio: 1,000 concurrent waits (incluster.aio, a thread each, asyncio.to_thread)"
+"$BVENV/bin/python" benches/aio_flows_bench.py --server-binary "$SERVER" --out "$OUT"
 step "exec and port-forward through kube-apiserver + the fake kubelet (incluster vs kubectl)"
 bash tests/e2e/build.sh >/dev/null
 INCLUSTER_TESTSERVER="$SERVER" "$BVENV/bin/python" benches/exec_bench.py \

@@ -727,6 +727,19 @@ class Client:
     ) -> PortForwarder:
         """Listen on 127.0.0.1 (``local_port``; 0 picks a free one) and forward each
         connection to ``port`` of ``pod``."""
+    def _aio_wait(
+        self,
+        target: str,
+        for_: Optional[Union[str, Sequence[str]]] = None,
+        *,
+        any_: Optional[Union[str, Sequence[str]]] = None,
+        fail_on: Optional[Union[str, Sequence[str]]] = None,
+        label_selector: Optional[str] = None,
+        namespace: Optional[str] = None,
+        allow_empty: bool = False,
+        timeout: Optional[float] = None,
+        with_conditions: bool = False,
+    ) -> _AioWait: ...
     def close(self) -> None:
         """Refuse further requests. Watches and log reads already open keep running: each owns
         its connection (close them, or leave their ``with`` blocks, to stop them)."""
@@ -748,5 +761,24 @@ def _aio_submit(
     args: Tuple[Any, ...],
     kwargs: Optional[Mapping[str, Any]] = None,
 ) -> _AioCall: ...
+def _aio_spawn(
+    event_loop: Any,
+    future: Any,
+    settle: Callable[[Any, bool, Any], None],
+    method: Callable[..., Any],
+    args: Tuple[Any, ...],
+    kwargs: Optional[Mapping[str, Any]] = None,
+) -> _AioCall: ...
+def _aio_long() -> int: ...
+def _aio_quiesce(timeout: float = 1.0) -> None: ...
 def _aio_busy() -> int: ...
+
+# Private: incluster.aio.Client.wait steps the core's wait machine with these (src/py/wait.rs).
+@final
+class _AioWait:
+    def _list(self) -> Tuple[bool, Any]: ...
+    def _watch(self) -> Watch: ...
+    def _feed(self, event: WatchEvent) -> Tuple[bool, Any]: ...
+    def _timed_out(self) -> BaseException: ...
+    def _ended(self) -> BaseException: ...
 def _aio_threads() -> int: ...

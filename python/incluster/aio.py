@@ -29,16 +29,35 @@ only resumes and relists borrow a worker for their requests. ``kube.logs(...)`` 
 for a pod's log (its resumes' requests run on a worker; their backoffs are waited on the
 loop). ``aclose()`` (or leaving ``async with``) ends a watch or log read at once and closes
 its connection.
+
+The workflows are here too, with the sync client's arguments, results and exceptions:
+resource names in every method, ``resolve`` and ``apply``; ``await kube.wait(...)``, which
+steps the core's wait machine with an async watch (no thread per wait);
+``async with kube.leader_election(...) as le``; ``await kube.exec(...)``,
+``async with kube.exec_stream(...)``/``attach(...)``; ``await kube.port_forward(...)`` (an
+asyncio reader/writer pair) and ``async with kube.port_forward_listen(...)``;
+``Client.from_kubeconfig``. What lasts a session (an exec, the wait for leadership, a read of
+an exec stream, a forwarded connection) runs on threads of its own, not on the shared pool.
+Cancelling any of them ends its I/O promptly: an exec's session is closed, a leader election
+releases its Lease.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import collections
+import inspect
+import socket
+import threading
 from os import PathLike
 from types import TracebackType
 from typing import (
     Any,
+    Awaitable,
+    Generator,
+    List,
+    overload,
     Callable,
     Deque,
     Generic,
@@ -52,9 +71,25 @@ from typing import (
 )
 
 from . import _native
-from ._native import Response, WatchEvent
+from ._errors import Cancelled
+from ._native import ExecResult, Response, WatchEvent
 
-__all__ = ["Client", "Logs", "Response", "Watch", "WatchEvent"]
+__all__ = [
+    "Client",
+    "ExecResult",
+    "ExecStream",
+    "LeaderElection",
+    "Logs",
+    "PortForwarder",
+    "Response",
+    "Watch",
+    "WatchEvent",
+]
+
+# At exit, before the interpreter finalizes: let the native threads that are handing an answer
+# to a loop let go of the interpreter (src/py/aio/mod.rs, aio_quiesce; else the process can
+# abort when a program ends right after its last await).
+atexit.register(_native._aio_quiesce)
 
 _Params = Optional[Union[Mapping[str, Any], Sequence[Tuple[str, Any]]]]
 _Path = Union[str, "PathLike[str]"]
@@ -85,6 +120,61 @@ async def _call(method: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         # an answer: nothing is left to stop, and it would cost the loop a syscall.
         call.cancel()
         raise
+
+
+async def _call_long(method: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """As ``_call``, on a thread of its own that ends with the call: for calls that last as
+    long as a session (an exec, the wait for leadership, a stream's read), which would hold a
+    worker of the small shared pool for their whole life."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[_T] = loop.create_future()
+    call = _native._aio_spawn(loop, fut, _settle, method, args, kwargs)
+    try:
+        return await fut
+    finally:
+        call.cancel()
+
+
+async def _finish(method: Callable[..., _T], *args: Any) -> _T:
+    """Run a closing call (a Lease's release) on its own thread to its end, even when the
+    awaiting task is cancelled meanwhile: cancelling it would skip the release."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[_T] = loop.create_future()
+    # Retrieved here too: after a cancellation nobody awaits it, and an exception left on it
+    # would be logged as never retrieved.
+    fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+    _native._aio_spawn(loop, fut, _settle, method, args, None)
+    return await asyncio.shield(fut)
+
+
+async def _within(coro: Awaitable[_T], timeout: Optional[float],
+                  expired: Callable[[], BaseException]) -> _T:
+    """Await ``coro`` for at most ``timeout`` seconds (None: no limit); then cancel it and
+    raise ``expired()``. Unlike ``asyncio.wait_for``, a TimeoutError raised inside (a
+    request's own timeout) is not taken for the deadline."""
+    if timeout is None:
+        return await coro
+    inner = asyncio.ensure_future(coro)
+    try:
+        done, _ = await asyncio.wait({inner}, timeout=timeout)
+    except asyncio.CancelledError:
+        inner.cancel()
+        raise
+    if inner in done:
+        return inner.result()
+    inner.cancel()
+    # Until its I/O has stopped (a cancelled worker call stops at once).
+    await asyncio.wait({inner})
+    if inner.cancelled():
+        raise expired()
+    return inner.result()
+
+
+async def _maybe_await(value: Any) -> Any:
+    """A callback's result: awaited when it is awaitable (a coroutine function's)."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
 
 
 def _wake(fut: "asyncio.Future[bool]", ready: bool) -> None:
@@ -299,6 +389,380 @@ class Logs(_Stream["_native.Logs"]):
         return f"<incluster.aio.Logs {self._state()}>"
 
 
+
+def _next_or_none(it: Any) -> Any:
+    """``next(it)``, or None at its end: a StopIteration cannot travel through a future."""
+    return next(it, None)
+
+
+class ExecStream:
+    """A running exec or attach session (``Client.exec_stream``, ``Client.attach``), an async
+    context manager and an async iterator of ``(channel, data)`` pairs (channel 1 stdout, 2
+    stderr; with a tty everything arrives on 1), ending when the command has exited
+    (``returncode`` is then set).
+
+    The session is the sync ``incluster.ExecStream`` (the framing, the v5/v4 protocols and
+    the flow control stay in the core). Each call that waits on the session (a read, a write
+    the server is not taking yet, ``wait()``) runs on a thread of its own for its duration, not
+    on the shared worker pool: a session that waits for output for an hour holds no worker.
+    Cancelling any of them (``task.cancel()``, ``asyncio.timeout``) stops that wait at once and
+    closes the session; ``aclose()`` (or leaving ``async with``) closes it too.
+    """
+
+    __slots__ = ("_start", "_s", "_closed", "_protocol")
+
+    def __init__(self, start: Callable[[], "_native.ExecStream"]) -> None:
+        self._start: Callable[[], _native.ExecStream] = start
+        self._s: Optional[_native.ExecStream] = None
+        self._closed = False
+        self._protocol: Optional[str] = None
+
+    async def _open(self) -> "_native.ExecStream":
+        if self._s is None:
+            if self._closed:
+                raise Cancelled("this exec session was closed")
+            self._s = await _call(self._start)
+            # Read once now: the session's getter needs the session, which a pending read
+            # holds on its thread.
+            self._protocol = self._s.protocol
+            if self._closed:
+                self._s.close()
+        return self._s
+
+    async def _do(self, method: Optional[str], *args: Any) -> Any:
+        """Call ``method`` of the session (None: the next output, None at the end) on a
+        thread of its own."""
+        s = await self._open()
+        if self._closed:
+            if method is None:
+                return None
+            raise Cancelled("this exec session was closed")
+        try:
+            if method is None:
+                return await _call_long(_next_or_none, s)
+            return await _call_long(getattr(s, method), *args)
+        except asyncio.CancelledError:
+            # A cancelled exec closes its session: the command is not left half fed.
+            self._closed = True
+            s.close()
+            raise
+
+    def __await__(self) -> Generator[Any, None, "ExecStream"]:
+        return self.__aenter__().__await__()
+
+    async def __aenter__(self) -> "ExecStream":
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> "ExecStream":
+        return self
+
+    async def __anext__(self) -> Tuple[int, bytes]:
+        if self._closed:
+            raise StopAsyncIteration
+        item = await self._do(None)
+        if item is None:
+            raise StopAsyncIteration
+        return item  # type: ignore[no-any-return]
+
+    async def write(self, data: Union[bytes, str]) -> None:
+        """Send data to the command's stdin (str as UTF-8); waits while the server is not
+        taking data."""
+        await self._do("write", data)
+
+    async def close_stdin(self) -> None:
+        """Close the command's stdin (it sees end of file). Raises InvalidArgument on a
+        server that speaks only v4.channel.k8s.io."""
+        await self._do("close_stdin")
+
+    async def resize(self, width: int, height: int) -> None:
+        """Tell the terminal's new size (sessions opened with ``tty=True`` only)."""
+        await self._do("resize", width, height)
+
+    async def wait(self) -> int:
+        """Read and drop the remaining output; return the exit code."""
+        return await self._do("wait")  # type: ignore[no-any-return]
+
+    @property
+    def returncode(self) -> Optional[int]:
+        """The exit code once the session ended, else None."""
+        return None if self._s is None else self._s.returncode
+
+    @property
+    def protocol(self) -> Optional[str]:
+        """The subprotocol the server chose, None before the session started."""
+        return self._protocol
+
+    async def aclose(self) -> None:
+        """Stop and close the session at once (a pending read ends). Idempotent."""
+        self._closed = True
+        if self._s is not None:
+            self._s.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open" if self._s is not None else "not started"
+        return f"<incluster.aio.ExecStream {state} returncode={self.returncode}>"
+
+
+class LeaderElection:
+    """One contender for a Lease (``Client.leader_election``), as an async context manager::
+
+        async with kube.leader_election("my-job") as le:
+            await le.run(work)          # cancelled when leadership is lost
+
+    The election is the sync ``incluster.LeaderElection``: client-go's algorithm in the core,
+    its loop on a thread of its own (one per election: there are few of them). Entering waits
+    for leadership on a thread of its own too, so no worker of the shared pool is held; leaving
+    releases the Lease (and waits for the release). Cancelling the entering task stops the
+    contender (releasing the Lease if it had just won it) before CancelledError is raised.
+    ``lost`` is an ``asyncio.Event``; the callbacks (plain or coroutine functions) run on the
+    event loop.
+    """
+
+    __slots__ = ("_sync", "_loop", "_lost", "_callbacks", "_tasks", "_label")
+
+    def __init__(
+        self,
+        make: Callable[[Callable[..., None], Callable[..., None], Callable[..., None]],
+                       "_native.LeaderElection"],
+        on_started: Optional[Callable[[], Any]],
+        on_stopped: Optional[Callable[[str], Any]],
+        on_new_leader: Optional[Callable[[str], Any]],
+        label: str,
+    ) -> None:
+        self._label = label
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._lost: Optional[asyncio.Event] = None
+        self._callbacks = (on_started, on_stopped, on_new_leader)
+        self._tasks: set[asyncio.Future[Any]] = set()
+        # The sync election calls these on its own thread: each hands its work to the loop.
+        self._sync = make(self._started, self._stopped, self._new_leader)
+
+    def _to_loop(self, index: int, *args: Any) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(self._invoke, index, args)
+        except RuntimeError:
+            pass  # the loop closed meanwhile: nobody is left to tell
+
+    def _invoke(self, index: int, args: Tuple[Any, ...]) -> None:
+        if index == 1:
+            self.lost.set()
+        cb = self._callbacks[index]
+        if cb is None:
+            return
+        r = cb(*args)
+        if inspect.isawaitable(r):
+            task = asyncio.ensure_future(r)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _started(self) -> None:
+        self._to_loop(0)
+
+    def _stopped(self, why: str) -> None:
+        self._to_loop(1, why)
+
+    def _new_leader(self, identity: str) -> None:
+        self._to_loop(2, identity)
+
+    async def __aenter__(self) -> "LeaderElection":
+        self._loop = asyncio.get_running_loop()
+        _ = self.lost
+        try:
+            await _call_long(self._sync.__enter__)
+        except asyncio.CancelledError:
+            # The wait stops at once, but the contender's loop may have won the Lease just
+            # then, or win it before it notices: stop it here, as leaving does (releasing a
+            # Lease it holds), before the cancellation goes on.
+            await _finish(self._sync.__exit__, None, None, None)
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        await _finish(self._sync.__exit__, None, None, None)
+        self.lost.set()
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this process leads now (false from the renew deadline on)."""
+        return self._sync.is_leader
+
+    @property
+    def lost(self) -> asyncio.Event:
+        """An ``asyncio.Event`` set when leadership ends (lost, or released on exit)."""
+        if self._lost is None:
+            self._lost = asyncio.Event()
+        return self._lost
+
+    @property
+    def identity(self) -> Optional[str]:
+        """The identity in the Lease (given, or hostname plus a random suffix once entered)."""
+        return self._sync.identity
+
+    @property
+    def name(self) -> str:
+        """The Lease's name."""
+        return self._sync.name
+
+    async def wait_lost(self, timeout: Optional[float] = None) -> bool:
+        """Wait until leadership ends or ``timeout`` seconds pass; True if it ended."""
+        if self._loop is None:
+            return True
+        try:
+            await asyncio.wait_for(self.lost.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def run(self, f: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``f(*args, **kwargs)`` (a coroutine function, or a plain one whose result is
+        returned) while leading; its result, or its exception. If leadership is lost first,
+        its task is cancelled and Cancelled is raised."""
+        if self.lost.is_set() or not self.is_leader:
+            raise Cancelled(self._lost_message())
+        work = asyncio.ensure_future(_maybe_await(f(*args, **kwargs)))
+        lost = asyncio.ensure_future(self.lost.wait())
+        try:
+            await asyncio.wait({work, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not work.done():
+                work.cancel()
+                await asyncio.wait({work})
+        if work.cancelled() and self.lost.is_set():
+            raise Cancelled(self._lost_message())
+        return work.result()
+
+    def _lost_message(self) -> str:
+        return f"leadership of lease {self._label} was lost before the function returned"
+
+    def __repr__(self) -> str:
+        return (f"<incluster.aio.LeaderElection lease={self._label!r} "
+                f"identity={self.identity!r} leader={self.is_leader}>")
+
+
+class PortForwarder:
+    """A listener on 127.0.0.1 forwarding each connection to a Pod's port
+    (``Client.port_forward_listen``): the sync ``incluster.PortForwarder``, whose listener and
+    connections run on threads of its own. ``async with`` (or ``await``) starts it; leaving
+    (or ``aclose()``) stops it and its connections."""
+
+    __slots__ = ("_start", "_f")
+
+    def __init__(self, start: Callable[[], "_native.PortForwarder"]) -> None:
+        self._start: Callable[[], _native.PortForwarder] = start
+        self._f: Optional[_native.PortForwarder] = None
+
+    def _started(self) -> "_native.PortForwarder":
+        if self._f is None:
+            raise RuntimeError("the port forwarder is not started: use `async with` or await it")
+        return self._f
+
+    def __await__(self) -> Generator[Any, None, "PortForwarder"]:
+        return self.__aenter__().__await__()
+
+    async def __aenter__(self) -> "PortForwarder":
+        if self._f is None:
+            self._f = await _call(self._start)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def local_port(self) -> int:
+        """The local port connections are accepted on."""
+        return self._started().local_port
+
+    @property
+    def address(self) -> Tuple[str, int]:
+        """``("127.0.0.1", local_port)``, for ``asyncio.open_connection(*address)``."""
+        return self._started().address
+
+    async def aclose(self) -> None:
+        """Stop listening; forwarded connections end. Idempotent."""
+        if self._f is not None:
+            await _finish(self._f.close)
+
+    def __repr__(self) -> str:
+        port = None if self._f is None else self._f.local_port
+        return f"<incluster.aio.PortForwarder local_port={port}>"
+
+
+def _pump_from_pod(pf: "_native.PortForwardSocket", local: socket.socket) -> None:
+    """Copy what the Pod sends to the local end until either side ends."""
+    try:
+        while True:
+            data = pf.recv(65536)
+            if not data:
+                break
+            local.sendall(data)
+        local.shutdown(socket.SHUT_WR)
+    except Exception:  # noqa: BLE001 - the other side ended: nothing left to copy
+        pass
+    finally:
+        pf.close()
+
+
+def _pump_to_pod(pf: "_native.PortForwardSocket", local: socket.socket) -> None:
+    """Copy what the program writes to the Pod until it closes its end, then close both."""
+    try:
+        while True:
+            data = local.recv(65536)
+            if not data:
+                break
+            pf.sendall(data)
+    except Exception:  # noqa: BLE001 - the other side ended: nothing left to copy
+        pass
+    finally:
+        pf.close()
+        local.close()
+
+
+async def _feed(stream: Union[Watch, Logs], callback: Callable[[Any], Any]) -> None:
+    """The callback form of ``watch`` and ``logs``: each item to ``callback`` (awaited when it
+    is a coroutine function's) until it returns False or raises; the stream is closed then."""
+    async with stream:
+        async for item in stream:
+            if await _maybe_await(callback(item)) is False:
+                return
+
+
+async def _drive_wait(w: "_native._AioWait") -> Any:
+    """Step the core's wait machine: its list on a worker, then its watch's events on the
+    loop until a verdict (Unmeetable raises from ``_feed``)."""
+    done, value = await _call(w._list)
+    if done:
+        return value
+    async with Watch(w._watch) as watch:
+        async for ev in watch:
+            done, value = w._feed(ev)
+            if done:
+                return value
+    raise w._ended()
+
+
 class Client:
     """An asyncio client for the Kubernetes API server; an async context manager (leaving it
     is ``close()``).
@@ -341,6 +805,28 @@ class Client:
             danger_insecure_skip_tls_verify=danger_insecure_skip_tls_verify,
         )
 
+    @classmethod
+    def from_kubeconfig(
+        cls,
+        path: Optional[_Path] = None,
+        context: Optional[str] = None,
+        *,
+        namespace: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> "Client":
+        """A client from a kubeconfig, as ``incluster.Client.from_kubeconfig`` (the same
+        arguments and errors). Only the file is read here; an exec credential plugin runs when
+        a request needs a token, on the worker running that request, never on the loop."""
+        client = cls.__new__(cls)
+        client._sync = _native.Client.from_kubeconfig(path, context, namespace=namespace,
+                                                      timeout=timeout)
+        return client
+
+    @property
+    def source(self) -> dict[str, Any]:
+        """Where the settings came from, as ``incluster.Client.source``."""
+        return self._sync.source
+
     @property
     def namespace(self) -> str:
         """The default namespace."""
@@ -360,10 +846,14 @@ class Client:
         json: Any = None,
         data: Optional[Union[bytes, str]] = None,
         content_type: Optional[str] = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
     ) -> Any:
-        """Any request; the parsed JSON body (None if empty). As ``incluster.Client.request``."""
+        """Any request; the parsed JSON body (None if empty). As ``incluster.Client.request``
+        (``path`` may be a resource name: ``"pods"``, ``"deploy/web"``)."""
         return await _call(self._sync.request, method, path, params=params, json=json,
-                           data=data, content_type=content_type)
+                           data=data, content_type=content_type, namespace=namespace,
+                           all_namespaces=all_namespaces)
 
     async def request_raw(
         self,
@@ -374,14 +864,25 @@ class Client:
         json: Any = None,
         data: Optional[Union[bytes, str]] = None,
         content_type: Optional[str] = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
     ) -> Response:
         """Any request; the raw Response. As ``incluster.Client.request_raw``."""
         return await _call(self._sync.request_raw, method, path, params=params, json=json,
-                           data=data, content_type=content_type)
+                           data=data, content_type=content_type, namespace=namespace,
+                           all_namespaces=all_namespaces)
 
-    async def get(self, path: str, *, params: _Params = None) -> Any:
+    async def get(
+        self,
+        path: str,
+        *,
+        params: _Params = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
+    ) -> Any:
         """GET; the parsed JSON. As ``incluster.Client.get``."""
-        return await _call(self._sync.get, path, params=params)
+        return await _call(self._sync.get, path, params=params, namespace=namespace,
+                           all_namespaces=all_namespaces)
 
     async def post(
         self,
@@ -391,10 +892,12 @@ class Client:
         data: Optional[Union[bytes, str]] = None,
         content_type: Optional[str] = None,
         params: _Params = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
     ) -> Any:
         """POST; the parsed JSON. As ``incluster.Client.post``."""
         return await _call(self._sync.post, path, json, data=data, content_type=content_type,
-                           params=params)
+                           params=params, namespace=namespace, all_namespaces=all_namespaces)
 
     async def put(
         self,
@@ -404,14 +907,25 @@ class Client:
         data: Optional[Union[bytes, str]] = None,
         content_type: Optional[str] = None,
         params: _Params = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
     ) -> Any:
         """PUT; the parsed JSON. As ``incluster.Client.put``."""
         return await _call(self._sync.put, path, json, data=data, content_type=content_type,
-                           params=params)
+                           params=params, namespace=namespace, all_namespaces=all_namespaces)
 
-    async def delete(self, path: str, *, json: Any = None, params: _Params = None) -> Any:
+    async def delete(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        params: _Params = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
+    ) -> Any:
         """DELETE; the parsed JSON. As ``incluster.Client.delete``."""
-        return await _call(self._sync.delete, path, json=json, params=params)
+        return await _call(self._sync.delete, path, json=json, params=params,
+                           namespace=namespace, all_namespaces=all_namespaces)
 
     async def patch(
         self,
@@ -423,10 +937,12 @@ class Client:
         field_manager: Optional[str] = None,
         force: bool = False,
         params: _Params = None,
+        namespace: Optional[str] = None,
     ) -> Any:
         """PATCH; the parsed JSON. As ``incluster.Client.patch``."""
         return await _call(self._sync.patch, path, json, data=data, patch_type=patch_type,
-                           field_manager=field_manager, force=force, params=params)
+                           field_manager=field_manager, force=force, params=params,
+                           namespace=namespace)
 
     async def whoami(self) -> dict[str, Any]:
         """Who the server says the caller is. As ``incluster.Client.whoami``."""
@@ -445,6 +961,7 @@ class Client:
         return await _call(self._sync.can_i, verb, resource, namespace=namespace, name=name,
                            subresource=subresource)
 
+    @overload
     def watch(
         self,
         path: str,
@@ -463,10 +980,61 @@ class Client:
         on_gone: Literal["relist", "error"] = "relist",
         idle_timeout: Optional[float] = None,
         backoff: Optional[Tuple[float, float]] = None,
-    ) -> Watch:
+        callback: None = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
+    ) -> Watch: ...
+    @overload
+    def watch(
+        self,
+        path: str,
+        *,
+        label_selector: Optional[str] = None,
+        field_selector: Optional[str] = None,
+        resource_version: Optional[str] = None,
+        resource_version_match: Optional[str] = None,
+        timeout_seconds: Optional[int] = None,
+        allow_bookmarks: bool = True,
+        bookmarks: bool = False,
+        send_initial_events: bool = False,
+        params: _Params = None,
+        max_event_bytes: Optional[int] = None,
+        resume: bool = True,
+        on_gone: Literal["relist", "error"] = "relist",
+        idle_timeout: Optional[float] = None,
+        backoff: Optional[Tuple[float, float]] = None,
+        callback: Callable[[WatchEvent], Any],
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
+    ) -> Awaitable[None]: ...
+    def watch(
+        self,
+        path: str,
+        *,
+        label_selector: Optional[str] = None,
+        field_selector: Optional[str] = None,
+        resource_version: Optional[str] = None,
+        resource_version_match: Optional[str] = None,
+        timeout_seconds: Optional[int] = None,
+        allow_bookmarks: bool = True,
+        bookmarks: bool = False,
+        send_initial_events: bool = False,
+        params: _Params = None,
+        max_event_bytes: Optional[int] = None,
+        resume: bool = True,
+        on_gone: Literal["relist", "error"] = "relist",
+        idle_timeout: Optional[float] = None,
+        backoff: Optional[Tuple[float, float]] = None,
+        callback: Optional[Callable[[WatchEvent], Any]] = None,
+        namespace: Optional[str] = None,
+        all_namespaces: bool = False,
+    ) -> Union[Watch, Awaitable[None]]:
         """Watch a collection: ``async for ev in kube.watch(path, ...)``. The options and
-        the behaviour (resume, 410 relist, idle timeout) are ``incluster.Client.watch``'s; the
-        first request is made when iteration starts."""
+        the behaviour (resume, 410 relist, idle timeout, names in ``path``) are
+        ``incluster.Client.watch``'s; the first request is made when iteration starts.
+
+        With ``callback`` (a plain or a coroutine function), a coroutine that calls it with
+        each event until it returns False or raises (the exception propagates unchanged)."""
         sync = self._sync
 
         def start() -> _native.Watch:
@@ -477,10 +1045,13 @@ class Client:
                 timeout_seconds=timeout_seconds, allow_bookmarks=allow_bookmarks,
                 bookmarks=bookmarks, send_initial_events=send_initial_events, params=params,
                 max_event_bytes=max_event_bytes, resume=resume, on_gone=on_gone,
-                idle_timeout=idle_timeout, backoff=backoff)
+                idle_timeout=idle_timeout, backoff=backoff, namespace=namespace,
+                all_namespaces=all_namespaces)
 
-        return Watch(start)
+        w = Watch(start)
+        return w if callback is None else _feed(w, callback)
 
+    @overload
     def logs(
         self,
         pod: str,
@@ -500,10 +1071,55 @@ class Client:
         idle_check: Optional[float] = None,
         backoff: Optional[Tuple[float, float]] = None,
         as_bytes: bool = False,
-    ) -> Logs:
+        callback: None = None,
+    ) -> Logs: ...
+    @overload
+    def logs(
+        self,
+        pod: str,
+        *,
+        namespace: Optional[str] = None,
+        container: Optional[str] = None,
+        follow: bool = False,
+        previous: bool = False,
+        since_seconds: Optional[int] = None,
+        since_time: Optional[str] = None,
+        timestamps: bool = False,
+        tail_lines: Optional[int] = None,
+        limit_bytes: Optional[int] = None,
+        insecure_skip_tls_verify_backend: bool = False,
+        resume: Optional[bool] = None,
+        max_line_bytes: Optional[int] = None,
+        idle_check: Optional[float] = None,
+        backoff: Optional[Tuple[float, float]] = None,
+        as_bytes: bool = False,
+        callback: Callable[[Any], Any],
+    ) -> Awaitable[None]: ...
+    def logs(
+        self,
+        pod: str,
+        *,
+        namespace: Optional[str] = None,
+        container: Optional[str] = None,
+        follow: bool = False,
+        previous: bool = False,
+        since_seconds: Optional[int] = None,
+        since_time: Optional[str] = None,
+        timestamps: bool = False,
+        tail_lines: Optional[int] = None,
+        limit_bytes: Optional[int] = None,
+        insecure_skip_tls_verify_backend: bool = False,
+        resume: Optional[bool] = None,
+        max_line_bytes: Optional[int] = None,
+        idle_check: Optional[float] = None,
+        backoff: Optional[Tuple[float, float]] = None,
+        as_bytes: bool = False,
+        callback: Optional[Callable[[Any], Any]] = None,
+    ) -> Union[Logs, Awaitable[None]]:
         """Read a pod's log: ``async for line in kube.logs(pod, ...)``. The options and the
         behaviour (follow, resume without loss, idle check) are ``incluster.Client.logs``'s;
-        the first request is made when iteration starts."""
+        the first request is made when iteration starts. With ``callback``, a coroutine that
+        feeds it each line, as ``watch``'s."""
         sync = self._sync
 
         def start() -> _native.Logs:
@@ -515,7 +1131,195 @@ class Client:
                 resume=resume, max_line_bytes=max_line_bytes, idle_check=idle_check,
                 backoff=backoff, as_bytes=as_bytes)
 
-        return Logs(start)
+        logs = Logs(start)
+        return logs if callback is None else _feed(logs, callback)
+
+    async def resolve(
+        self, what: str, *, namespace: Optional[str] = None, all_namespaces: bool = False
+    ) -> dict[str, Any]:
+        """Resolve a path or a resource name without sending it (discovery, when needed, is
+        requested on a worker). As ``incluster.Client.resolve``."""
+        return await _call(self._sync.resolve, what, namespace=namespace,
+                           all_namespaces=all_namespaces)
+
+    async def apply(
+        self,
+        manifest: Union[str, Mapping[str, Any], Sequence[Mapping[str, Any]]],
+        *,
+        field_manager: Optional[str] = None,
+        force: bool = False,
+        namespace: Optional[str] = None,
+    ) -> List[dict[str, Any]]:
+        """Server-side apply, as ``kubectl apply --server-side``; the applied objects. As
+        ``incluster.Client.apply`` (its requests one after the other, on one worker;
+        cancelling stops at the object being sent, the ones before it stay applied)."""
+        return await _call(self._sync.apply, manifest, field_manager=field_manager,
+                           force=force, namespace=namespace)
+
+    async def wait(
+        self,
+        target: str,
+        for_: Optional[Union[str, Sequence[str]]] = None,
+        *,
+        any_: Optional[Union[str, Sequence[str]]] = None,
+        fail_on: Optional[Union[str, Sequence[str]]] = None,
+        label_selector: Optional[str] = None,
+        namespace: Optional[str] = None,
+        allow_empty: bool = False,
+        timeout: Optional[float] = None,
+        with_conditions: bool = False,
+    ) -> Any:
+        """Wait until an object, or every object a selector picks, meets the conditions:
+        ``incluster.Client.wait``'s arguments, results and exceptions (WaitTimeout,
+        Unmeetable, ...).
+
+        The conditions are judged by the core's wait machine; its list is a request on a
+        worker, and its watch an ``incluster.aio`` watch read on the event loop, so a
+        thousand waiting waits hold no thread and no worker. Cancelling ends the watch and
+        closes its connection.
+        """
+        w = await _call(self._sync._aio_wait, target, for_, any_=any_, fail_on=fail_on,
+                        label_selector=label_selector, namespace=namespace,
+                        allow_empty=allow_empty, timeout=timeout,
+                        with_conditions=with_conditions)
+        if timeout == 0:
+            # Checks once: the list's verdict, or WaitTimeout from _list.
+            return (await _call(w._list))[1]
+        return await _within(_drive_wait(w), timeout, w._timed_out)
+
+    def leader_election(
+        self,
+        name: str,
+        *,
+        namespace: Optional[str] = None,
+        identity: Optional[str] = None,
+        lease_duration: float = 15.0,
+        renew_deadline: float = 10.0,
+        retry_period: float = 2.0,
+        timeout: Optional[float] = None,
+        on_started: Optional[Callable[[], Any]] = None,
+        on_stopped: Optional[Callable[[str], Any]] = None,
+        on_new_leader: Optional[Callable[[str], Any]] = None,
+    ) -> LeaderElection:
+        """Leader election on the Lease ``name``: ``async with kube.leader_election(name) as
+        le:`` waits for leadership and releases the Lease on leaving. The arguments (checked
+        here: InvalidArgument) and the algorithm are ``incluster.Client.leader_election``'s;
+        the callbacks, plain or coroutine functions, run on the event loop."""
+        sync = self._sync
+
+        def make(started: Callable[..., None], stopped: Callable[..., None],
+                 new_leader: Callable[..., None]) -> _native.LeaderElection:
+            return sync.leader_election(
+                name, namespace=namespace, identity=identity, lease_duration=lease_duration,
+                renew_deadline=renew_deadline, retry_period=retry_period, timeout=timeout,
+                on_started=started, on_stopped=stopped, on_new_leader=new_leader)
+
+        return LeaderElection(make, on_started, on_stopped, on_new_leader,
+                              f"{namespace or self.namespace}/{name}")
+
+    async def exec(
+        self,
+        pod: str,
+        command: Sequence[str],
+        *,
+        container: Optional[str] = None,
+        namespace: Optional[str] = None,
+        stdin: Union[bytes, str, Any, None] = None,
+        timeout: Optional[float] = None,
+        check: bool = False,
+    ) -> ExecResult:
+        """Run a command in a container to completion, like ``subprocess.run``: an
+        ExecResult. As ``incluster.Client.exec`` (arguments, result, exceptions). The session
+        runs on a thread of its own, not on the shared pool; cancelling closes it at once."""
+        return await _call_long(self._sync.exec, pod, list(command), container=container,
+                                namespace=namespace, stdin=stdin, timeout=timeout,
+                                check=check)
+
+    def exec_stream(
+        self,
+        pod: str,
+        command: Sequence[str],
+        *,
+        container: Optional[str] = None,
+        namespace: Optional[str] = None,
+        stdin: bool = False,
+        tty: bool = False,
+    ) -> ExecStream:
+        """Start a command: ``async with kube.exec_stream(pod, cmd) as s:`` (or ``s = await
+        kube.exec_stream(...)``), then ``await s.write()``, ``await s.close_stdin()``,
+        ``async for ch, data in s``, ``await s.wait()``, ``await s.resize()``. The session
+        starts on entering; its errors (NotFound, Forbidden, ...) raise there."""
+        sync = self._sync
+        cmd = list(command)
+
+        def start() -> _native.ExecStream:
+            return sync.exec_stream(pod, cmd, container=container, namespace=namespace,
+                                    stdin=stdin, tty=tty)
+
+        return ExecStream(start)
+
+    def attach(
+        self,
+        pod: str,
+        *,
+        container: Optional[str] = None,
+        namespace: Optional[str] = None,
+        stdin: bool = False,
+        tty: bool = False,
+    ) -> ExecStream:
+        """Attach to a container's main process (``create`` on ``pods/attach``); an
+        ExecStream, as ``exec_stream``'s."""
+        sync = self._sync
+
+        def start() -> _native.ExecStream:
+            return sync.attach(pod, container=container, namespace=namespace, stdin=stdin,
+                               tty=tty)
+
+        return ExecStream(start)
+
+    async def port_forward(
+        self, pod: str, port: int, *, namespace: Optional[str] = None
+    ) -> Tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Connect to ``port`` of ``pod``: an asyncio ``(StreamReader, StreamWriter)`` pair,
+        as ``asyncio.open_connection`` gives (``writer.close()`` ends the connection;
+        ``reader`` sees EOF once the Pod closed it).
+
+        The connection is the sync ``incluster.PortForwardSocket`` (the core's port-forward
+        protocol), joined to the pair through a local socket pair by two threads of its own,
+        which end with the connection. Errors of the connection itself (TransportError,
+        Forbidden, NotFound) raise here; later ones end the stream."""
+        pf = await _call(self._sync.port_forward, pod, port, namespace=namespace)
+        ours, theirs = socket.socketpair()
+        try:
+            reader, writer = await asyncio.open_connection(sock=ours)
+        except BaseException:
+            ours.close()
+            theirs.close()
+            pf.close()
+            raise
+        for pump in (_pump_from_pod, _pump_to_pod):
+            threading.Thread(target=pump, args=(pf, theirs), daemon=True,
+                             name="incluster-aio-forward").start()
+        return reader, writer
+
+    def port_forward_listen(
+        self,
+        pod: str,
+        port: int,
+        *,
+        local_port: int = 0,
+        namespace: Optional[str] = None,
+    ) -> PortForwarder:
+        """Listen on 127.0.0.1 (``local_port``; 0 picks a free one) and forward each
+        connection to ``port`` of ``pod``: ``async with kube.port_forward_listen(pod, port)
+        as fwd:`` then ``asyncio.open_connection(*fwd.address)``."""
+        sync = self._sync
+
+        def start() -> _native.PortForwarder:
+            return sync.port_forward_listen(pod, port, local_port=local_port,
+                                            namespace=namespace)
+
+        return PortForwarder(start)
 
     def close(self) -> None:
         """Refuse further requests (they raise InvalidArgument). Idempotent."""

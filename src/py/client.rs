@@ -850,6 +850,38 @@ impl Client {
         )
     }
 
+    /// incluster.aio: the native half of `wait` (see `crate::py::wait::AioWait`); the
+    /// arguments are `wait`'s, checked now.
+    #[pyo3(signature = (target, for_=None, *, any_=None, fail_on=None, label_selector=None,
+        namespace=None, allow_empty=false, timeout=None, with_conditions=false))]
+    fn _aio_wait<'py>(
+        &self,
+        py: Python<'py>,
+        target: &str,
+        for_: Option<&Bound<'py, PyAny>>,
+        any_: Option<&Bound<'py, PyAny>>,
+        fail_on: Option<&Bound<'py, PyAny>>,
+        label_selector: Option<&str>,
+        namespace: Option<&str>,
+        allow_empty: bool,
+        timeout: Option<f64>,
+        with_conditions: bool,
+    ) -> PyResult<crate::py::wait::AioWait> {
+        crate::py::wait::aio_wait(
+            py,
+            &self.inner,
+            target,
+            for_,
+            any_,
+            fail_on,
+            label_selector,
+            namespace,
+            allow_empty,
+            timeout,
+            with_conditions,
+        )
+    }
+
     /// Leader election on the Lease `name` (coordination.k8s.io/v1, client-go's algorithm):
     /// `with client.leader_election("name") as lead:` blocks until this process leads, and
     /// releases the Lease on exit. See `LeaderElection`.

@@ -195,6 +195,14 @@ impl ExecStream {
         }
     }
 
+    /// After a read that failed: a `close()` that came while this thread held the session
+    /// could not drop it, so the connection is dropped here, as `close()` meant.
+    fn drop_if_closed(&self, g: &mut MutexGuard<'_, Option<ExecSession>>) {
+        if self.cancel.is_cancelled() {
+            **g = None;
+        }
+    }
+
     fn finish(&self, s: &ExecSession) {
         if let Some(st) = s.exit_status()
             && let Ok(mut g) = self.returncode.lock()
@@ -222,7 +230,10 @@ impl ExecStream {
                 self.finish(s);
                 Err(PyStopIteration::new_err(()))
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                self.drop_if_closed(&mut g);
+                Err(e)
+            }
         }
     }
 
@@ -263,7 +274,13 @@ impl ExecStream {
                 )
             });
         };
-        let st = run(py, || s.wait())?;
+        let st = match run(py, || s.wait()) {
+            Ok(st) => st,
+            Err(e) => {
+                self.drop_if_closed(&mut g);
+                return Err(e);
+            }
+        };
         self.finish(s);
         Ok(st.code)
     }

@@ -12,7 +12,7 @@ use crate::core::stream::Next;
 use crate::core::watch::event::{
     Decoded, Decoder, Key, Parsed, RawDecoder, Tracked, event_type, parse,
 };
-use crate::core::watch::{Event, Watch as CoreWatch, WatchOptions};
+use crate::core::watch::{Event, EventType, Watch as CoreWatch, WatchOptions};
 use crate::py::blocking::{feed, run};
 use crate::py::convert::loads;
 use crate::py::errors::to_py;
@@ -32,6 +32,8 @@ type PyEvent = Event<(Py<PyAny>, Raw)>;
 #[pyclass(frozen, module = "incluster._native")]
 pub struct WatchEvent {
     kind: &'static str,
+    /// The same as `kind`, for the core's wait (`incluster.aio`'s `wait` feeds it events).
+    event_type: EventType,
     object: Py<PyAny>,
     raw: Raw,
     resource_version: String,
@@ -176,10 +178,25 @@ impl WatchEvent {
 }
 
 impl WatchEvent {
+    /// The event's type and the object's JSON bytes, as the core's wait takes them.
+    pub(crate) fn core_parts(
+        &self,
+    ) -> crate::core::error::Result<(EventType, std::borrow::Cow<'_, [u8]>)> {
+        let raw = match &self.raw {
+            Raw::Object(b) => std::borrow::Cow::Borrowed(b.as_slice()),
+            Raw::Line(line) => match parse(line) {
+                Ok(Parsed::Event(_, raw, _)) => std::borrow::Cow::Borrowed(raw),
+                _ => return Err(decode_err("the line cannot be read again")),
+            },
+        };
+        Ok((self.event_type, raw))
+    }
+
     fn from_core(e: PyEvent) -> Self {
         let (object, raw) = e.object;
         WatchEvent {
             kind: e.kind.as_str(),
+            event_type: e.kind,
             object,
             raw,
             resource_version: e.resource_version,
@@ -466,10 +483,15 @@ pub(crate) fn open(
     opts: WatchOptions,
 ) -> PyResult<Watch> {
     let w = run(py, || CoreWatch::new(client, path, opts))?;
-    Ok(Watch {
+    Ok(from_core(w, path))
+}
+
+/// The Python watch over a core watch already started (the watch of a wait's list).
+pub(crate) fn from_core(w: CoreWatch, path: &str) -> Watch {
+    Watch {
         cancel: w.cancel_handle(),
         path: path.to_owned(),
         rv: Mutex::new(w.resource_version().map(str::to_owned)),
         inner: Mutex::new(Some(w)),
-    })
+    }
 }

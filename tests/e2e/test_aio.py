@@ -1,11 +1,14 @@
 """incluster.aio against the real API server: the Python request cases of test_api.py and
 test_request_edges.py run through the async client (on asyncio and uvloop), then RBAC errors,
-concurrency and cancellation on the real server."""
+concurrency and cancellation on the real server, then the workflows: wait, a lease, exec and
+port-forward through the fake kubelet."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import json
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -16,8 +19,9 @@ import pytest
 import incluster
 import incluster.aio
 import test_api
+import test_exec
 import test_request_edges
-from cluster import NAMESPACE, Cluster
+from cluster import NAMESPACE, SERVICE_ACCOUNT, ApiError, Cluster
 
 # The adaptor the unit tests use (tests/python/aio_adaptor.py; mypy checks it there, and
 # cannot see it from here).
@@ -130,3 +134,180 @@ def test_watch_and_follow_through_the_real_api_server(cluster: Cluster, flavour:
     finally:
         loop.close()
         cluster.kubelet("PUT", "/_control/logs/faults", {"drop_every": 0, "drop_mid_line": False})
+
+
+# ---- the workflows: wait, a lease, exec and port-forward through the fake kubelet ----------
+
+
+def run_on(flavour: str, main: Any, limit: float = 120) -> None:
+    loop = new_loop(flavour)
+    try:
+        loop.run_until_complete(asyncio.wait_for(main(), limit))
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("flavour", LOOPS)
+def test_wait_through_the_real_api_server(cluster: Cluster, flavour: str) -> None:
+    """An async wait for an object created later; its own timeout; cancelling one."""
+    name = f"aio-wait-{flavour}"
+
+    async def main() -> None:
+        async with incluster.aio.Client() as kube:
+            waiting = asyncio.ensure_future(
+                kube.wait(f"configmap/{name}", "jsonpath={.data.k}=v", timeout=60))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()
+            await kube.post(CMS, {"metadata": {"name": name}, "data": {"k": "v"}})
+            got = await waiting
+            assert (got["kind"], got["metadata"]["name"]) == ("ConfigMap", name)
+            with pytest.raises(incluster.WaitTimeout, match=name):
+                await kube.wait(f"{CMS}/{name}", "jsonpath={.data.k}=w", timeout=0.5)
+            task = asyncio.ensure_future(kube.wait(f"{CMS}/{name}", "delete"))
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            gone = asyncio.ensure_future(kube.wait(f"{CMS}/{name}", "delete", timeout=60))
+            await asyncio.sleep(0.3)
+            await kube.delete(f"{CMS}/{name}")
+            assert (await gone)["metadata"]["name"] == name
+
+    run_on(flavour, main)
+
+
+@pytest.mark.parametrize("flavour", LOOPS)
+def test_a_lease_through_the_real_api_server(cluster: Cluster, flavour: str) -> None:
+    """Lead, hand over to a waiting contender on leaving; a cancelled contender leaves the
+    Lease to its holder."""
+    lease = f"aio-lease-{flavour}"
+    path = f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases/{lease}"
+    fast: dict[str, Any] = {"lease_duration": 8, "renew_deadline": 6, "retry_period": 1}
+
+    async def main() -> None:
+        async with incluster.aio.Client() as kube:
+            async with kube.leader_election(lease, identity="a", **fast) as a:
+                assert a.is_leader
+                assert (await kube.get(path))["spec"]["holderIdentity"] == "a"
+                b = kube.leader_election(lease, identity="b", **fast)
+                waiting = asyncio.ensure_future(b.__aenter__())
+                await asyncio.sleep(1.5)
+                waiting.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await waiting
+                assert (await kube.get(path))["spec"]["holderIdentity"] == "a"
+                c = kube.leader_election(lease, identity="c", **fast)
+                taking = asyncio.ensure_future(c.__aenter__())
+                await asyncio.sleep(1.5)
+            assert a.lost.is_set()
+            # a released the Lease on leaving: c takes it at its next try, not after 8 s.
+            await asyncio.wait_for(taking, 5)
+            assert c.is_leader
+            assert (await kube.get(path))["spec"]["holderIdentity"] == "c"
+            await c.__aexit__(None, None, None)
+            assert (await kube.get(path))["spec"]["holderIdentity"] == ""
+
+    run_on(flavour, main)
+
+
+@pytest.fixture(scope="module")
+def exec_pod(cluster: Cluster) -> Iterator[str]:
+    """test_exec.py's pod on the fake kubelet; its Node, Role and Pod are kept when that module
+    made them before (the Node then points at this module's kubelet)."""
+    binary = test_exec._build_kubelet()
+    proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode()
+    assert line.startswith("READY "), line
+    port = json.loads(line[len("READY "):])["port"]
+    status = {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+              "daemonEndpoints": {"kubeletEndpoint": {"Port": port}}}
+    try:
+        cluster.admin("POST", "/api/v1/nodes", {"metadata": {"name": test_exec.NODE},
+                                                "status": status})
+    except ApiError as e:
+        assert e.status == 409, e
+        node = cluster.admin("GET", f"/api/v1/nodes/{test_exec.NODE}")
+        node["status"] = status
+        cluster.admin("PUT", f"/api/v1/nodes/{test_exec.NODE}/status", node)
+    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NAMESPACE}"
+    for path, body in (
+        (f"{rbac}/roles", {
+            "metadata": {"name": "exec"},
+            "rules": [{"apiGroups": [""],
+                       "resources": ["pods/exec", "pods/attach", "pods/portforward"],
+                       "verbs": ["create", "get"]}]}),
+        (f"{rbac}/rolebindings", {
+            "metadata": {"name": "exec"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                        "name": "exec"},
+            "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT,
+                          "namespace": NAMESPACE}]}),
+        (f"/api/v1/namespaces/{NAMESPACE}/pods", {
+            "metadata": {"name": test_exec.POD},
+            "spec": {"nodeName": test_exec.NODE, "serviceAccountName": SERVICE_ACCOUNT,
+                     "containers": [{"name": "main", "image": "example/app:1",
+                                     "stdin": True}]}}),
+    ):
+        try:
+            cluster.admin("POST", path, body)
+        except ApiError as e:
+            assert e.status == 409, e
+    try:
+        yield test_exec.POD
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.stdout.close()
+        proc.wait(timeout=10)
+
+
+http_port = test_exec.http_port
+
+
+@pytest.mark.parametrize("flavour", LOOPS)
+def test_exec_and_port_forward_through_the_fake_kubelet(exec_pod: str, http_port: int,
+                                                        flavour: str) -> None:
+    """exec to completion, a streamed session fed and read, a cancelled exec, and a
+    port-forward as an asyncio reader/writer pair and as a listener, through the real API
+    server to the kubelet's own streaming server."""
+
+    async def main() -> None:
+        async with incluster.aio.Client() as kube:
+            r = await kube.exec(exec_pod, ["sh", "-c", "echo out; echo err >&2; exit 3"])
+            assert (r.returncode, r.stdout, r.stderr) == (3, b"out\n", b"err\n")
+            r = await kube.exec(exec_pod, ["cat"], stdin=b"x" * 100_000)
+            assert r.stdout == b"x" * 100_000
+            async with kube.exec_stream(exec_pod, ["sh", "-c", "read a; echo got:$a"],
+                                        stdin=True) as s:
+                await s.write("hello\n")
+                await s.close_stdin()
+                out = b"".join([d async for ch, d in s if ch == 1])
+                assert out == b"got:hello\n"
+                assert s.returncode == 0
+            task = asyncio.ensure_future(kube.exec(exec_pod, ["sleep", "30"]))
+            await asyncio.sleep(1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+            reader, writer = await kube.port_forward(exec_pod, http_port)
+            writer.write(b"GET /aio HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+            answer = await reader.read()
+            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"hello /aio")
+            writer.close()
+            await writer.wait_closed()
+            async with kube.port_forward_listen(exec_pod, http_port) as fwd:
+                for i in range(20):
+                    rd, wr = await asyncio.open_connection(*fwd.address)
+                    wr.write(f"GET /l{i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                             .encode())
+                    assert (await rd.read()).endswith(f"hello /l{i}".encode())
+                    wr.close()
+                    await wr.wait_closed()
+            # The client still answers after all of it.
+            assert (await kube.get("/version"))["major"] == "1"
+
+    run_on(flavour, main)

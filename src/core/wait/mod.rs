@@ -28,7 +28,7 @@ use crate::core::client::Client;
 use crate::core::error::{Error, Result};
 use crate::core::http::interrupt;
 use crate::core::watch::target::and_selector;
-use crate::core::watch::{EventType, Watch, WatchOptions};
+use crate::core::watch::{EventType, Listing, Watch, WatchOptions};
 
 pub use condition::Condition;
 pub use target::{Target, target};
@@ -160,6 +160,115 @@ pub struct Met {
     pub objects: Vec<MetObject>,
 }
 
+/// A wait as a state machine: the list, then one watch event at a time, each judged by the
+/// conditions. The blocking [`wait`] steps it with the core's [`Watch`]; a driver that reads
+/// the watch itself (`incluster.aio` on an event loop, with no thread per wait) steps the same
+/// machine, so the conditions, the resync handling and the messages stay here.
+pub struct Waiting {
+    state: State,
+    /// Between resync markers the view is half updated: judged at the end marker only.
+    in_resync: bool,
+}
+
+impl Waiting {
+    /// A wait for `target` under `opts`; an [`Error::InvalidArgument`] when no condition is
+    /// given.
+    pub fn new(target: Target, opts: WaitOptions) -> Result<Waiting> {
+        opts.check()?;
+        Ok(Waiting {
+            state: State::new(target, opts),
+            in_resync: false,
+        })
+    }
+
+    /// What is waited for.
+    pub fn target(&self) -> &Target {
+        self.state.target()
+    }
+
+    /// The conditions and the timeout.
+    pub fn options(&self) -> &WaitOptions {
+        self.state.opts()
+    }
+
+    /// Whether the timeout is zero: the list is judged, and no watch follows.
+    pub fn once(&self) -> bool {
+        self.options().timeout.is_some_and(|t| t.is_zero())
+    }
+
+    /// The collection to list and watch.
+    pub fn collection(&self) -> &str {
+        &self.target().collection
+    }
+
+    /// The watch's settings: the options' with the target's selectors (its name as a field
+    /// selector).
+    pub fn watch_options(&self) -> WatchOptions {
+        let target = self.target();
+        let mut wopts = self.options().watch.clone();
+        wopts.label_selector = target.label_selector.clone();
+        if let Some(name) = &target.name {
+            let by_name = format!("metadata.name={name}");
+            wopts.field_selector = Some(and_selector(wopts.field_selector.as_deref(), &by_name));
+        }
+        wopts
+    }
+
+    /// Take in the list (before its watch starts): `Some` when it already meets the
+    /// conditions, [`Error::Unmeetable`] when it never can.
+    pub fn take_listing(&mut self, listing: &Listing) -> Result<Option<Met>> {
+        self.state.set_item_type(listing.item_type.clone());
+        for e in &listing.objects {
+            self.state.apply_listed(&e.object)?;
+        }
+        self.judge()
+    }
+
+    /// Take in one watch event (its type and the object's JSON): `Some` when the conditions
+    /// are met now, [`Error::Unmeetable`] when they never can be.
+    pub fn take_event(&mut self, kind: EventType, object: &[u8]) -> Result<Option<Met>> {
+        match kind {
+            EventType::ResyncStart => self.in_resync = true,
+            EventType::ResyncEnd => self.in_resync = false,
+            EventType::Bookmark => return Ok(None),
+            EventType::Added | EventType::Modified | EventType::Deleted => {
+                self.state.apply(kind, object)?;
+            }
+        }
+        if self.in_resync {
+            return Ok(None);
+        }
+        self.judge()
+    }
+
+    fn judge(&self) -> Result<Option<Met>> {
+        match self.state.judge()? {
+            Verdict::Met(m) => Ok(Some(m)),
+            Verdict::Unmeetable(why) => Err(Error::Unmeetable(why)),
+            Verdict::Pending => Ok(None),
+        }
+    }
+
+    /// The error for a wait whose timeout passed.
+    pub fn timed_out(&self) -> Error {
+        let opts = self.options();
+        Error::WaitTimeout(format!(
+            "{} did not meet {} within {}",
+            self.target(),
+            opts.spec(),
+            humantime::format_duration(opts.timeout.unwrap_or_default())
+        ))
+    }
+
+    /// The error for a watch that ended (it resumes unless told not to) before a verdict.
+    pub fn watch_ended(&self) -> Error {
+        Error::Transport(format!(
+            "the watch of {} ended before the conditions were met",
+            self.target()
+        ))
+    }
+}
+
 /// Wait until `target` meets the conditions of `opts`, the timeout passes
 /// ([`Error::WaitTimeout`]), the conditions can no longer be met ([`Error::Unmeetable`]),
 /// `cancel` is cancelled from another thread ([`Error::Cancelled`], within
@@ -171,75 +280,87 @@ pub fn wait(
     opts: &WaitOptions,
     cancel: &CancelHandle,
 ) -> Result<Met> {
-    opts.check()?;
-    let once = opts.timeout.is_some_and(|t| t.is_zero());
+    let mut waiting = Waiting::new(target.clone(), opts.clone())?;
+    let once = waiting.once();
     let deadline = opts.timeout.filter(|_| !once).map(|t| Instant::now() + t);
     let expired = move || deadline.is_some_and(|d| Instant::now() >= d);
     let flag = cancel.clone();
     let r = interrupt::with_check(
         move || flag.is_cancelled() || expired(),
-        || run(client, target, opts, once),
+        || run(client, &mut waiting),
     );
-    let timed_out = || {
-        Error::WaitTimeout(format!(
-            "{target} did not meet {} within {}",
-            opts.spec(),
-            humantime::format_duration(opts.timeout.unwrap_or_default())
-        ))
-    };
     match r {
-        Err(Error::Cancelled) if !cancel.is_cancelled() && expired() => Err(timed_out()),
-        Ok(None) => Err(timed_out()),
+        Err(Error::Cancelled) if !cancel.is_cancelled() && expired() => Err(waiting.timed_out()),
+        Ok(None) => Err(waiting.timed_out()),
         Ok(Some(met)) => Ok(met),
         Err(e) => Err(e),
     }
 }
 
-/// List, judge, and watch until a verdict; `Ok(None)` when `once` and the list did not meet
-/// the conditions.
-fn run(client: &Client, target: &Target, opts: &WaitOptions, once: bool) -> Result<Option<Met>> {
-    let mut wopts = opts.watch.clone();
-    wopts.label_selector = target.label_selector.clone();
-    if let Some(name) = &target.name {
-        let by_name = format!("metadata.name={name}");
-        wopts.field_selector = Some(and_selector(wopts.field_selector.as_deref(), &by_name));
-    }
-    let listing = Watch::list(client, &target.collection, wopts)?;
-    let mut state = State::new(target, opts);
-    state.set_item_type(listing.item_type.clone());
-    for e in &listing.objects {
-        state.apply_listed(&e.object)?;
-    }
-    let unmet = |v| match v {
-        Verdict::Met(m) => Ok(Some(m)),
-        Verdict::Unmeetable(why) => Err(Error::Unmeetable(why)),
-        Verdict::Pending => Ok(None),
-    };
-    if let Some(met) = unmet(state.judge()?)? {
+/// List, judge, and watch until a verdict; `Ok(None)` when the wait checks once and the list
+/// did not meet the conditions.
+fn run(client: &Client, waiting: &mut Waiting) -> Result<Option<Met>> {
+    let listing = Watch::list(client, waiting.collection(), waiting.watch_options())?;
+    if let Some(met) = waiting.take_listing(&listing)? {
         return Ok(Some(met));
     }
-    if once {
+    if waiting.once() {
         return Ok(None);
     }
     let mut watch = listing.watch(client)?;
-    // Between resync markers the view is half updated: judged at the end marker only.
-    let mut in_resync = false;
     loop {
         let Some(e) = watch.next_event()? else {
-            return Err(Error::Transport(format!(
-                "the watch of {target} ended before the conditions were met"
-            )));
+            return Err(waiting.watch_ended());
         };
-        match e.kind {
-            EventType::ResyncStart => in_resync = true,
-            EventType::ResyncEnd => in_resync = false,
-            EventType::Bookmark => continue,
-            EventType::Added | EventType::Modified | EventType::Deleted => {
-                state.apply(e.kind, &e.object)?;
-            }
-        }
-        if !in_resync && let Some(met) = unmet(state.judge()?)? {
+        if let Some(met) = waiting.take_event(e.kind, &e.object)? {
             return Ok(Some(met));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cm(name: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "kind": "ConfigMap", "apiVersion": "v1",
+            "metadata": {"name": name, "namespace": "n", "uid": "u1"},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_machine_judges_a_resync_at_its_end_marker_only() {
+        let t = target::from_path("/api/v1/namespaces/n/configmaps/x", None).unwrap();
+        let o = WaitOptions::parse(&["delete"], &[], &[]).unwrap();
+        let mut w = Waiting::new(t, o).unwrap();
+        assert_eq!(w.take_event(EventType::Added, &cm("x")).unwrap(), None);
+        assert_eq!(w.take_event(EventType::Bookmark, b"{}").unwrap(), None);
+        // A relist: x is gone, but the view is half updated until the end marker.
+        assert_eq!(w.take_event(EventType::ResyncStart, b"{}").unwrap(), None);
+        assert_eq!(w.take_event(EventType::Deleted, &cm("x")).unwrap(), None);
+        let met = w.take_event(EventType::ResyncEnd, b"{}").unwrap().unwrap();
+        assert_eq!(met.objects[0].met, ["delete"]);
+        assert_eq!(
+            w.watch_options().field_selector.as_deref(),
+            Some("metadata.name=x")
+        );
+    }
+
+    #[test]
+    fn the_machine_names_its_timeout_and_wants_a_condition() {
+        let t = target::from_path("/api/v1/namespaces/n/configmaps/x", None).unwrap();
+        let mut o = WaitOptions::parse(&["create"], &[], &[]).unwrap();
+        o.timeout = Some(Duration::from_millis(1500));
+        let w = Waiting::new(t.clone(), o).unwrap();
+        assert!(!w.once());
+        let e = w.timed_out().to_string();
+        assert!(e.contains("did not meet create within 1s 500ms"), "{e}");
+        let none = WaitOptions::parse::<&str>(&[], &[], &[]).unwrap();
+        assert!(matches!(
+            Waiting::new(t, none),
+            Err(Error::InvalidArgument(_))
+        ));
     }
 }

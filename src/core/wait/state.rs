@@ -27,9 +27,9 @@ pub(crate) enum Verdict {
 }
 
 /// The objects of a wait, updated from list and watch events.
-pub(crate) struct State<'a> {
-    target: &'a Target,
-    opts: &'a WaitOptions,
+pub(crate) struct State {
+    target: Target,
+    opts: WaitOptions,
     /// By namespace and name.
     objects: BTreeMap<(String, String), Obj>,
     /// A named target: the UID it had when first seen.
@@ -51,8 +51,9 @@ fn text<'v>(v: &'v Value, pointer: &str) -> &'v str {
         .unwrap_or_default()
 }
 
-impl<'a> State<'a> {
-    pub(crate) fn new(target: &'a Target, opts: &'a WaitOptions) -> Self {
+impl State {
+    /// An empty view of `target`'s objects, judged by `opts`' conditions.
+    pub(crate) fn new(target: Target, opts: WaitOptions) -> Self {
         State {
             target,
             opts,
@@ -61,6 +62,16 @@ impl<'a> State<'a> {
             deleted: None,
             item_type: None,
         }
+    }
+
+    /// What is waited for.
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The conditions and the timeout.
+    pub(crate) fn opts(&self) -> &WaitOptions {
+        &self.opts
     }
 
     /// The objects' `(kind, apiVersion)` as their list says (see [`State::apply_listed`]).
@@ -145,7 +156,7 @@ impl<'a> State<'a> {
     }
 
     /// The first `fail_on` condition `seen` meets.
-    fn fails(&self, seen: Seen<'_>) -> Result<Option<&'a Condition>> {
+    fn fails(&self, seen: Seen<'_>) -> Result<Option<&Condition>> {
         for c in &self.opts.fail_on {
             if c.holds(seen)? {
                 return Ok(Some(c));
@@ -258,7 +269,7 @@ mod tests {
     fn delete_is_met_by_a_new_uid_under_the_same_name() {
         let t = from_path("/api/v1/namespaces/n/configmaps/x", None).unwrap();
         let o = WaitOptions::parse(&["delete"], &[], &[]).unwrap();
-        let mut s = State::new(&t, &o);
+        let mut s = State::new(t, o);
         s.apply(EventType::Added, &obj("u1")).unwrap();
         assert!(matches!(s.judge().unwrap(), Verdict::Pending));
         // Re-created while the watch was away: seen as a change of UID.
