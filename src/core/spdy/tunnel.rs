@@ -483,6 +483,11 @@ impl TunnelWriter {
     pub fn abort(&self) {
         self.shared.abort(&self.slot);
     }
+
+    /// Whether the connection has ended (nothing more will be read).
+    pub fn is_finished(&self) -> bool {
+        self.slot.data.is_closed()
+    }
 }
 
 impl TunnelConn {
