@@ -12,7 +12,10 @@ exec into SPDY toward the kubelet.
 - port-forward to an HTTP server in the "pod": 1,000 small requests (a new connection each)
   and one 100 MB download, through ``incluster port-forward`` and ``kubectl port-forward``.
 
-    python benches/exec_bench.py --kubectl PATH [--out DIR]
+    python benches/exec_bench.py --kubectl PATH [--out DIR] [--only port-forward]
+
+``--only port-forward`` runs the port-forward rows alone (they take a minute, the rest
+several).
 
 The results go to OUT/exec.json (and the table to stdout).
 """
@@ -162,12 +165,32 @@ def forward_figures(local: int) -> dict[str, float]:
     return {"requests_per_s": rps, "download_MB_s": 100 / (time.perf_counter() - t)}
 
 
+def exec_rows(res: dict[str, Any], c: Cluster, cli: str, kubectl: str,
+              env: dict[str, str]) -> None:
+    res["exec_true_s"] = {
+        "incluster": median_seconds([cli, "exec", POD, "--", "true"], env),
+        "kubectl": median_seconds([kubectl, "exec", POD, "--", "true"], env),
+    }
+    size = 100 * MB
+    c.kubelet("POST", "/_control/logs/generate", {
+        "namespace": NAMESPACE, "pod": LOG_POD, "container": "main",
+        "count": size // 99 + 1, "size": 99})
+    res["stream_MB_s"] = {
+        "exec_cat": pipe_rate(f"head -c {size} /dev/zero | {cli} exec -i {POD} -- cat | wc -c",
+                              env, size),
+        "kubectl_exec_cat": pipe_rate(
+            f"head -c {size} /dev/zero | {kubectl} exec -i {POD} -- cat | wc -c", env, size),
+        "log_follow": pipe_rate(f"{cli} logs {LOG_POD} | wc -c", env, size, exact=False),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kubectl", required=True)
     ap.add_argument("--cli", default=str(Path(os.environ.get("CARGO_TARGET_DIR", CACHE / "target"))
                                          / "release" / "incluster"))
     ap.add_argument("--out", default=str(CACHE / "bench-results"))
+    ap.add_argument("--only", choices=["port-forward"])
     a = ap.parse_args()
     res: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="incluster-exec-bench-") as tmp, Cluster(Path(tmp)) as c:
@@ -181,21 +204,8 @@ def main() -> int:
         env = dict(os.environ, **c.env(), KUBECONFIG=str(kc))
         cli, kubectl = a.cli, a.kubectl
 
-        res["exec_true_s"] = {
-            "incluster": median_seconds([cli, "exec", POD, "--", "true"], env),
-            "kubectl": median_seconds([kubectl, "exec", POD, "--", "true"], env),
-        }
-        size = 100 * MB
-        c.kubelet("POST", "/_control/logs/generate", {
-            "namespace": NAMESPACE, "pod": LOG_POD, "container": "main",
-            "count": size // 99 + 1, "size": 99})
-        res["stream_MB_s"] = {
-            "exec_cat": pipe_rate(f"head -c {size} /dev/zero | {cli} exec -i {POD} -- cat | wc -c",
-                                  env, size),
-            "kubectl_exec_cat": pipe_rate(
-                f"head -c {size} /dev/zero | {kubectl} exec -i {POD} -- cat | wc -c", env, size),
-            "log_follow": pipe_rate(f"{cli} logs {LOG_POD} | wc -c", env, size, exact=False),
-        }
+        if a.only is None:
+            exec_rows(res, c, cli, kubectl, env)
         srv = http_server()
         figures = {}
         for name, cmd in (("incluster", [cli, "port-forward", POD, f":{srv}"]),
@@ -212,6 +222,15 @@ def main() -> int:
         kubelet.wait()
     Path(a.out).mkdir(parents=True, exist_ok=True)
     (Path(a.out) / "exec.json").write_text(json.dumps(res, indent=2))
+    if a.only is None:
+        print_exec_rows(res)
+    for name, f in res["port_forward"].items():
+        print(f"port-forward {name}: {f['requests_per_s']:.0f} requests/s,"
+              f" 100 MB at {f['download_MB_s']:.0f} MB/s")
+    return 0
+
+
+def print_exec_rows(res: dict[str, Any]) -> None:
     e = res["exec_true_s"]
     s = res["stream_MB_s"]
     print(f"exec -- true (whole process, median of {ROUNDS}): incluster {e['incluster']*1000:.0f} ms,"
@@ -219,10 +238,6 @@ def main() -> int:
     print(f"100 MB: exec cat {s['exec_cat']:.0f} MB/s (kubectl exec cat"
           f" {s['kubectl_exec_cat']:.0f} MB/s), log follow {s['log_follow']:.0f} MB/s"
           f" ({s['exec_cat']/s['log_follow']:.2f}x)")
-    for name, f in res["port_forward"].items():
-        print(f"port-forward {name}: {f['requests_per_s']:.0f} requests/s,"
-              f" 100 MB at {f['download_MB_s']:.0f} MB/s")
-    return 0
 
 
 if __name__ == "__main__":

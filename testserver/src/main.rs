@@ -28,6 +28,7 @@ mod patch;
 mod pods;
 mod podtemplate;
 mod portforward;
+mod spdy;
 mod select;
 mod store;
 mod timefmt;

@@ -475,6 +475,40 @@ mod tests {
     }
 
     #[test]
+    fn a_session_compressed_by_c_zlib_reads_back() {
+        // Written by CPython's zlib (the C library, as Go's spdy framer writes the same
+        // format) with the SPDY/3 dictionary: SYN_STREAM, SYN_REPLY, DATA+FIN, RST_STREAM,
+        // PING, GOAWAY, WINDOW_UPDATE, SETTINGS.
+        let wire = include_bytes!("../../../tests/data/spdy-session.bin");
+        let mut dec = Decoder::new();
+        dec.feed(wire);
+        let got = all(&mut dec);
+        assert_eq!(got.len(), 8, "{got:?}");
+        assert_eq!(
+            got[0],
+            Frame::SynStream {
+                stream: 1,
+                fin: false,
+                headers: vec![
+                    ("streamtype".into(), "error".into()),
+                    ("port".into(), "80".into()),
+                    ("requestid".into(), "0".into()),
+                ],
+            }
+        );
+        assert_eq!(
+            got[2],
+            Frame::Data {
+                stream: 3,
+                fin: true,
+                data: b"hello".to_vec()
+            }
+        );
+        assert_eq!(got[6], Frame::WindowUpdate { stream: 1, delta: 100 });
+        assert_eq!(got[7], Frame::Settings);
+    }
+
+    #[test]
     fn unknown_control_frames_are_skipped() {
         let mut wire = Vec::new();
         control(&mut wire, 42, 0, b"whatever");
