@@ -246,6 +246,16 @@ impl Decoder {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// Add bytes read from the peer, without a copy when nothing is buffered.
+    pub fn feed_owned(&mut self, bytes: Vec<u8>) {
+        if self.start == self.buf.len() {
+            self.buf = bytes;
+            self.start = 0;
+        } else {
+            self.feed(&bytes);
+        }
+    }
+
     /// Bytes fed but not yet returned as frames.
     pub fn buffered(&self) -> usize {
         self.buf.len() - self.start
@@ -465,8 +475,12 @@ mod tests {
         for piece in [1, 3, 7, 1000, wire.len()] {
             let mut dec = Decoder::new();
             let mut got = Vec::new();
-            for c in wire.chunks(piece) {
-                dec.feed(c);
+            for (i, c) in wire.chunks(piece).enumerate() {
+                if i % 2 == 0 {
+                    dec.feed(c);
+                } else {
+                    dec.feed_owned(c.to_vec());
+                }
                 got.extend(all(&mut dec));
             }
             assert_eq!(got, want, "pieces of {piece}");

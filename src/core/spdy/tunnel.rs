@@ -398,7 +398,7 @@ fn read_loop(session: &Session, sh: &Shared) -> String {
     loop {
         match session.recv(None) {
             Ok(Some(bytes)) => {
-                dec.feed(&bytes);
+                dec.feed_owned(bytes);
                 loop {
                     match dec.next_frame() {
                         Ok(Some(f)) => sh.handle(f),
