@@ -225,7 +225,10 @@ fn a_refused_pod_port_fails_only_its_own_connection() {
     }
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "{seen:?}");
-    assert!(seen[0].contains(&format!("error forwarding port {free}")), "{seen:?}");
+    assert!(
+        seen[0].contains(&format!("error forwarding port {free}")),
+        "{seen:?}"
+    );
 }
 
 #[test]

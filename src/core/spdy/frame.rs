@@ -379,7 +379,10 @@ impl Decoder {
                 need(4, "SETTINGS")?;
                 let n = be32(body, 0) as usize;
                 if n > (body.len() - 4) / 8 {
-                    return Err(bad(format!("SETTINGS announces {n} entries in {} bytes", body.len())));
+                    return Err(bad(format!(
+                        "SETTINGS announces {n} entries in {} bytes",
+                        body.len()
+                    )));
                 }
                 Frame::Settings
             }
@@ -518,7 +521,13 @@ mod tests {
                 data: b"hello".to_vec()
             }
         );
-        assert_eq!(got[6], Frame::WindowUpdate { stream: 1, delta: 100 });
+        assert_eq!(
+            got[6],
+            Frame::WindowUpdate {
+                stream: 1,
+                delta: 100
+            }
+        );
         assert_eq!(got[7], Frame::Settings);
     }
 
@@ -534,25 +543,26 @@ mod tests {
 
     #[test]
     fn malformed_frames_are_typed_errors_never_panics() {
-        let mut cases: Vec<Vec<u8>> = Vec::new();
-        // Version 2.
-        cases.push(vec![0x80, 2, 0, 6, 0, 0, 0, 4, 0, 0, 0, 1]);
-        // A PING of 3 bytes, a RST_STREAM of 4, a GOAWAY of 9.
-        cases.push(vec![0x80, 3, 0, 6, 0, 0, 0, 3, 0, 0, 1]);
-        cases.push(vec![0x80, 3, 0, 3, 0, 0, 0, 4, 0, 0, 0, 1]);
-        cases.push(vec![0x80, 3, 0, 7, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        // SYN_STREAM too short, and one for stream 0, and one with garbage headers.
-        cases.push(vec![0x80, 3, 0, 1, 0, 0, 0, 2, 0, 1]);
         let mut s0 = vec![0x80, 3, 0, 1, 0, 0, 0, 10];
         s0.extend_from_slice(&[0; 10]);
-        cases.push(s0);
         let mut g = vec![0x80, 3, 0, 1, 0, 0, 0, 14, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
         g.extend_from_slice(b"junk");
-        cases.push(g);
-        // Data on stream 0; a huge control frame; SETTINGS that lie about their count.
-        cases.push(vec![0, 0, 0, 0, 0, 0, 0, 1, 9]);
-        cases.push(vec![0x80, 3, 0, 4, 0, 0xff, 0xff, 0xff]);
-        cases.push(vec![0x80, 3, 0, 4, 0, 0, 0, 4, 0, 0, 0, 9]);
+        let cases: Vec<Vec<u8>> = vec![
+            // Version 2.
+            vec![0x80, 2, 0, 6, 0, 0, 0, 4, 0, 0, 0, 1],
+            // A PING of 3 bytes, a RST_STREAM of 4, a GOAWAY of 9.
+            vec![0x80, 3, 0, 6, 0, 0, 0, 3, 0, 0, 1],
+            vec![0x80, 3, 0, 3, 0, 0, 0, 4, 0, 0, 0, 1],
+            vec![0x80, 3, 0, 7, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            // SYN_STREAM too short, one for stream 0, one with garbage headers.
+            vec![0x80, 3, 0, 1, 0, 0, 0, 2, 0, 1],
+            s0,
+            g,
+            // Data on stream 0; a huge control frame; SETTINGS that lie about their count.
+            vec![0, 0, 0, 0, 0, 0, 0, 1, 9],
+            vec![0x80, 3, 0, 4, 0, 0xff, 0xff, 0xff],
+            vec![0x80, 3, 0, 4, 0, 0, 0, 4, 0, 0, 0, 9],
+        ];
         for c in cases {
             let mut dec = Decoder::new();
             dec.feed(&c);
@@ -569,6 +579,9 @@ mod tests {
         dec.feed(&wire[..10]);
         assert_eq!(dec.next_frame().unwrap(), None);
         dec.feed(&wire[10..]);
-        assert!(matches!(dec.next_frame().unwrap(), Some(Frame::Data { stream: 3, .. })));
+        assert!(matches!(
+            dec.next_frame().unwrap(),
+            Some(Frame::Data { stream: 3, .. })
+        ));
     }
 }

@@ -49,8 +49,8 @@ impl Deflater {
     /// Append the compressed form of `headers` to `out` (ends with a sync flush).
     pub(crate) fn encode(&mut self, headers: &[(&str, &str)], out: &mut Vec<u8>) -> Result<()> {
         let mut plain = Vec::with_capacity(64);
-        let count = u32::try_from(headers.len())
-            .map_err(|_| Error::invalid("too many SPDY headers"))?;
+        let count =
+            u32::try_from(headers.len()).map_err(|_| Error::invalid("too many SPDY headers"))?;
         plain.extend_from_slice(&count.to_be_bytes());
         for (n, v) in headers {
             for s in [n.to_ascii_lowercase().as_str(), v] {
@@ -115,13 +115,18 @@ impl Inflater {
         loop {
             if out.len() == out.capacity() {
                 if out.len() >= MAX_HEADER_BLOCK {
-                    return Err(bad(&format!("inflates to more than {MAX_HEADER_BLOCK} bytes")));
+                    return Err(bad(&format!(
+                        "inflates to more than {MAX_HEADER_BLOCK} bytes"
+                    )));
                 }
                 out.reserve(out.len().clamp(256, MAX_HEADER_BLOCK - out.len()));
             }
             let (in0, out0) = (self.z.total_in(), out.len());
             let mut progressed = false;
-            match self.z.decompress_vec(input, &mut out, FlushDecompress::Sync) {
+            match self
+                .z
+                .decompress_vec(input, &mut out, FlushDecompress::Sync)
+            {
                 Ok(Status::StreamEnd) => return Err(bad("the peer ended its zlib stream")),
                 Ok(_) => {}
                 Err(e) if e.needs_dictionary().is_some() => {
@@ -155,7 +160,10 @@ pub(crate) fn parse(mut b: &[u8]) -> Result<Headers> {
     let count = u32_at(&mut b)?;
     // Each pair takes at least 8 bytes: a count beyond that is a lie, not an allocation.
     if count > b.len() / 8 {
-        return Err(bad(&format!("{count} headers announced in {} bytes", b.len())));
+        return Err(bad(&format!(
+            "{count} headers announced in {} bytes",
+            b.len()
+        )));
     }
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
@@ -201,7 +209,11 @@ mod tests {
         let (mut d, mut i) = (Deflater::new().unwrap(), Inflater::new());
         for n in 0..20 {
             let port = n.to_string();
-            let h = [("streamType", "data"), ("port", &port[..]), ("requestID", "7")];
+            let h = [
+                ("streamType", "data"),
+                ("port", &port[..]),
+                ("requestID", "7"),
+            ];
             let mut out = Vec::new();
             d.encode(&h, &mut out).unwrap();
             let got = i.decode(&out).unwrap();
@@ -242,7 +254,11 @@ mod tests {
         ];
         for c in cases {
             let e = parse(c).unwrap_err();
-            assert_eq!(e.kind(), crate::core::error::ErrorKind::Decode, "{c:?}: {e}");
+            assert_eq!(
+                e.kind(),
+                crate::core::error::ErrorKind::Decode,
+                "{c:?}: {e}"
+            );
         }
         assert_eq!(parse(b"\0\0\0\0").unwrap(), Vec::new());
         let e = Inflater::new().decode(b"not zlib at all").unwrap_err();

@@ -218,8 +218,15 @@ impl Tunnel {
         let port_s = port.to_string();
         let mut buf = Vec::with_capacity(256);
         let r = (|| {
-            let h = |t| [("streamType", t), ("port", &port_s[..]), ("requestID", &request[..])];
-            w.encoder.syn_stream(&mut buf, error_id, false, &h("error"))?;
+            let h = |t| {
+                [
+                    ("streamType", t),
+                    ("port", &port_s[..]),
+                    ("requestID", &request[..]),
+                ]
+            };
+            w.encoder
+                .syn_stream(&mut buf, error_id, false, &h("error"))?;
             // Nothing goes up the error stream: half-close it at once, as client-go does.
             frame::data(&mut buf, error_id, true, &[]);
             w.encoder.syn_stream(&mut buf, data_id, false, &h("data"))?;
@@ -320,7 +327,8 @@ impl Shared {
                 if stream == slot.error_id {
                     let mut e = lock(&slot.end);
                     let room = MAX_ERROR_TEXT.saturating_sub(e.error_text.len());
-                    e.error_text.extend_from_slice(&data[..data.len().min(room)]);
+                    e.error_text
+                        .extend_from_slice(&data[..data.len().min(room)]);
                     return;
                 }
                 if !data.is_empty() {
