@@ -1,7 +1,8 @@
 //! The port-forward SPDY tunnel (`SPDY/3.1+portforward.k8s.io`), the kubelet's side of it as
 //! kube-apiserver relays it: stream pairs (`streamType` error/data, `port`, `requestID`)
-//! connected to `127.0.0.1:{port}`, a SYN_REPLY per stream, FIN for half-closes, the
-//! kubelet's message then a reset on the error stream when nothing listens on the port.
+//! connected to `127.0.0.1:{port}`, a SYN_REPLY per stream, FIN for half-closes, and when
+//! nothing listens on the port the kubelet's message on the error stream after the data
+//! stream's FIN.
 //!
 //! Only for Pods named `spdy-…` (the others keep the per-connection protocol, as behind an
 //! API server without tunnelling). Pod `spdy-die` drops the whole tunnel when a connection
@@ -180,14 +181,16 @@ impl<'a> Peer<'a> {
         let target = match TcpStream::connect(("127.0.0.1", port)) {
             Ok(t) => t,
             Err(e) => {
-                // The kubelet's way: the message on the error stream, then both reset.
+                // What kube-apiserver 1.36 relays from the kubelet, in this order (its
+                // streams are served by different workers): the data stream's FIN, then
+                // the message on the error stream, then a reset of the error stream.
                 let msg = format!(
                     "error forwarding port {port} to pod, uid : failed to connect to \
                      localhost:{port}: {e}"
                 );
                 let mut b = Vec::new();
+                frame::data(&mut b, data, true, &[]);
                 frame::data(&mut b, error, false, msg.as_bytes());
-                frame::rst_stream(&mut b, data, frame::CANCEL);
                 frame::rst_stream(&mut b, error, frame::CANCEL);
                 return self.send(b);
             }

@@ -58,8 +58,10 @@ struct End {
     failure: Option<String>,
     /// Our FIN (or reset) went out.
     sent_fin: bool,
-    /// The data stream's FIN came.
-    got_fin: bool,
+    /// The data stream ended (FIN or reset).
+    data_done: bool,
+    /// The error stream ended (FIN or reset).
+    error_done: bool,
 }
 
 /// One forwarded connection's state, shared by the tunnel's reader and the user.
@@ -293,7 +295,7 @@ impl Shared {
 
     fn abort(&self, slot: &Slot) {
         let e = lock(&slot.end);
-        let done = e.sent_fin && e.got_fin;
+        let done = e.sent_fin && e.data_done && e.error_done;
         drop(e);
         if done {
             slot.data.close();
@@ -309,11 +311,27 @@ impl Shared {
         let slots: Vec<Arc<Slot>> = lock(&self.streams).drain().map(|(_, s)| s).collect();
         for s in slots {
             let mut e = lock(&s.end);
-            if !e.got_fin && e.failure.is_none() {
+            if !e.data_done && e.failure.is_none() {
                 e.failure = Some(why.clone());
             }
             drop(e);
             s.data.close();
+        }
+    }
+
+    /// The connection's end is known once both streams ended: the kubelet's streams are
+    /// served by different workers, so the data stream's FIN can overtake the error
+    /// stream's message (a refused port), which must not read as a clean end of file.
+    fn settle(&self, slot: &Slot) {
+        let e = lock(&slot.end);
+        if !(e.data_done && e.error_done) {
+            return;
+        }
+        let forget = e.sent_fin;
+        drop(e);
+        slot.data.close();
+        if forget {
+            self.forget(slot);
         }
     }
 
@@ -329,6 +347,9 @@ impl Shared {
                     let room = MAX_ERROR_TEXT.saturating_sub(e.error_text.len());
                     e.error_text
                         .extend_from_slice(&data[..data.len().min(room)]);
+                    e.error_done |= fin;
+                    drop(e);
+                    self.settle(&slot);
                     return;
                 }
                 if !data.is_empty() {
@@ -352,11 +373,10 @@ impl Shared {
                     }
                 }
                 if fin {
-                    lock(&slot.end).got_fin = true;
-                    slot.data.close();
-                    if lock(&slot.end).sent_fin {
-                        self.forget(&slot);
-                    }
+                    let mut e = lock(&slot.end);
+                    e.data_done = true;
+                    drop(e);
+                    self.settle(&slot);
                 }
             }
             Frame::RstStream { stream, status } => {
@@ -365,17 +385,22 @@ impl Shared {
                 };
                 {
                     let mut e = lock(&slot.end);
-                    if e.failure.is_none() {
-                        e.failure = Some(format!(
-                            "{}: the kubelet reset the connection ({})",
-                            self.what,
-                            frame::describe_status(status)
-                        ));
+                    if stream == slot.error_id {
+                        e.error_done = true;
+                    } else {
+                        e.data_done = true;
+                        if e.failure.is_none() {
+                            e.failure = Some(format!(
+                                "{}: the kubelet reset the connection ({})",
+                                self.what,
+                                frame::describe_status(status)
+                            ));
+                        }
+                        // Nothing more goes up a reset stream.
+                        e.sent_fin = true;
                     }
-                    e.sent_fin = true;
                 }
-                slot.data.close();
-                self.forget(&slot);
+                self.settle(&slot);
             }
             Frame::SynStream { stream, .. } => {
                 // Port-forward streams are the client's; refuse any the server opens.
@@ -479,7 +504,7 @@ impl TunnelWriter {
         frame::data(&mut buf, self.slot.data_id, true, &[]);
         lock(&self.slot.end).sent_fin = true;
         self.shared.send(buf)?;
-        if lock(&self.slot.end).got_fin {
+        if self.slot.data.is_closed() {
             self.shared.forget(&self.slot);
         }
         Ok(())
