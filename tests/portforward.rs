@@ -9,6 +9,7 @@ use std::net::{TcpListener, TcpStream};
 
 use common::TestServer;
 use incluster::core::portforward::{Forwarder, PortForward, Transport};
+use incluster::core::spdy::tunnel::STALL_LIMIT;
 use incluster::{Client, ErrorKind};
 
 const TOKEN: &str = "tok-pf-tests";
@@ -268,4 +269,33 @@ fn a_dying_tunnel_ends_every_connection_with_an_error_and_the_next_one_reopens_i
     // The next connection gets a new tunnel.
     assert_eq!(echo_round(addr, b"again").unwrap(), b"again");
     assert_eq!(f.transport(), Transport::SpdyTunnel);
+}
+
+#[test]
+fn a_local_end_that_reads_nothing_is_reset_and_does_not_hold_up_the_others_for_good() {
+    let (_s, c) = setup();
+    let (seen, ev) = events();
+    let f = Forwarder::start(&c, "spdy-web", None, 0, download_server(64 << 20), Some(ev)).unwrap();
+    let echo = f.also(0, echo_server(), None).unwrap();
+    // Never read: the kernel's buffers fill, then the connection's bounded queue, then the
+    // tunnel's reader waits for it, but only so long.
+    let stalled = TcpStream::connect(f.local_addr()).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    // Held up while the tunnel waits for the stalled connection, then through (its read
+    // timeout, 30 s, is well past the stall limit).
+    assert_eq!(
+        echo_round(echo.local_addr(), b"still here").unwrap(),
+        b"still here"
+    );
+    let deadline = std::time::Instant::now() + STALL_LIMIT * 2;
+    while seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.iter().any(|m| m.contains("took nothing")), "{seen:?}");
+    // What it had buffered is there, then the end: far less than the download.
+    let mut got = Vec::new();
+    let mut s = stalled;
+    let _ = s.read_to_end(&mut got);
+    assert!(got.len() < 64 << 20, "{}", got.len());
 }

@@ -538,6 +538,14 @@ fn forward_tunnel(
     let mut up = sock
         .try_clone()
         .map_err(|e| Error::Transport(format!("accepted socket: {e}")))?;
+    // A reset (the local end took nothing for too long, a stop) or the tunnel's end must
+    // also free a write blocked on a local reader that takes nothing.
+    let local = sock
+        .try_clone()
+        .map_err(|e| Error::Transport(format!("accepted socket: {e}")))?;
+    w.on_reset(move || {
+        let _ = local.shutdown(std::net::Shutdown::Both);
+    });
     let w2 = w.clone();
     let uploader = std::thread::spawn(move || {
         let mut buf = vec![0u8; MAX_SEND];
@@ -560,16 +568,18 @@ fn forward_tunnel(
         }
     });
     let mut down = sock;
-    let mut buf = vec![0u8; 64 * 1024];
     let result = loop {
         if stop.load(Ordering::SeqCst) {
             break Ok(());
         }
-        match conn.read(&mut buf) {
-            Ok(0) => break Ok(()),
-            Ok(n) => {
-                if down.write_all(&buf[..n]).is_err() {
-                    break Ok(());
+        // Each piece goes out as it came from the tunnel, without a copy.
+        match conn.next_chunk() {
+            Ok(None) => break Ok(()),
+            Ok(Some(chunk)) => {
+                if down.write_all(&chunk).is_err() {
+                    // The local end went away, or the socket was closed under a stalled
+                    // write by a reset: then say why.
+                    break w.failure().map_or(Ok(()), Err);
                 }
             }
             Err(Error::Cancelled) => break Ok(()),

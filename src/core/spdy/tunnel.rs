@@ -71,6 +71,26 @@ struct Slot {
     data_id: u32,
     data: Queue<Vec<u8>>,
     end: Mutex<End>,
+    on_reset: Mutex<Hook>,
+}
+
+/// What to run when a connection is reset or its tunnel ends: the user's side may be stuck
+/// writing to a local reader that takes nothing, which only closing its socket ends.
+#[derive(Default)]
+struct Hook(Option<Box<dyn FnOnce() + Send>>);
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hook")
+    }
+}
+
+impl Slot {
+    fn run_hook(&self) {
+        if let Some(h) = lock(&self.on_reset).0.take() {
+            h();
+        }
+    }
 }
 
 struct WriteState {
@@ -211,6 +231,7 @@ impl Tunnel {
             data_id,
             data: Queue::new(STREAM_FRAMES),
             end: Mutex::new(End::default()),
+            on_reset: Mutex::new(Hook::default()),
         });
         {
             let mut m = lock(&sh.streams);
@@ -286,6 +307,7 @@ impl Shared {
             e.sent_fin = true;
         }
         slot.data.close();
+        slot.run_hook();
         let mut buf = Vec::with_capacity(32);
         frame::rst_stream(&mut buf, slot.data_id, CANCEL);
         frame::rst_stream(&mut buf, slot.error_id, CANCEL);
@@ -316,6 +338,7 @@ impl Shared {
             }
             drop(e);
             s.data.close();
+            s.run_hook();
         }
     }
 
@@ -517,6 +540,17 @@ impl TunnelWriter {
         self.shared.abort(&self.slot);
     }
 
+    /// Run `f` if the connection is reset (a stall, an abort) or its tunnel ends, at most
+    /// once: e.g. close the local socket a writer may be blocked on.
+    pub fn on_reset(&self, f: impl FnOnce() + Send + 'static) {
+        lock(&self.slot.on_reset).0 = Some(Box::new(f));
+    }
+
+    /// Why the connection failed (a reset, a stall, the tunnel's end), if it did.
+    pub fn failure(&self) -> Option<Error> {
+        lock(&self.slot.end).failure.clone().map(Error::Transport)
+    }
+
     /// Whether the connection has ended (nothing more will be read).
     pub fn is_finished(&self) -> bool {
         self.slot.data.is_closed()
@@ -537,15 +571,37 @@ impl TunnelConn {
         }
     }
 
+    /// The next piece of what the Pod's port sent, as it came (no copy); `Ok(None)` once it
+    /// half-closed. Errors as [`TunnelConn::read`].
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        if !self.fill()? {
+            return Ok(None);
+        }
+        let mut chunk = std::mem::take(&mut self.pending);
+        if self.offset > 0 {
+            chunk.drain(..self.offset);
+        }
+        self.offset = 0;
+        Ok(Some(chunk))
+    }
+
     /// Read bytes from the Pod's port; `Ok(0)` once it half-closed. The kubelet's error
     /// (nothing listens on the port, ...) or the tunnel's end is a transport error.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        if !self.fill()? {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.pending.len() - self.offset);
+        buf[..n].copy_from_slice(&self.pending[self.offset..self.offset + n]);
+        self.offset += n;
+        Ok(n)
+    }
+
+    /// Wait until bytes are pending; `false` at the end.
+    fn fill(&mut self) -> Result<bool> {
         loop {
             if self.offset < self.pending.len() {
-                let n = buf.len().min(self.pending.len() - self.offset);
-                buf[..n].copy_from_slice(&self.pending[self.offset..self.offset + n]);
-                self.offset += n;
-                return Ok(n);
+                return Ok(true);
             }
             match self.slot.data.pop(None) {
                 Ok(m) => {
@@ -563,7 +619,7 @@ impl TunnelConn {
                     if let Some(f) = &e.failure {
                         return Err(Error::Transport(f.clone()));
                     }
-                    return Ok(0);
+                    return Ok(false);
                 }
             }
         }

@@ -431,7 +431,8 @@ impl Driver {
                         last_heard = Instant::now();
                         ping_sent = None;
                         let data = match msg {
-                            Message::Binary(b) => b.to_vec(),
+                            // Takes tungstenite's buffer when it owns it alone (no copy).
+                            Message::Binary(b) => Vec::from(b),
                             Message::Text(t) => t.as_bytes().to_vec(),
                             // Pongs are queued by tungstenite and sent by the next flush.
                             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
