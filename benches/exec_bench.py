@@ -18,7 +18,10 @@ exec into SPDY toward the kubelet.
 - port-forward to an HTTP server in the "pod": 1,000 small requests (a new connection each)
   and one 100 MB download, through ``incluster port-forward`` and ``kubectl port-forward``.
 
-    python benches/exec_bench.py --kubectl PATH [--out DIR]
+    python benches/exec_bench.py --kubectl PATH [--out DIR] [--only port-forward]
+
+``--only port-forward`` runs the port-forward rows alone (they take a minute, the rest
+several).
 
 The results go to OUT/exec.json (and the table to stdout).
 """
@@ -236,6 +239,8 @@ def main() -> int:
     ap.add_argument("--out", default=str(CACHE / "bench-results"))
     ap.add_argument("--stream-only", action="store_true",
                     help="only the 100 MB figures (no exec true, no port-forward)")
+    ap.add_argument("--forward-only", action="store_true",
+                    help="only the port-forward figures")
     a = ap.parse_args()
     res: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="incluster-exec-bench-") as tmp, Cluster(Path(tmp)) as c:
@@ -249,7 +254,7 @@ def main() -> int:
         env = dict(os.environ, **c.env(), KUBECONFIG=str(kc))
         cli, kubectl = a.cli, a.kubectl
 
-        if not a.stream_only:
+        if not (a.stream_only or a.forward_only):
             res["exec_true_s"] = {
                 "incluster": median_seconds([cli, "exec", POD, "--", "true"], env),
                 "kubectl": median_seconds([kubectl, "exec", POD, "--", "true"], env),
@@ -259,7 +264,8 @@ def main() -> int:
             "namespace": NAMESPACE, "pod": LOG_POD, "container": "main",
             "count": size // 99 + 1, "size": 99})
         pids = {"apiserver": c.procs["kube-apiserver"].pid, "kubelet+": kubelet.pid}
-        res["stream"] = stream_figures(cli, kubectl, env, size, pids)
+        if not a.forward_only:
+            res["stream"] = stream_figures(cli, kubectl, env, size, pids)
         if not a.stream_only:
             srv = http_server()
             figures = {}
@@ -284,7 +290,8 @@ def main() -> int:
               f" ({e['kubectl']/e['incluster']:.1f}x)")
     print(f"machine load (1-minute average) after the run: {os.getloadavg()[0]:.1f}"
           f" on {os.cpu_count()} CPUs")
-    print_stream(res["stream"])
+    if "stream" in res:
+        print_stream(res["stream"])
     for name, f in res.get("port_forward", {}).items():
         print(f"port-forward {name}: {f['requests_per_s']:.0f} requests/s,"
               f" 100 MB at {f['download_MB_s']:.0f} MB/s")

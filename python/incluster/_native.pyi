@@ -248,8 +248,10 @@ class PortForwardSocket:
 
 @final
 class PortForwarder:
-    """A listener on 127.0.0.1 that forwards each accepted connection to a Pod's port. A
-    context manager: leaving it (or ``close()``) stops it and its connections."""
+    """A listener on 127.0.0.1 that forwards each accepted connection to a Pod's port: all
+    of them over one SPDY tunnel (one WebSocket, as kubectl) when the API server offers it,
+    else one WebSocket each. A context manager: leaving it (or ``close()``) stops it and its
+    connections."""
 
     @property
     def local_port(self) -> int:

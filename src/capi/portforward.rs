@@ -211,8 +211,9 @@ pub unsafe extern "C" fn incluster_port_forward_free(pf: *mut incluster_port_for
 }
 
 /// Listen on `127.0.0.1:local_port` (0: a free port; see `incluster_forwarder_local_port`)
-/// and forward each accepted connection to `remote_port` of `pod` over its own WebSocket, on
-/// background threads. On success writes the listener to `*out` (free with
+/// and forward each accepted connection to `remote_port` of `pod`, on background threads:
+/// every connection is a stream pair on one SPDY tunnel (one WebSocket) when the API server
+/// tunnels SPDY, else each has its own WebSocket; the tunnel is opened again if it ends. On success writes the listener to `*out` (free with
 /// `incluster_forwarder_free`, which stops it). A NULL `client`, `pod` or `out` is
 /// `INCLUSTER_ERR_NULL_ARGUMENT`; `namespace` may be NULL. Thread-safe.
 ///

@@ -18,6 +18,7 @@ pub mod lease;
 pub mod logs;
 pub mod portforward;
 pub mod seconds;
+pub mod spdy;
 pub mod stream;
 pub mod tls;
 pub mod wait;

@@ -10,9 +10,15 @@
 //! one, is proxied to the kubelet as it is, whose streaming server accepts it. That spares
 //! us a SPDY implementation.
 //!
-//! One WebSocket per forwarded connection (as kubectl's WebSocket port-forward opens one
-//! tunnel per connection): the channel protocol has no per-connection streams, and no
-//! half-close, so a local end of file closes the whole forwarded connection.
+//! One WebSocket per forwarded connection: the channel protocol has no per-connection
+//! streams, and no half-close, so a local end of file closes the whole forwarded connection.
+//! [`PortForward`] (one connection) speaks it.
+//!
+//! The listener ([`Forwarder`]) asks first for kubectl's tunnel
+//! ([`crate::core::spdy::tunnel`]: one WebSocket carrying a SPDY session, every connection a
+//! pair of streams on it, half-close with FIN), offering this protocol too in the same
+//! upgrade; an API server that does not tunnel SPDY passes the upgrade to the kubelet, which
+//! picks this one, and the listener then opens one WebSocket per connection as before.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -24,6 +30,7 @@ use std::time::Duration;
 use crate::core::client::Client;
 use crate::core::error::{Error, Result};
 use crate::core::exec::options::check_name;
+use crate::core::spdy::tunnel::{Opened, Tunnel};
 use crate::core::ws::{MAX_SEND, Out, Sender, Session, SessionCancel};
 
 /// The subprotocol of the kubelet's WebSocket port-forward.
@@ -199,15 +206,17 @@ pub fn parse_ports(spec: &str) -> Result<(u16, u16)> {
     Ok((local, remote))
 }
 
-/// A local listener on 127.0.0.1 that forwards each accepted connection to a Pod's port
-/// over its own WebSocket. Dropping it (or [`Forwarder::stop`]) stops accepting and closes
-/// the forwarded connections.
+/// A local listener on 127.0.0.1 that forwards each accepted connection to a Pod's port,
+/// over one SPDY tunnel when the server offers it, else over a WebSocket per connection.
+/// Dropping it (or [`Forwarder::stop`]) stops accepting and closes the forwarded
+/// connections.
 #[derive(Debug)]
 pub struct Forwarder {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     live: Arc<Live>,
+    route: Arc<Route>,
 }
 
 /// The forwarded connections of a [`Forwarder`]: their threads, and the cancel handles of
@@ -216,6 +225,110 @@ pub struct Forwarder {
 struct Live {
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
     sessions: std::sync::Mutex<Vec<SessionCancel>>,
+    /// The tunnel connections (a tunnel may outlive this listener: see [`Forwarder::also`]).
+    conns: std::sync::Mutex<Vec<crate::core::spdy::tunnel::TunnelWriter>>,
+}
+
+/// Which protocol a [`Forwarder`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Not known yet: the server has not been reached.
+    Unknown,
+    /// One SPDY/3.1 session in one WebSocket (`SPDY/3.1+portforward.k8s.io`), a stream pair
+    /// per connection (kubectl's protocol since 1.31).
+    SpdyTunnel,
+    /// One WebSocket (`v4.channel.k8s.io`) per connection: the server does not tunnel SPDY.
+    WebSocketPerConnection,
+}
+
+impl Transport {
+    /// In words, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Transport::Unknown => "a protocol not yet agreed",
+            Transport::SpdyTunnel => {
+                "one SPDY/3.1 tunnel for all connections (WebSocket subprotocol \
+                 SPDY/3.1+portforward.k8s.io)"
+            }
+            Transport::WebSocketPerConnection => {
+                "one WebSocket per connection (v4.channel.k8s.io: the API server does not \
+                 tunnel SPDY)"
+            }
+        }
+    }
+}
+
+const UNKNOWN: u8 = 0;
+const TUNNEL: u8 = 1;
+const PER_CONNECTION: u8 = 2;
+
+/// Where a listener forwards to, and its tunnel: one per port-forward session, shared by
+/// the listeners of several ports ([`Forwarder::also`]), opened again if it ends.
+#[derive(Debug)]
+struct Route {
+    client: Client,
+    pod: String,
+    ns: Option<String>,
+    mode: std::sync::atomic::AtomicU8,
+    tunnel: std::sync::Mutex<Option<Arc<Tunnel>>>,
+    /// Tunnels that took no new connections (GOAWAY) but may still carry some.
+    retired: std::sync::Mutex<Vec<Arc<Tunnel>>>,
+    /// Listeners not yet stopped: the last one to stop closes the tunnel.
+    listeners: std::sync::atomic::AtomicUsize,
+}
+
+impl Route {
+    fn transport(&self) -> Transport {
+        match self.mode.load(Ordering::SeqCst) {
+            TUNNEL => Transport::SpdyTunnel,
+            PER_CONNECTION => Transport::WebSocketPerConnection,
+            _ => Transport::Unknown,
+        }
+    }
+
+    /// The tunnel to use, opening one if there is none or the last one ended; `None` when
+    /// the server does not tunnel SPDY.
+    fn tunnel(&self, port: u16) -> Result<Option<Arc<Tunnel>>> {
+        if self.mode.load(Ordering::SeqCst) == PER_CONNECTION {
+            return Ok(None);
+        }
+        let mut t = lock(&self.tunnel);
+        if let Some(x) = &*t {
+            if x.is_open() {
+                return Ok(Some(x.clone()));
+            }
+            let old = t.take();
+            let mut r = lock(&self.retired);
+            r.retain(|x| x.ended().is_none());
+            if let Some(old) = old
+                && old.ended().is_none()
+            {
+                r.push(old);
+            }
+        }
+        match Tunnel::open(&self.client, &self.pod, self.ns.as_deref(), port)? {
+            Opened::Tunnel(x) => {
+                let x = Arc::new(x);
+                *t = Some(x.clone());
+                self.mode.store(TUNNEL, Ordering::SeqCst);
+                Ok(Some(x))
+            }
+            Opened::Fallback => {
+                self.mode.store(PER_CONNECTION, Ordering::SeqCst);
+                Ok(None)
+            }
+        }
+    }
+
+    fn close(&self) {
+        let t = lock(&self.tunnel).take();
+        if let Some(t) = t {
+            t.close();
+        }
+        for t in lock(&self.retired).drain(..) {
+            t.close();
+        }
+    }
 }
 
 /// Reports what happened to each forwarded connection (for the CLI's messages).
@@ -223,7 +336,8 @@ pub type ForwardEvent = dyn Fn(&str) + Send + Sync;
 
 impl Forwarder {
     /// Listen on `127.0.0.1:local` (0: a free port) and forward to `remote` of `pod`.
-    /// `on_event` hears of each connection's failure.
+    /// `on_event` hears of each connection's failure. The tunnel is asked for at once (a
+    /// failure then is not fatal: each connection tries again and reports its own error).
     pub fn start(
         client: &Client,
         pod: &str,
@@ -233,6 +347,42 @@ impl Forwarder {
         on_event: Option<Arc<ForwardEvent>>,
     ) -> Result<Forwarder> {
         check_name("pod", pod)?;
+        let route = Arc::new(Route {
+            client: client.clone(),
+            pod: pod.to_owned(),
+            ns: namespace.map(str::to_owned),
+            mode: std::sync::atomic::AtomicU8::new(UNKNOWN),
+            tunnel: std::sync::Mutex::new(None),
+            retired: std::sync::Mutex::new(Vec::new()),
+            listeners: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let f = Forwarder::listen(route.clone(), local, remote, on_event)?;
+        let _ = route.tunnel(remote);
+        Ok(f)
+    }
+
+    /// Listen on `127.0.0.1:local` too and forward to `remote` of the same Pod over the
+    /// same tunnel (kubectl's several ports in one session).
+    pub fn also(
+        &self,
+        local: u16,
+        remote: u16,
+        on_event: Option<Arc<ForwardEvent>>,
+    ) -> Result<Forwarder> {
+        Forwarder::listen(self.route.clone(), local, remote, on_event)
+    }
+
+    /// The protocol in use.
+    pub fn transport(&self) -> Transport {
+        self.route.transport()
+    }
+
+    fn listen(
+        route: Arc<Route>,
+        local: u16,
+        remote: u16,
+        on_event: Option<Arc<ForwardEvent>>,
+    ) -> Result<Forwarder> {
         if remote == 0 {
             return Err(Error::invalid("port 0 cannot be forwarded"));
         }
@@ -245,10 +395,11 @@ impl Forwarder {
             .set_nonblocking(true)
             .map_err(|e| Error::Transport(format!("listener: {e}")))?;
         let stop = Arc::new(AtomicBool::new(false));
-        let (client, pod, ns) = (client.clone(), pod.to_owned(), namespace.map(str::to_owned));
         let stop2 = stop.clone();
         let live = Arc::new(Live::default());
+        route.listeners.fetch_add(1, Ordering::SeqCst);
         let live2 = live.clone();
+        let route2 = route.clone();
         let thread = std::thread::Builder::new()
             .name("incluster-forward".into())
             .spawn(move || {
@@ -267,17 +418,17 @@ impl Forwarder {
                     }
                     match listener.accept() {
                         Ok((sock, _)) => {
-                            let (c, p, n, s, ev, l) = (
-                                client.clone(),
-                                pod.clone(),
-                                ns.clone(),
+                            let (r, s, ev, l) = (
+                                route2.clone(),
                                 stop2.clone(),
                                 on_event.clone(),
                                 live2.clone(),
                             );
                             let t = std::thread::spawn(move || {
-                                let r = forward_one(&c, &p, n.as_deref(), remote, sock, &s, &l);
-                                if let (Err(e), Some(ev)) = (r, ev) {
+                                let res = forward_one(&r, remote, sock, &s, &l);
+                                if let (Err(e), Some(ev)) = (res, ev)
+                                    && !s.load(Ordering::SeqCst)
+                                {
                                     ev(&e.to_string());
                                 }
                             });
@@ -297,6 +448,7 @@ impl Forwarder {
             stop,
             thread: Some(thread),
             live,
+            route,
         })
     }
 
@@ -305,14 +457,24 @@ impl Forwarder {
         self.addr
     }
 
-    /// Stop accepting; forwarded connections end. Idempotent.
+    /// Stop accepting; forwarded connections end (and the tunnel, once no other listener
+    /// of the session uses it). Idempotent.
     pub fn stop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        if self.stop.swap(true, Ordering::SeqCst) {
+            return;
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
         for c in lock(&self.live.sessions).drain(..) {
             c.cancel();
+        }
+        for c in lock(&self.live.conns).drain(..) {
+            c.abort();
+        }
+        // The last listener of the session closes the tunnel.
+        if self.route.listeners.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.route.close();
         }
         let threads: Vec<_> = lock(&self.live.threads).drain(..).collect();
         for t in threads {
@@ -327,11 +489,9 @@ impl Drop for Forwarder {
     }
 }
 
-/// Splice one accepted connection and one WebSocket until either side closes.
+/// Forward one accepted connection over the tunnel, or over its own WebSocket.
 fn forward_one(
-    client: &Client,
-    pod: &str,
-    ns: Option<&str>,
+    route: &Route,
     remote: u16,
     sock: TcpStream,
     stop: &Arc<AtomicBool>,
@@ -340,7 +500,108 @@ fn forward_one(
     sock.set_nonblocking(false)
         .map_err(|e| Error::Transport(format!("accepted socket: {e}")))?;
     let _ = sock.set_nodelay(true);
-    let mut pf = PortForward::open(client, pod, ns, remote)?;
+    // A tunnel that ended between the look and the connect: one more try on a new one.
+    for attempt in 0..2 {
+        let Some(t) = route.tunnel(remote)? else {
+            return forward_websocket(route, remote, sock, stop, live);
+        };
+        match t.connect(remote) {
+            Ok(conn) => {
+                let mut conns = lock(&live.conns);
+                conns.retain(|c| !c.is_finished());
+                conns.push(conn.writer());
+                drop(conns);
+                // A stop that came while the connection opened.
+                if stop.load(Ordering::SeqCst) {
+                    conn.abort();
+                }
+                return forward_tunnel(conn, sock, stop);
+            }
+            Err(e) if attempt == 0 && !t.is_open() => {
+                let _ = e;
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Splice one accepted connection and one tunnel stream pair until both sides closed:
+/// a local end of file half-closes the stream (FIN), the Pod's FIN closes the local socket.
+fn forward_tunnel(
+    mut conn: crate::core::spdy::tunnel::TunnelConn,
+    sock: TcpStream,
+    stop: &Arc<AtomicBool>,
+) -> Result<()> {
+    let w = conn.writer();
+    let mut up = sock
+        .try_clone()
+        .map_err(|e| Error::Transport(format!("accepted socket: {e}")))?;
+    // A reset (the local end took nothing for too long, a stop) or the tunnel's end must
+    // also free a write blocked on a local reader that takes nothing.
+    let local = sock
+        .try_clone()
+        .map_err(|e| Error::Transport(format!("accepted socket: {e}")))?;
+    w.on_reset(move || {
+        let _ = local.shutdown(std::net::Shutdown::Both);
+    });
+    let w2 = w.clone();
+    let uploader = std::thread::spawn(move || {
+        let mut buf = vec![0u8; MAX_SEND];
+        loop {
+            match up.read(&mut buf) {
+                Ok(0) => {
+                    let _ = w2.close_write();
+                    break;
+                }
+                Err(_) => {
+                    w2.abort();
+                    break;
+                }
+                Ok(n) => {
+                    if w2.write(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let mut down = sock;
+    let result = loop {
+        if stop.load(Ordering::SeqCst) {
+            break Ok(());
+        }
+        // Each piece goes out as it came from the tunnel, without a copy.
+        match conn.next_chunk() {
+            Ok(None) => break Ok(()),
+            Ok(Some(chunk)) => {
+                if down.write_all(&chunk).is_err() {
+                    // The local end went away, or the socket was closed under a stalled
+                    // write by a reset: then say why.
+                    break w.failure().map_or(Ok(()), Err);
+                }
+            }
+            Err(Error::Cancelled) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    let _ = down.shutdown(std::net::Shutdown::Both);
+    // A reset only if the connection did not finish on both sides.
+    w.abort();
+    let _ = uploader.join();
+    result
+}
+
+/// Splice one accepted connection and its own WebSocket until either side closes.
+fn forward_websocket(
+    route: &Route,
+    remote: u16,
+    sock: TcpStream,
+    stop: &Arc<AtomicBool>,
+    live: &Live,
+) -> Result<()> {
+    let mut pf = PortForward::open(&route.client, &route.pod, route.ns.as_deref(), remote)?;
     let w = pf.writer();
     let cancel = pf.cancel_handle();
     {

@@ -87,8 +87,9 @@ impl PortForwardSocket {
     }
 }
 
-/// A listener on 127.0.0.1 forwarding each connection to a Pod's port over its own
-/// WebSocket. A context manager: leaving it (or `close()`) stops it.
+/// A listener on 127.0.0.1 forwarding each connection to a Pod's port: over one SPDY
+/// tunnel for all of them when the API server offers it, else a WebSocket each. A context
+/// manager: leaving it (or `close()`) stops it.
 #[pyclass(frozen, module = "incluster._native")]
 pub struct PortForwarder {
     inner: Mutex<Option<Forwarder>>,

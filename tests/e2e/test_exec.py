@@ -17,7 +17,9 @@ import os
 import socket
 import subprocess
 import threading
+import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -253,3 +255,128 @@ def test_a_closed_port_and_missing_rbac_are_named(exec_pod: str, cluster: Cluste
     finally:
         saved["metadata"] = {"name": "exec"}
         cluster.admin("POST", rb.rsplit("/", 1)[0], saved)
+
+
+def _tunnels(cluster: Cluster) -> float:
+    """SPDY tunnels the API server has upgraded (``apiserver_stream_tunnel_requests_total``,
+    code 101): one per port-forward session, however many connections it carries."""
+    text = cluster.admin("GET", "/metrics", raw=True).decode()
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("apiserver_stream_tunnel_requests_total{") and 'code="101"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def _traffic(base: str) -> None:
+    """1,000 requests a new connection each, 200 more 32 at a time, and a 100 MB download."""
+    for i in range(1000):
+        with urllib.request.urlopen(f"{base}/r{i}", timeout=30) as r:
+            assert r.read() == f"hello /r{i}".encode()
+
+    def one(i: int) -> bytes:
+        with urllib.request.urlopen(f"{base}/c{i}", timeout=60) as r:
+            return bytes(r.read())
+
+    with ThreadPoolExecutor(32) as pool:
+        got = list(pool.map(one, range(200)))
+    assert got == [f"hello /c{i}".encode() for i in range(200)]
+    with urllib.request.urlopen(f"{base}/bytes/{100 * MB}", timeout=600) as r:
+        total = 0
+        while chunk := r.read(MB):
+            assert chunk == b"x" * len(chunk)
+            total += len(chunk)
+    assert total == 100 * MB
+
+
+def _lines(p: "subprocess.Popen[str]", n: int) -> list[str]:
+    assert p.stdout is not None
+    return [p.stdout.readline().strip() for _ in range(n)]
+
+
+def test_port_forward_over_one_spdy_tunnel_from_cli_python_and_c(
+        exec_pod: str, http_port: int, cli: Path, cluster: Cluster, tmp_path: Path) -> None:
+    # The CLI: one tunnel for every connection, said on stderr.
+    before = _tunnels(cluster)
+    err = tmp_path / "cli.err"
+    with open(err, "w") as errf:
+        p = subprocess.Popen([str(cli), "port-forward", exec_pod, f":{http_port}"],
+                             stdout=subprocess.PIPE, stderr=errf, text=True)
+        try:
+            addr = _lines(p, 1)[0].removeprefix("Forwarding from ").split(" -> ")[0]
+            _traffic(f"http://{addr}")
+        finally:
+            p.kill()
+            p.communicate()
+    assert "one SPDY/3.1 tunnel" in err.read_text()
+    assert _tunnels(cluster) - before == 1
+    # Python.
+    before = _tunnels(cluster)
+    with incluster.Client().port_forward_listen(exec_pod, http_port) as f:
+        _traffic(f"http://127.0.0.1:{f.local_port}")
+    assert _tunnels(cluster) - before == 1
+    # C.
+    prog = tmp_path / "forward"
+    subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'include'}",
+                    str(HERE / "c" / "forward.c"), f"-L{TARGET}", f"-Wl,-rpath,{TARGET}",
+                    "-lincluster", "-o", str(prog)], check=True)
+    before = _tunnels(cluster)
+    c = subprocess.Popen([str(prog), exec_pod, str(http_port)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        port = _lines(c, 1)[0].removeprefix("port=")
+        _traffic(f"http://127.0.0.1:{port}")
+    finally:
+        assert c.stdin is not None
+        c.stdin.close()
+        assert c.wait(timeout=30) == 0
+        assert c.stdout is not None
+        c.stdout.close()
+    assert _tunnels(cluster) - before == 1
+
+
+def test_a_refused_pod_port_ends_only_its_connection_on_the_tunnel(
+        exec_pod: str, http_port: int, cli: Path, cluster: Cluster, tmp_path: Path) -> None:
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    closed_port = free.getsockname()[1]
+    free.close()
+    before = _tunnels(cluster)
+    err = tmp_path / "cli.err"
+    with open(err, "w") as errf:
+        # Two ports of one session share the tunnel: one refused, one served.
+        p = subprocess.Popen([str(cli), "port-forward", exec_pod, f":{closed_port}",
+                              f":{http_port}"], stdout=subprocess.PIPE, stderr=errf, text=True)
+        try:
+            bad, good = (line.removeprefix("Forwarding from ").split(" -> ")[0]
+                         for line in _lines(p, 2))
+            base = f"http://{good}"
+            # A connection held open across the refusal keeps working.
+            held = socket.create_connection(tuple(good.rsplit(":", 1)))  # type: ignore[arg-type]
+            with held:
+                for _ in range(3):
+                    host, port = bad.rsplit(":", 1)
+                    with socket.create_connection((host, int(port)), timeout=30) as s:
+                        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                        try:
+                            assert s.recv(100) == b""
+                        except ConnectionResetError:
+                            pass
+                    with urllib.request.urlopen(f"{base}/after", timeout=30) as r:
+                        assert r.read() == b"hello /after"
+                held.sendall(b"GET /held HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                answer = b""
+                while chunk := held.recv(65536):
+                    answer += chunk
+                assert answer.endswith(b"hello /held")
+            # Each refused connection is reported on its own, once.
+            deadline = time.monotonic() + 10
+            while (err.read_text().count(f"error forwarding port {closed_port}") < 3
+                   and time.monotonic() < deadline):
+                time.sleep(0.1)
+        finally:
+            p.kill()
+            p.communicate()
+    text = err.read_text()
+    assert text.count(f"error forwarding port {closed_port}") == 3, text
+    assert _tunnels(cluster) - before == 1

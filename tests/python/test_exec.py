@@ -170,3 +170,27 @@ def test_port_forward_listener(server: Server) -> None:
             with socket.create_connection(f.address) as c:
                 c.sendall(b"ping %d" % i)
                 assert c.recv(100) == b"ping %d" % i
+
+
+def test_port_forward_listener_over_the_spdy_tunnel(server: Server) -> None:
+    """The test server's ``spdy-…`` pods answer with kubectl's tunnel: concurrent
+    connections on it, each half-closed by the client and answered to the end."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    kube = explicit(server)
+    port = _echo_server()
+    with kube.port_forward_listen("spdy-web", port) as f:
+
+        def one(i: int) -> bytes:
+            with socket.create_connection(f.address) as c:
+                c.sendall(b"%d:" % i + b"y" * 50_000)
+                c.shutdown(socket.SHUT_WR)
+                got = b""
+                while chunk := c.recv(65536):
+                    got += chunk
+                return got
+
+        with ThreadPoolExecutor(16) as pool:
+            got = list(pool.map(one, range(32)))
+        assert got == [b"%d:" % i + b"y" * 50_000 for i in range(32)]

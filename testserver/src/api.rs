@@ -27,7 +27,7 @@
 //! | `GET /api`, `/apis`, `/api/v1`, `/apis/G/V` | API discovery, aggregated or legacy; `/_control/discovery…` (`discovery.rs`) |
 //! | `GET /containerLogs/{ns}/{pod}/{container}` | the kubelet's log route (no auth; `logs.rs`) |
 //! | `/api/v1/namespaces/{ns}/pods/{pod}/exec` (WebSocket) | runs the command for real (`exec.rs`) |
-//! | `/api/v1/namespaces/{ns}/pods/{pod}/portforward?ports=N` (WebSocket) | to 127.0.0.1:N (`portforward.rs`) |
+//! | `/api/v1/namespaces/{ns}/pods/{pod}/portforward?ports=N` (WebSocket) | to 127.0.0.1:N (`portforward.rs`; SPDY tunnel for `spdy-…` pods: `spdy.rs`) |
 //! | `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` | a fixed ServiceAccount identity |
 //! | `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` | read-only RBAC: get/list/watch allowed |
 //! | `PUT /_control/selfsubjectreview` `false` | answer 404 to SelfSubjectReview (an old server) |

@@ -29,6 +29,7 @@ mod pods;
 mod podtemplate;
 mod portforward;
 mod select;
+mod spdy;
 mod store;
 mod timefmt;
 mod watch;

@@ -2,6 +2,7 @@
 //! channel 0 data and 1 error, each opened with the port as 2 bytes little-endian), connected
 //! to `127.0.0.1:{port}` on the test machine (the "pod" is the host).
 //!
+//! Pods `spdy-…` answer a client that offers kubectl's SPDY tunnel with it (`spdy.rs`).
 //! Pod `fault-forbidden` answers 403; a port nobody listens on gets the kubelet's error
 //! message on the error channel.
 
@@ -35,6 +36,9 @@ pub fn upgrade(req: &Request, pod: &str) -> Reply {
         .into();
     }
     let offered = req.header("sec-websocket-protocol").unwrap_or("");
+    if crate::spdy::wanted(pod, offered) {
+        return crate::spdy::upgrade(key, pod.to_owned());
+    }
     if !offered.split(',').any(|p| p.trim() == PROTOCOL) {
         return status_response(400, "port-forward speaks v4.channel.k8s.io", None).into();
     }

@@ -22,11 +22,18 @@ pub fn port_forward(a: &Args) -> Result<(), Failure> {
     let c = client(a)?;
     let report: Arc<incluster::core::portforward::ForwardEvent> =
         Arc::new(|m: &str| eprintln!("incluster: port-forward: {m}"));
-    let mut forwarders = Vec::new();
+    let mut forwarders: Vec<Forwarder> = Vec::new();
     for (local, remote) in specs {
-        let f = Forwarder::start(&c, pod, None, local, remote, Some(report.clone()))?;
+        // Every port of the session shares the first one's tunnel, as kubectl's do.
+        let f = match forwarders.first() {
+            None => Forwarder::start(&c, pod, None, local, remote, Some(report.clone()))?,
+            Some(first) => first.also(local, remote, Some(report.clone()))?,
+        };
         // The line kubectl prints, so scripts waiting for it work the same.
         println!("Forwarding from {} -> {remote}", f.local_addr());
+        if forwarders.is_empty() {
+            eprintln!("incluster: port-forward: over {}", f.transport().describe());
+        }
         forwarders.push(f);
     }
     use std::io::Write;

@@ -340,11 +340,15 @@ impl Session {
     /// The next binary message from the server; `Ok(None)` once the session ended cleanly.
     /// A reader that stops calling this stops the I/O thread from reading (back-pressure).
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<Option<Vec<u8>>> {
-        let r = self.cancel.flag.guard(|| self.output.pop(deadline));
+        let r = self.cancel.flag.guard(|| self.output.pop_full(deadline));
         match r {
-            Ok(m) => {
-                // The I/O thread may be waiting for room.
-                self.sender.waker.wake();
+            Ok((m, was_full)) => {
+                // Only a full queue can have made the I/O thread hold a message back: a
+                // wake-up (a syscall, and a turn of its loop) per message would cost more
+                // than the message when they are small.
+                if was_full {
+                    self.sender.waker.wake();
+                }
                 Ok(Some(m))
             }
             Err(Ended::Closed) => {

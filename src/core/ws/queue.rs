@@ -130,11 +130,18 @@ impl<T> Queue<T> {
     /// Take the oldest item, waiting until one comes, the queue is closed and empty, or the
     /// wait ends.
     pub(crate) fn pop(&self, deadline: Option<Instant>) -> Result<T, Ended> {
+        self.pop_full(deadline).map(|(item, _)| item)
+    }
+
+    /// [`Queue::pop`], also saying whether the queue was full (a producer may be waiting
+    /// for room and need a wake-up).
+    pub(crate) fn pop_full(&self, deadline: Option<Instant>) -> Result<(T, bool), Ended> {
         let mut g = self.lock();
         loop {
+            let was_full = g.items.len() >= self.cap;
             if let Some(item) = g.items.pop_front() {
                 self.notify_waiters(g);
-                return Ok(item);
+                return Ok((item, was_full));
             }
             if g.closed {
                 return Err(Ended::Closed);
