@@ -10,11 +10,13 @@ results and exceptions. Why a module with a class of the same name rather than a
 ``AsyncClient`` next to ``Client``: code moves between the two by changing one import and
 adding ``await``, and the module is where the other async types belong, as in ``redis.asyncio``.
 
-How it runs: a request is handed to a small fixed pool of native threads (shared by all
-clients); the one doing it waits on the socket with the GIL released, and completes the
-coroutine's future through the loop's ``call_soon_threadsafe``. The event loop's thread never
-waits for the network. A thousand concurrent requests queue on the pool; they do not start a
-thousand threads.
+How it runs: a request's arguments are converted on the event loop's thread (the sync
+client's code), the request is sent by one of a small fixed pool of native threads (shared by
+all clients) **without the GIL**, and its answer is queued back to the loop, which is woken
+through one eventfd per loop (``loop.add_reader``) and makes the result or exception there,
+a bounded batch of answers per round. The event loop's thread never waits for the network,
+and the workers never compete with it for the GIL. A thousand concurrent requests queue on
+the pool; they do not start a thousand threads.
 
 Cancelling the awaiting task (``task.cancel()``, ``asyncio.timeout``, ``wait_for``) raises
 ``CancelledError`` in it at once, unchanged; the request still queued never starts, and one
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import weakref
 from os import PathLike
 from types import TracebackType
 from typing import (
@@ -49,6 +52,7 @@ from typing import (
     Tuple,
     TypeVar,
     Union,
+    cast,
 )
 
 from . import _native
@@ -83,6 +87,40 @@ async def _call(method: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         # After a cancellation this ends the request at once (or keeps a queued one from
         # starting); after the call's own exception it does nothing. Not on the way out of
         # an answer: nothing is left to stop, and it would cost the loop a syscall.
+        call.cancel()
+        raise
+
+
+# One completion queue per event loop, its eventfd registered with the loop once. Weak both
+# ways: the loop's reader is what keeps the queue (and its futures, which refer to the loop)
+# alive, so closing the loop frees them, and the eventfd is closed once no worker still runs
+# one of its requests.
+_LOOPS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.ref[_native._AioLoop]]" = (
+    weakref.WeakKeyDictionary())
+
+
+def _completions(loop: asyncio.AbstractEventLoop) -> "_native._AioLoop":
+    ref = _LOOPS.get(loop)
+    ctx = None if ref is None else ref()
+    if ctx is None:
+        ctx = _native._AioLoop()
+        loop.add_reader(ctx.fd, ctx.drain)
+        _LOOPS[loop] = weakref.ref(ctx)
+    return ctx
+
+
+async def _request(start: Callable[..., "_native._AioCall"], *args: Any, **kwargs: Any) -> Any:
+    """One request: ``start`` (a ``_native.Client._aio_*`` method) converts the arguments here,
+    on the loop's thread, and hands the request to a worker that sends it without the GIL;
+    the loop's completion queue settles the future."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[Any] = loop.create_future()
+    call = start(_completions(loop), fut, *args, **kwargs)
+    try:
+        return await fut
+    except BaseException:
+        # As in _call: a cancellation ends the request at once (or keeps a queued one from
+        # starting); after the request's own exception it does nothing.
         call.cancel()
         raise
 
@@ -362,8 +400,8 @@ class Client:
         content_type: Optional[str] = None,
     ) -> Any:
         """Any request; the parsed JSON body (None if empty). As ``incluster.Client.request``."""
-        return await _call(self._sync.request, method, path, params=params, json=json,
-                           data=data, content_type=content_type)
+        return await _request(self._sync._aio_request, method, path, params=params, json=json,
+                              data=data, content_type=content_type)
 
     async def request_raw(
         self,
@@ -376,12 +414,13 @@ class Client:
         content_type: Optional[str] = None,
     ) -> Response:
         """Any request; the raw Response. As ``incluster.Client.request_raw``."""
-        return await _call(self._sync.request_raw, method, path, params=params, json=json,
-                           data=data, content_type=content_type)
+        return cast(Response, await _request(
+            self._sync._aio_request_raw, method, path, params=params, json=json, data=data,
+            content_type=content_type))
 
     async def get(self, path: str, *, params: _Params = None) -> Any:
         """GET; the parsed JSON. As ``incluster.Client.get``."""
-        return await _call(self._sync.get, path, params=params)
+        return await _request(self._sync._aio_get, path, params=params)
 
     async def post(
         self,
@@ -393,8 +432,8 @@ class Client:
         params: _Params = None,
     ) -> Any:
         """POST; the parsed JSON. As ``incluster.Client.post``."""
-        return await _call(self._sync.post, path, json, data=data, content_type=content_type,
-                           params=params)
+        return await _request(self._sync._aio_send, "POST", path, json, data=data,
+                              content_type=content_type, params=params)
 
     async def put(
         self,
@@ -406,12 +445,12 @@ class Client:
         params: _Params = None,
     ) -> Any:
         """PUT; the parsed JSON. As ``incluster.Client.put``."""
-        return await _call(self._sync.put, path, json, data=data, content_type=content_type,
-                           params=params)
+        return await _request(self._sync._aio_send, "PUT", path, json, data=data,
+                              content_type=content_type, params=params)
 
     async def delete(self, path: str, *, json: Any = None, params: _Params = None) -> Any:
         """DELETE; the parsed JSON. As ``incluster.Client.delete``."""
-        return await _call(self._sync.delete, path, json=json, params=params)
+        return await _request(self._sync._aio_delete, path, json=json, params=params)
 
     async def patch(
         self,
@@ -425,12 +464,13 @@ class Client:
         params: _Params = None,
     ) -> Any:
         """PATCH; the parsed JSON. As ``incluster.Client.patch``."""
-        return await _call(self._sync.patch, path, json, data=data, patch_type=patch_type,
-                           field_manager=field_manager, force=force, params=params)
+        return await _request(self._sync._aio_patch, path, json, data=data,
+                              patch_type=patch_type, field_manager=field_manager, force=force,
+                              params=params)
 
     async def whoami(self) -> dict[str, Any]:
         """Who the server says the caller is. As ``incluster.Client.whoami``."""
-        return await _call(self._sync.whoami)
+        return cast("dict[str, Any]", await _request(self._sync._aio_whoami))
 
     async def can_i(
         self,
@@ -442,8 +482,9 @@ class Client:
         subresource: Optional[str] = None,
     ) -> bool:
         """SelfSubjectAccessReview. As ``incluster.Client.can_i`` (an unknown verb warns)."""
-        return await _call(self._sync.can_i, verb, resource, namespace=namespace, name=name,
-                           subresource=subresource)
+        return cast(bool, await _request(self._sync._aio_can_i, verb, resource,
+                                         namespace=namespace, name=name,
+                                         subresource=subresource))
 
     def watch(
         self,
