@@ -99,13 +99,25 @@ _LOOPS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.ref[_nativ
     weakref.WeakKeyDictionary())
 
 
+# The last loop asked about and its queue (weakly, as above): most programs have one loop, and
+# this saves every request the WeakKeyDictionary's lookup.
+_last: "Tuple[weakref.ref[asyncio.AbstractEventLoop], weakref.ref[_native._AioLoop]] | None" = None
+
+
 def _completions(loop: asyncio.AbstractEventLoop) -> "_native._AioLoop":
+    global _last
+    last = _last
+    if last is not None and last[0]() is loop:
+        ctx = last[1]()
+        if ctx is not None:
+            return ctx
     ref = _LOOPS.get(loop)
     ctx = None if ref is None else ref()
     if ctx is None:
         ctx = _native._AioLoop()
         loop.add_reader(ctx.fd, ctx.drain)
-        _LOOPS[loop] = weakref.ref(ctx)
+        ref = _LOOPS[loop] = weakref.ref(ctx)
+    _last = (weakref.ref(loop), ref)
     return ctx
 
 
