@@ -111,13 +111,13 @@ def _completions(loop: asyncio.AbstractEventLoop) -> "_native._AioLoop":
         ctx = last[1]()
         if ctx is not None:
             return ctx
-    ref = _LOOPS.get(loop)
-    ctx = None if ref is None else ref()
-    if ctx is None:
+    found = _LOOPS.get(loop)
+    ctx = None if found is None else found()
+    if found is None or ctx is None:
         ctx = _native._AioLoop()
         loop.add_reader(ctx.fd, ctx.drain)
-        ref = _LOOPS[loop] = weakref.ref(ctx)
-    _last = (weakref.ref(loop), ref)
+        found = _LOOPS[loop] = weakref.ref(ctx)
+    _last = (weakref.ref(loop), found)
     return ctx
 
 
