@@ -723,3 +723,22 @@ def test_the_loop_closed_while_requests_run(server: Server, flavour: str) -> Non
         return await client(server).get("/version")
 
     assert run(flavour, again)["major"] == "1"
+
+
+def test_a_forked_child_starts_its_own_workers(server: Server, flavour: str) -> None:
+    """After the parent's requests started the worker pool, a forked child (which has none of
+    the parent's threads) makes requests on its own loop, and the parent goes on."""
+    async def get() -> Any:
+        return await asyncio.wait_for(client(server).get("/version"), 20)
+
+    assert run(flavour, get)["major"] == "1"
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = 0 if run(flavour, get)["major"] == "1" else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert run(flavour, get)["major"] == "1"
