@@ -742,3 +742,33 @@ def test_a_forked_child_starts_its_own_workers(server: Server, flavour: str) -> 
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert run(flavour, get)["major"] == "1"
+
+
+def test_loops_in_several_threads_and_clients_share_the_workers(server: Server,
+                                                                  flavour: str) -> None:
+    """Three loops in three threads, at the same time, each with a client of its own and one
+    client shared by all: every answer reaches the future of its own loop, and each loop's
+    queue ends empty."""
+    shared = client(server)
+    loops = [LoopThread(flavour) for _ in range(3)]
+
+    async def burst(n: int) -> tuple[int, int, int]:
+        own = client(server)
+        got = await asyncio.gather(
+            *(own.get(f"/api/v1/namespaces/ns{n}/configmaps/none", params={"i": i})
+              for i in range(150)),
+            *(shared.request("GET", "/version") for _ in range(150)),
+            return_exceptions=True)
+        ctx = completions()
+        assert all(isinstance(g, incluster.NotFound) and f"ns{n}" in str(g)
+                   for g in got[:150])
+        assert all(isinstance(g, dict) and g["major"] == "1" for g in got[150:])
+        return len(got), ctx.pending, ctx.queued
+
+    try:
+        futures = [asyncio.run_coroutine_threadsafe(burst(n), lt.loop)
+                   for n, lt in enumerate(loops)]
+        assert [f.result(60) for f in futures] == [(300, 0, 0)] * 3
+    finally:
+        for lt in loops:
+            lt.close()
