@@ -8,11 +8,16 @@ asyncio API.
    event loop, with a time limit; a client that does not deliver everything says so.
 2. incluster only: one async watch stream of ~4 KB Pods vs the sync iterator (events/s);
    GET p50 on a keep-alive connection, async vs sync; how long a cancelled request holds its
-   worker; loop lag while 500 watch streams and 1,000 concurrent requests run.
+   worker; loop lag while 500 watch streams and 1,000 concurrent requests run, split by phase
+   (opening the 500 watches, their first reads, the 1,000 requests while they wait).
+   With --before DIR (an `incluster` package built from other code, put first on PYTHONPATH),
+   the GET and loop-lag parts run in interleaved rounds (before, this, before, this, ...;
+   --rounds of each) and the medians are printed side by side, with the load average.
 
 Figures are printed and written to OUT/aio.json; nothing is asserted (tests never time).
 
     python benches/aio_bench.py --server-binary PATH [--watches 1000] [--out DIR]
+        [--only alone] [--before DIR --rounds 5]
 
 benches/run.sh's throwaway venv gets the peers with
     pip install kubernetes-asyncio==36.1.0 lightkube==1.0.1 kr8s==0.20.15 uvloop==0.23.0
@@ -166,6 +171,7 @@ ALONE = r'''
 import asyncio, json, os, statistics, sys, time
 import incluster, incluster.aio
 EVENTS = int(sys.argv[1])
+PARTS = sys.argv[2].split(",") if len(sys.argv) > 2 else ["rate", "get", "cancel", "lag"]
 sync = incluster.Client()
 aio = incluster.aio.Client()
 PODS = "/api/v1/namespaces/bench/pods"
@@ -189,11 +195,12 @@ async def async_rate():
                 break
     return n / (time.perf_counter() - t)
 
-rates = {"sync": [], "async": []}
-for _ in range(3):
-    rates["sync"].append(sync_rate())
-    rates["async"].append(asyncio.run(async_rate()))
-out["watch_events_per_s"] = {k: round(statistics.median(v)) for k, v in rates.items()}
+if "rate" in PARTS:
+    rates = {"sync": [], "async": []}
+    for _ in range(3):
+        rates["sync"].append(sync_rate())
+        rates["async"].append(asyncio.run(async_rate()))
+    out["watch_events_per_s"] = {k: round(statistics.median(v)) for k, v in rates.items()}
 
 def sync_p50(n=2000):
     ts = []
@@ -207,8 +214,9 @@ async def async_p50(n=2000):
         t = time.perf_counter(); await aio.get("/version"); ts.append(time.perf_counter() - t)
     return statistics.median(ts) * 1e6
 
-sync_p50(200); asyncio.run(async_p50(200))
-out["get_p50_us"] = {"sync": round(sync_p50()), "async": round(asyncio.run(async_p50()))}
+if "get" in PARTS:
+    sync_p50(200); asyncio.run(async_p50(200))
+    out["get_p50_us"] = {"sync": round(sync_p50()), "async": round(asyncio.run(async_p50()))}
 
 async def cancel_free(n=30):
     # A request under way (the server holds it 60 s) is cancelled: how long until its worker
@@ -232,22 +240,29 @@ async def cancel_free(n=30):
         ts.append(time.perf_counter() - t0)
     return round(statistics.median(ts) * 1000, 2), round(max(ts) * 1000, 2)
 
-out["cancel_to_worker_free_ms"] = dict(zip(("p50", "max"), asyncio.run(cancel_free())))
+if "cancel" in PARTS:
+    out["cancel_to_worker_free_ms"] = dict(zip(("p50", "max"), asyncio.run(cancel_free())))
 
 async def mixed():
-    lat = []
+    # Each probe sample counts for the phase it ended in.
+    lat = {"open": [], "first_reads": [], "requests": []}
+    phase = ["open"]
     stop = False
     async def probe():
         while not stop:
             t = time.perf_counter()
             await asyncio.sleep(0.001)
-            lat.append(time.perf_counter() - t - 0.001)
-    p = asyncio.ensure_future(probe())
+            lat[phase[0]].append(time.perf_counter() - t - 0.001)
     rv = (await aio.get("/api/v1/namespaces/bench/configmaps"))["metadata"]["resourceVersion"]
+    p = asyncio.ensure_future(probe())
+    await asyncio.sleep(0.05)
     watches = [aio.watch("/api/v1/namespaces/bench/configmaps", resource_version=rv)
                for _ in range(500)]
     await asyncio.gather(*(w.__aenter__() for w in watches))
+    phase[0] = "first_reads"
     readers = [asyncio.ensure_future(w.__anext__()) for w in watches]
+    await asyncio.sleep(0.3)
+    phase[0] = "requests"
     t = time.perf_counter()
     await asyncio.gather(*(aio.get("/version") for _ in range(1000)))
     took = time.perf_counter() - t
@@ -257,13 +272,63 @@ async def mixed():
         r.cancel()
     for w in watches:
         await w.aclose()
-    lat.sort()
-    return {"max_ms": round(lat[-1] * 1000, 2), "p99_ms": round(lat[int(len(lat) * .99)] * 1000, 2),
-            "requests_s": round(took, 2)}
+    every = sorted(x for v in lat.values() for x in v)
+    res = {"max_ms": round(every[-1] * 1000, 2),
+           "p99_ms": round(every[int(len(every) * .99)] * 1000, 2), "requests_s": round(took, 2)}
+    for k, v in lat.items():
+        res[f"max_ms_{k}"] = round(max(v, default=0) * 1000, 2)
+    return res
 
-out["loop_lag_500_streams_1000_requests"] = asyncio.run(mixed())
+if "lag" in PARTS:
+    out["loop_lag_500_streams_1000_requests"] = asyncio.run(mixed())
 print(json.dumps(out))
 '''
+
+
+def interleaved(args: argparse.Namespace) -> None:
+    """GET p50 and loop lag, the package in --before and this one in alternate rounds (the
+    machine is shared: alternating spreads its load over both); medians side by side."""
+    import os
+    import statistics
+    pod = BenchPod(args.server_binary, "bench", "aio-interleaved")
+    runs: dict[str, list[dict[str, object]]] = {"before": [], "this": []}
+    loads: list[float] = []
+    try:
+        for _ in range(args.rounds):
+            for which in ("before", "this"):
+                env = dict(pod.env)
+                if which == "before":
+                    env["PYTHONPATH"] = args.before + os.pathsep + env.get("PYTHONPATH", "")
+                loads.append(os.getloadavg()[0])
+                p = subprocess.run([sys.executable, "-c", ALONE, "0", "get,lag"], env=env,
+                                   capture_output=True, text=True, timeout=900)
+                if p.returncode != 0:
+                    print(which, "failed:", p.stderr[-300:], flush=True)
+                    continue
+                r = json.loads(p.stdout.strip().splitlines()[-1])
+                print(f"{which:7} {json.dumps(r)}", flush=True)
+                runs[which].append(r)
+    finally:
+        pod.stop()
+
+    def med(which: str, part: str, key: str) -> float:
+        return statistics.median(float(r[part][key]) for r in runs[which])  # type: ignore[index]
+
+    print(f"\n{args.rounds} interleaved rounds, load average (1 min) {min(loads):.1f}-"
+          f"{max(loads):.1f}; medians:")
+    print(f"{'':34} {'before':>10} {'this':>10}")
+    rows = [("get_p50_us", "sync"), ("get_p50_us", "async")] + [
+        ("loop_lag_500_streams_1000_requests", k) for k in (
+            "max_ms_open", "max_ms_first_reads", "max_ms_requests", "max_ms", "p99_ms",
+            "requests_s")]
+    for part, key in rows:
+        print(f"{part[:14] + ' ' + key:34} {med('before', part, key):>10} "
+              f"{med('this', part, key):>10}")
+    for which in ("before", "this"):
+        ratio = [float(r["get_p50_us"]["async"]) / float(r["get_p50_us"]["sync"])  # type: ignore[index]
+                 for r in runs[which]]
+        print(f"async/sync GET p50 ratio, {which}: median {statistics.median(ratio):.2f} "
+              f"(rounds: {', '.join(f'{x:.2f}' for x in ratio)})")
 
 
 def main() -> None:
@@ -276,7 +341,13 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=20000)
     ap.add_argument("--only", default="")
     ap.add_argument("--out", default="")
+    ap.add_argument("--before", default="", help="a directory holding another `incluster` "
+                    "package: interleaved rounds of the GET and loop-lag parts against it")
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
+    if args.before:
+        interleaved(args)
+        return
     results: dict[str, object] = {}
     for name, code in CONSUMERS.items():
         if args.only and args.only != name:

@@ -747,8 +747,60 @@ class Client:
         its connection (close them, or leave their ``with`` blocks, to stop them)."""
     def __enter__(self) -> "Client": ...
     def __exit__(self, *args: object) -> bool: ...
+    # Private: incluster.aio's requests (src/py/aio): the arguments as for the method of the
+    # same name (post and put are _aio_send with the method first), after the loop's
+    # completion queue and the future it settles.
+    def _aio_request(
+        self, ctx: _AioLoop, future: Any, method: str, path: str, *, params: _Params = None,
+        json: Any = None, data: Optional[Union[bytes, str]] = None,
+        content_type: Optional[str] = None, namespace: Optional[str] = None,
+        all_namespaces: bool = False,
+    ) -> _AioCall: ...
+    def _aio_request_raw(
+        self, ctx: _AioLoop, future: Any, method: str, path: str, *, params: _Params = None,
+        json: Any = None, data: Optional[Union[bytes, str]] = None,
+        content_type: Optional[str] = None, namespace: Optional[str] = None,
+        all_namespaces: bool = False,
+    ) -> _AioCall: ...
+    def _aio_get(
+        self, ctx: _AioLoop, future: Any, path: str, *, params: _Params = None,
+        namespace: Optional[str] = None, all_namespaces: bool = False,
+    ) -> _AioCall: ...
+    def _aio_send(
+        self, ctx: _AioLoop, future: Any, method: str, path: str, json: Any = None, *,
+        data: Optional[Union[bytes, str]] = None, content_type: Optional[str] = None,
+        params: _Params = None, namespace: Optional[str] = None, all_namespaces: bool = False,
+    ) -> _AioCall: ...
+    def _aio_delete(
+        self, ctx: _AioLoop, future: Any, path: str, *, json: Any = None,
+        params: _Params = None, namespace: Optional[str] = None, all_namespaces: bool = False,
+    ) -> _AioCall: ...
+    def _aio_patch(
+        self, ctx: _AioLoop, future: Any, path: str, json: Any = None, *,
+        data: Optional[Union[bytes, str]] = None,
+        patch_type: Literal["merge", "json", "strategic", "apply"] = "merge",
+        field_manager: Optional[str] = None, force: bool = False, params: _Params = None,
+        namespace: Optional[str] = None,
+    ) -> _AioCall: ...
+    def _aio_whoami(self, ctx: _AioLoop, future: Any) -> _AioCall: ...
+    def _aio_can_i(
+        self, ctx: _AioLoop, future: Any, verb: str, resource: str, *,
+        namespace: Optional[str] = None, name: Optional[str] = None,
+        subresource: Optional[str] = None,
+    ) -> _AioCall: ...
 
 # Private: the worker pool behind incluster.aio (src/py/aio).
+@final
+class _AioLoop:
+    def __init__(self) -> None: ...
+    @property
+    def fd(self) -> int: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def queued(self) -> int: ...
+    def drain(self) -> None: ...
+
 @final
 class _AioCall:
     def cancel(self) -> None: ...

@@ -10,11 +10,13 @@ results and exceptions. Why a module with a class of the same name rather than a
 ``AsyncClient`` next to ``Client``: code moves between the two by changing one import and
 adding ``await``, and the module is where the other async types belong, as in ``redis.asyncio``.
 
-How it runs: a request is handed to a small fixed pool of native threads (shared by all
-clients); the one doing it waits on the socket with the GIL released, and completes the
-coroutine's future through the loop's ``call_soon_threadsafe``. The event loop's thread never
-waits for the network. A thousand concurrent requests queue on the pool; they do not start a
-thousand threads.
+How it runs: a request's arguments are converted on the event loop's thread (the sync
+client's code), the request is sent by one of a small fixed pool of native threads (shared by
+all clients) **without the GIL**, and its answer is queued back to the loop, which is woken
+through one eventfd per loop (``loop.add_reader``) and makes the result or exception there,
+a bounded batch of answers per round. The event loop's thread never waits for the network,
+and the workers never compete with it for the GIL. A thousand concurrent requests queue on
+the pool; they do not start a thousand threads.
 
 Cancelling the awaiting task (``task.cancel()``, ``asyncio.timeout``, ``wait_for``) raises
 ``CancelledError`` in it at once, unchanged; the request still queued never starts, and one
@@ -50,6 +52,7 @@ import collections
 import inspect
 import socket
 import threading
+import weakref
 from os import PathLike
 from types import TracebackType
 from typing import (
@@ -68,6 +71,7 @@ from typing import (
     Tuple,
     TypeVar,
     Union,
+    cast,
 )
 
 from . import _native
@@ -175,6 +179,60 @@ async def _maybe_await(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+# One completion queue per event loop, its eventfd registered with the loop once. Weak both
+# ways: the loop's reader is what keeps the queue (and its futures, which refer to the loop)
+# alive, so closing the loop frees them, and the eventfd is closed once no worker still runs
+# one of its requests.
+_LOOPS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.ref[_native._AioLoop]]" = (
+    weakref.WeakKeyDictionary())
+
+
+# The last loop asked about and its queue (weakly, as above): most programs have one loop, and
+# this saves every request the WeakKeyDictionary's lookup.
+_last: "Tuple[weakref.ref[asyncio.AbstractEventLoop], weakref.ref[_native._AioLoop]] | None" = None
+
+
+def _completions(loop: asyncio.AbstractEventLoop) -> "_native._AioLoop":
+    global _last
+    last = _last
+    if last is not None and last[0]() is loop:
+        ctx = last[1]()
+        if ctx is not None:
+            return ctx
+    found = _LOOPS.get(loop)
+    ctx = None if found is None else found()
+    if found is None or ctx is None:
+        ctx = _native._AioLoop()
+        loop.add_reader(ctx.fd, ctx.drain)
+        found = _LOOPS[loop] = weakref.ref(ctx)
+    _last = (weakref.ref(loop), found)
+    return ctx
+
+
+def _is_path(path: str) -> bool:
+    """Whether ``path`` is an API path, which needs no lookup. A resource name (``"pods"``,
+    ``"deploy/web"``) may need the server's discovery documents (requests), so a call that
+    names one runs whole on a worker, where resolving it may wait on the network; the loop's
+    thread never does."""
+    return path.startswith("/")
+
+
+async def _request(start: Callable[..., "_native._AioCall"], *args: Any, **kwargs: Any) -> Any:
+    """One request: ``start`` (a ``_native.Client._aio_*`` method) converts the arguments here,
+    on the loop's thread, and hands the request to a worker that sends it without the GIL;
+    the loop's completion queue settles the future."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[Any] = loop.create_future()
+    call = start(_completions(loop), fut, *args, **kwargs)
+    try:
+        return await fut
+    except BaseException:
+        # As in _call: a cancellation ends the request at once (or keeps a queued one from
+        # starting); after the request's own exception it does nothing.
+        call.cancel()
+        raise
 
 
 def _wake(fut: "asyncio.Future[bool]", ready: bool) -> None:
@@ -851,9 +909,11 @@ class Client:
     ) -> Any:
         """Any request; the parsed JSON body (None if empty). As ``incluster.Client.request``
         (``path`` may be a resource name: ``"pods"``, ``"deploy/web"``)."""
-        return await _call(self._sync.request, method, path, params=params, json=json,
-                           data=data, content_type=content_type, namespace=namespace,
-                           all_namespaces=all_namespaces)
+        kw = dict(params=params, json=json, data=data, content_type=content_type,
+                  namespace=namespace, all_namespaces=all_namespaces)
+        if _is_path(path):
+            return await _request(self._sync._aio_request, method, path, **kw)
+        return await _call(self._sync.request, method, path, **kw)
 
     async def request_raw(
         self,
@@ -868,9 +928,11 @@ class Client:
         all_namespaces: bool = False,
     ) -> Response:
         """Any request; the raw Response. As ``incluster.Client.request_raw``."""
-        return await _call(self._sync.request_raw, method, path, params=params, json=json,
-                           data=data, content_type=content_type, namespace=namespace,
-                           all_namespaces=all_namespaces)
+        kw = dict(params=params, json=json, data=data, content_type=content_type,
+                  namespace=namespace, all_namespaces=all_namespaces)
+        if _is_path(path):
+            return cast(Response, await _request(self._sync._aio_request_raw, method, path, **kw))
+        return await _call(self._sync.request_raw, method, path, **kw)
 
     async def get(
         self,
@@ -881,8 +943,10 @@ class Client:
         all_namespaces: bool = False,
     ) -> Any:
         """GET; the parsed JSON. As ``incluster.Client.get``."""
-        return await _call(self._sync.get, path, params=params, namespace=namespace,
-                           all_namespaces=all_namespaces)
+        kw = dict(params=params, namespace=namespace, all_namespaces=all_namespaces)
+        if _is_path(path):
+            return await _request(self._sync._aio_get, path, **kw)
+        return await _call(self._sync.get, path, **kw)
 
     async def post(
         self,
@@ -896,8 +960,11 @@ class Client:
         all_namespaces: bool = False,
     ) -> Any:
         """POST; the parsed JSON. As ``incluster.Client.post``."""
-        return await _call(self._sync.post, path, json, data=data, content_type=content_type,
-                           params=params, namespace=namespace, all_namespaces=all_namespaces)
+        kw = dict(data=data, content_type=content_type, params=params, namespace=namespace,
+                  all_namespaces=all_namespaces)
+        if _is_path(path):
+            return await _request(self._sync._aio_send, "POST", path, json, **kw)
+        return await _call(self._sync.post, path, json, **kw)
 
     async def put(
         self,
@@ -911,8 +978,11 @@ class Client:
         all_namespaces: bool = False,
     ) -> Any:
         """PUT; the parsed JSON. As ``incluster.Client.put``."""
-        return await _call(self._sync.put, path, json, data=data, content_type=content_type,
-                           params=params, namespace=namespace, all_namespaces=all_namespaces)
+        kw = dict(data=data, content_type=content_type, params=params, namespace=namespace,
+                  all_namespaces=all_namespaces)
+        if _is_path(path):
+            return await _request(self._sync._aio_send, "PUT", path, json, **kw)
+        return await _call(self._sync.put, path, json, **kw)
 
     async def delete(
         self,
@@ -924,8 +994,10 @@ class Client:
         all_namespaces: bool = False,
     ) -> Any:
         """DELETE; the parsed JSON. As ``incluster.Client.delete``."""
-        return await _call(self._sync.delete, path, json=json, params=params,
-                           namespace=namespace, all_namespaces=all_namespaces)
+        kw = dict(json=json, params=params, namespace=namespace, all_namespaces=all_namespaces)
+        if _is_path(path):
+            return await _request(self._sync._aio_delete, path, **kw)
+        return await _call(self._sync.delete, path, **kw)
 
     async def patch(
         self,
@@ -940,13 +1012,15 @@ class Client:
         namespace: Optional[str] = None,
     ) -> Any:
         """PATCH; the parsed JSON. As ``incluster.Client.patch``."""
-        return await _call(self._sync.patch, path, json, data=data, patch_type=patch_type,
-                           field_manager=field_manager, force=force, params=params,
-                           namespace=namespace)
+        kw = dict(data=data, patch_type=patch_type, field_manager=field_manager, force=force,
+                  params=params, namespace=namespace)
+        if _is_path(path):
+            return await _request(self._sync._aio_patch, path, json, **kw)
+        return await _call(self._sync.patch, path, json, **kw)
 
     async def whoami(self) -> dict[str, Any]:
         """Who the server says the caller is. As ``incluster.Client.whoami``."""
-        return await _call(self._sync.whoami)
+        return cast("dict[str, Any]", await _request(self._sync._aio_whoami))
 
     async def can_i(
         self,
@@ -958,8 +1032,9 @@ class Client:
         subresource: Optional[str] = None,
     ) -> bool:
         """SelfSubjectAccessReview. As ``incluster.Client.can_i`` (an unknown verb warns)."""
-        return await _call(self._sync.can_i, verb, resource, namespace=namespace, name=name,
-                           subresource=subresource)
+        return cast(bool, await _request(self._sync._aio_can_i, verb, resource,
+                                         namespace=namespace, name=name,
+                                         subresource=subresource))
 
     @overload
     def watch(

@@ -11,7 +11,7 @@ use pyo3::exceptions::{PyTypeError, PyUserWarning};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
-use crate::core::api::access::{AccessQuery, can_i, whoami};
+use crate::core::api::access::{Access, AccessQuery, can_i, whoami};
 use crate::core::api::patch::Patch;
 use crate::core::api::request::{Request, Response as CoreResponse};
 use crate::core::client::Client as CoreClient;
@@ -20,6 +20,7 @@ use crate::core::error::Error;
 use crate::core::logs::LogOptions;
 use crate::core::seconds::{positive_seconds, seconds};
 use crate::core::watch::WatchOptions;
+use crate::py::aio::{self, AioCall, AioLoop};
 use crate::py::blocking::run;
 use crate::py::convert::{dumps, loads};
 use crate::py::errors::to_py;
@@ -208,15 +209,185 @@ fn body(
     }
 }
 
-impl Client {
-    fn send(&self, py: Python<'_>, req: &Request) -> PyResult<CoreResponse> {
-        let inner = &self.inner;
-        run(py, || inner.request(req))
+/// One request/response call of the client, its Python arguments already converted: what the
+/// sync methods send at once and `incluster.aio` sends on a worker without the GIL. Prepared
+/// (with the GIL) by the `prepare_*` functions below, which both fronts share.
+#[derive(Debug)]
+pub(crate) enum Call {
+    /// A request whose answer is parsed as JSON (`request`, `get`, `post`, ...).
+    Json(Request),
+    /// A request whose answer is returned as a `Response` (`request_raw`).
+    Raw(Request),
+    /// `whoami`.
+    WhoAmI,
+    /// `can_i`.
+    CanI(AccessQuery),
+}
+
+/// What the core answered to a [`Call`], before any Python object is made from it.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// The answer to `Call::Json` or `Call::Raw`.
+    Response(CoreResponse),
+    /// The answer to `Call::WhoAmI`.
+    WhoAmI(serde_json::Value),
+    /// The answer to `Call::CanI`.
+    CanI(Access),
+}
+
+impl Call {
+    /// Send the call with `client`'s policy (token, retries, rate limit, timeouts). Pure Rust:
+    /// needs no GIL, so the caller may run it on any thread.
+    pub(crate) fn send(&self, client: &CoreClient) -> crate::core::error::Result<Answer> {
+        match self {
+            Call::Json(req) | Call::Raw(req) => client.request(req).map(Answer::Response),
+            Call::WhoAmI => whoami(client).map(Answer::WhoAmI),
+            Call::CanI(q) => can_i(client, q).map(Answer::CanI),
+        }
     }
 
-    /// Send and parse the JSON answer.
-    fn send_json<'py>(&self, py: Python<'py>, req: &Request) -> PyResult<Bound<'py, PyAny>> {
-        parse(py, &self.send(py, req)?, Some(req))
+    /// The Python result of `answer` (with the GIL), as the sync method returns it.
+    pub(crate) fn finish<'py>(
+        &self,
+        py: Python<'py>,
+        answer: Answer,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match (self, answer) {
+            (Call::Json(req), Answer::Response(resp)) => parse(py, &resp, Some(req)),
+            (Call::Raw(_), Answer::Response(inner)) => {
+                Ok(Bound::new(py, Response { inner })?.into_any())
+            }
+            (_, Answer::WhoAmI(v)) => loads(py, &serde_json::to_vec(&v).unwrap_or_default())
+                .map_err(|e| to_py(py, &Error::Decode(e.to_string()))),
+            (_, Answer::CanI(answer)) => {
+                for w in &answer.warnings {
+                    // The core's warnings are plain text without NUL bytes; one that had any
+                    // would lose the warning, never the answer.
+                    if let Ok(msg) = CString::new(w.as_str()) {
+                        PyErr::warn(py, &py.get_type::<PyUserWarning>(), &msg, 1)?;
+                    }
+                }
+                Ok(pyo3::types::PyBool::new(py, answer.allowed)
+                    .to_owned()
+                    .into_any())
+            }
+            // `send` answers each call with its own kind; this cannot be reached, but an
+            // error is better than a panic across the FFI boundary.
+            _ => Err(to_py(
+                py,
+                &Error::Decode("internal error: an answer of the wrong kind".into()),
+            )),
+        }
+    }
+}
+
+/// `can_i`'s arguments as a call.
+fn prepare_can_i(
+    verb: &str,
+    resource: &str,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+) -> Call {
+    Call::CanI(AccessQuery {
+        verb: verb.to_owned(),
+        resource: resource.to_owned(),
+        namespace,
+        name: name.unwrap_or_default(),
+        subresource: subresource.unwrap_or_default(),
+    })
+}
+
+impl Client {
+    /// Send `call` now, with the GIL released (Ctrl-C honoured), and make its Python result.
+    fn call<'py>(&self, py: Python<'py>, call: Call) -> PyResult<Bound<'py, PyAny>> {
+        let inner = &self.inner;
+        let answer = run(py, || call.send(inner))?;
+        call.finish(py, answer)
+    }
+
+    /// `request`'s and `request_raw`'s arguments as a call (a JSON one).
+    fn prepare_request(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        path: &str,
+        params: Option<&Bound<'_, PyAny>>,
+        json: Option<&Bound<'_, PyAny>>,
+        data: Option<&Bound<'_, PyAny>>,
+        content_type: Option<&str>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
+    ) -> PyResult<Call> {
+        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
+        Self::build(py, method, path, params, json, data, content_type).map(Call::Json)
+    }
+
+    /// `get`'s arguments as a call.
+    fn prepare_get(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        params: Option<&Bound<'_, PyAny>>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
+    ) -> PyResult<Call> {
+        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
+        Self::build(py, "GET", path, params, None, None, None).map(Call::Json)
+    }
+
+    /// `post`'s and `put`'s arguments (`method`) as a call.
+    fn prepare_send(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        path: &str,
+        json: Option<&Bound<'_, PyAny>>,
+        data: Option<&Bound<'_, PyAny>>,
+        content_type: Option<&str>,
+        params: Option<&Bound<'_, PyAny>>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
+    ) -> PyResult<Call> {
+        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
+        Self::build(py, method, path, params, json, data, content_type).map(Call::Json)
+    }
+
+    /// `delete`'s arguments as a call.
+    fn prepare_delete(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        json: Option<&Bound<'_, PyAny>>,
+        params: Option<&Bound<'_, PyAny>>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
+    ) -> PyResult<Call> {
+        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
+        Self::build(py, "DELETE", path, params, json, None, None).map(Call::Json)
+    }
+
+    /// `patch`'s arguments as a call.
+    fn prepare_patch(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        json: Option<&Bound<'_, PyAny>>,
+        data: Option<&Bound<'_, PyAny>>,
+        patch_type: &str,
+        field_manager: Option<&str>,
+        force: bool,
+        params: Option<&Bound<'_, PyAny>>,
+        namespace: Option<&str>,
+    ) -> PyResult<Call> {
+        let patch = Patch::parse(patch_type, field_manager, force).map_err(|e| to_py(py, &e))?;
+        let Some((b, _)) = body(py, json, data, None)? else {
+            return Err(invalid(py, "patch needs json= or data="));
+        };
+        let path = names::target(py, &self.inner, path, namespace, false)?;
+        let mut req = Request::patch(&path, &patch, b);
+        req.query.extend(query_params(params)?);
+        Ok(Call::Json(req))
     }
 
     fn build(
@@ -379,9 +550,18 @@ impl Client {
         namespace: Option<&str>,
         all_namespaces: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
-        let req = Self::build(py, method, path, params, json, data, content_type)?;
-        self.send_json(py, &req)
+        let call = self.prepare_request(
+            py,
+            method,
+            path,
+            params,
+            json,
+            data,
+            content_type,
+            namespace,
+            all_namespaces,
+        )?;
+        self.call(py, call)
     }
 
     /// Any request; returns a Response with the status, headers and raw body (for answers
@@ -389,23 +569,34 @@ impl Client {
     /// answer raises ApiError.
     #[pyo3(signature = (method, path, *, params=None, json=None, data=None, content_type=None,
         namespace=None, all_namespaces=false))]
-    fn request_raw(
+    fn request_raw<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         method: &str,
         path: &str,
-        params: Option<&Bound<'_, PyAny>>,
-        json: Option<&Bound<'_, PyAny>>,
-        data: Option<&Bound<'_, PyAny>>,
+        params: Option<&Bound<'py, PyAny>>,
+        json: Option<&Bound<'py, PyAny>>,
+        data: Option<&Bound<'py, PyAny>>,
         content_type: Option<&str>,
         namespace: Option<&str>,
         all_namespaces: bool,
-    ) -> PyResult<Response> {
-        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
-        let req = Self::build(py, method, path, params, json, data, content_type)?;
-        Ok(Response {
-            inner: self.send(py, &req)?,
-        })
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let call = self.prepare_request(
+            py,
+            method,
+            path,
+            params,
+            json,
+            data,
+            content_type,
+            namespace,
+            all_namespaces,
+        )?;
+        let call = match call {
+            Call::Json(req) => Call::Raw(req),
+            other => other,
+        };
+        self.call(py, call)
     }
 
     /// GET; returns the parsed JSON body.
@@ -427,9 +618,8 @@ impl Client {
         namespace: Option<&str>,
         all_namespaces: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
-        let req = Self::build(py, "GET", path, params, None, None, None)?;
-        self.send_json(py, &req)
+        let call = self.prepare_get(py, path, params, namespace, all_namespaces)?;
+        self.call(py, call)
     }
 
     /// POST `json` (or raw `data` with `content_type`); returns the parsed JSON body.
@@ -447,9 +637,18 @@ impl Client {
         namespace: Option<&str>,
         all_namespaces: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
-        let req = Self::build(py, "POST", path, params, json, data, content_type)?;
-        self.send_json(py, &req)
+        let call = self.prepare_send(
+            py,
+            "POST",
+            path,
+            json,
+            data,
+            content_type,
+            params,
+            namespace,
+            all_namespaces,
+        )?;
+        self.call(py, call)
     }
 
     /// PUT `json` (or raw `data` with `content_type`); returns the parsed JSON body.
@@ -467,9 +666,18 @@ impl Client {
         namespace: Option<&str>,
         all_namespaces: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
-        let req = Self::build(py, "PUT", path, params, json, data, content_type)?;
-        self.send_json(py, &req)
+        let call = self.prepare_send(
+            py,
+            "PUT",
+            path,
+            json,
+            data,
+            content_type,
+            params,
+            namespace,
+            all_namespaces,
+        )?;
+        self.call(py, call)
     }
 
     /// DELETE (optionally with a DeleteOptions body as `json`); returns the parsed JSON body
@@ -484,9 +692,8 @@ impl Client {
         namespace: Option<&str>,
         all_namespaces: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
-        let req = Self::build(py, "DELETE", path, params, json, None, None)?;
-        self.send_json(py, &req)
+        let call = self.prepare_delete(py, path, json, params, namespace, all_namespaces)?;
+        self.call(py, call)
     }
 
     /// PATCH; returns the patched object.
@@ -519,24 +726,25 @@ impl Client {
         params: Option<&Bound<'py, PyAny>>,
         namespace: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let patch = Patch::parse(patch_type, field_manager, force).map_err(|e| to_py(py, &e))?;
-        let Some((b, _)) = body(py, json, data, None)? else {
-            return Err(invalid(py, "patch needs json= or data="));
-        };
-        let path = names::target(py, &self.inner, path, namespace, false)?;
-        let mut req = Request::patch(&path, &patch, b);
-        req.query.extend(query_params(params)?);
-        self.send_json(py, &req)
+        let call = self.prepare_patch(
+            py,
+            path,
+            json,
+            data,
+            patch_type,
+            field_manager,
+            force,
+            params,
+            namespace,
+        )?;
+        self.call(py, call)
     }
 
     /// Who the server says the caller is (SelfSubjectReview): a dict with username, uid,
     /// groups, extra, source ("SelfSubjectReview" or "token claims") and the token's decoded
     /// claims (never the token).
     fn whoami<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let inner = &self.inner;
-        let v = run(py, || whoami(inner))?;
-        loads(py, &serde_json::to_vec(&v).unwrap_or_default())
-            .map_err(|e| to_py(py, &Error::Decode(e.to_string())))
+        self.call(py, Call::WhoAmI)
     }
 
     /// Whether the caller may do `verb` on `resource` (SelfSubjectAccessReview, as
@@ -552,32 +760,205 @@ impl Client {
     ///     name: one object's name.
     ///     subresource: "log", "status", "exec", ...
     #[pyo3(signature = (verb, resource, *, namespace=None, name=None, subresource=None))]
-    fn can_i(
+    fn can_i<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         verb: &str,
         resource: &str,
         namespace: Option<String>,
         name: Option<String>,
         subresource: Option<String>,
-    ) -> PyResult<bool> {
-        let q = AccessQuery {
-            verb: verb.to_owned(),
-            resource: resource.to_owned(),
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.call(
+            py,
+            prepare_can_i(verb, resource, namespace, name, subresource),
+        )
+    }
+
+    /// `request` for `incluster.aio`: the arguments are converted here, on the loop's thread;
+    /// the request runs on a worker without the GIL, and `ctx` settles `future` with its
+    /// result on the loop. Returns the handle that cancels it.
+    #[pyo3(signature = (ctx, future, method, path, *, params=None, json=None, data=None,
+        content_type=None, namespace=None, all_namespaces=false))]
+    fn _aio_request(
+        &self,
+        py: Python<'_>,
+        ctx: &Bound<'_, AioLoop>,
+        future: Py<PyAny>,
+        method: &str,
+        path: &str,
+        params: Option<&Bound<'_, PyAny>>,
+        json: Option<&Bound<'_, PyAny>>,
+        data: Option<&Bound<'_, PyAny>>,
+        content_type: Option<&str>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
+    ) -> PyResult<AioCall> {
+        let call = self.prepare_request(
+            py,
+            method,
+            path,
+            params,
+            json,
+            data,
+            content_type,
             namespace,
-            name: name.unwrap_or_default(),
-            subresource: subresource.unwrap_or_default(),
+            all_namespaces,
+        )?;
+        aio::start(ctx, future, &self.inner, call)
+    }
+
+    /// `request_raw` for `incluster.aio` (see `_aio_request`).
+    #[pyo3(signature = (ctx, future, method, path, *, params=None, json=None, data=None,
+        content_type=None, namespace=None, all_namespaces=false))]
+    fn _aio_request_raw(
+        &self,
+        py: Python<'_>,
+        ctx: &Bound<'_, AioLoop>,
+        future: Py<PyAny>,
+        method: &str,
+        path: &str,
+        params: Option<&Bound<'_, PyAny>>,
+        json: Option<&Bound<'_, PyAny>>,
+        data: Option<&Bound<'_, PyAny>>,
+        content_type: Option<&str>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
+    ) -> PyResult<AioCall> {
+        let call = match self.prepare_request(
+            py,
+            method,
+            path,
+            params,
+            json,
+            data,
+            content_type,
+            namespace,
+            all_namespaces,
+        )? {
+            Call::Json(req) => Call::Raw(req),
+            other => other,
         };
-        let inner = &self.inner;
-        let answer = run(py, || can_i(inner, &q))?;
-        for w in &answer.warnings {
-            // The core's warnings are plain text without NUL bytes; one that had any would
-            // lose the warning, never the answer.
-            if let Ok(msg) = CString::new(w.as_str()) {
-                PyErr::warn(py, &py.get_type::<PyUserWarning>(), &msg, 1)?;
-            }
-        }
-        Ok(answer.allowed)
+        aio::start(ctx, future, &self.inner, call)
+    }
+
+    /// `get` for `incluster.aio` (see `_aio_request`).
+    #[pyo3(signature = (ctx, future, path, *, params=None, namespace=None,
+        all_namespaces=false))]
+    fn _aio_get(
+        &self,
+        py: Python<'_>,
+        ctx: &Bound<'_, AioLoop>,
+        future: Py<PyAny>,
+        path: &str,
+        params: Option<&Bound<'_, PyAny>>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
+    ) -> PyResult<AioCall> {
+        let call = self.prepare_get(py, path, params, namespace, all_namespaces)?;
+        aio::start(ctx, future, &self.inner, call)
+    }
+
+    /// `post` (`method="POST"`) and `put` (`"PUT"`) for `incluster.aio` (see `_aio_request`).
+    #[pyo3(signature = (ctx, future, method, path, json=None, *, data=None, content_type=None,
+        params=None, namespace=None, all_namespaces=false))]
+    fn _aio_send(
+        &self,
+        py: Python<'_>,
+        ctx: &Bound<'_, AioLoop>,
+        future: Py<PyAny>,
+        method: &str,
+        path: &str,
+        json: Option<&Bound<'_, PyAny>>,
+        data: Option<&Bound<'_, PyAny>>,
+        content_type: Option<&str>,
+        params: Option<&Bound<'_, PyAny>>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
+    ) -> PyResult<AioCall> {
+        let call = self.prepare_send(
+            py,
+            method,
+            path,
+            json,
+            data,
+            content_type,
+            params,
+            namespace,
+            all_namespaces,
+        )?;
+        aio::start(ctx, future, &self.inner, call)
+    }
+
+    /// `delete` for `incluster.aio` (see `_aio_request`).
+    #[pyo3(signature = (ctx, future, path, *, json=None, params=None, namespace=None,
+        all_namespaces=false))]
+    fn _aio_delete(
+        &self,
+        py: Python<'_>,
+        ctx: &Bound<'_, AioLoop>,
+        future: Py<PyAny>,
+        path: &str,
+        json: Option<&Bound<'_, PyAny>>,
+        params: Option<&Bound<'_, PyAny>>,
+        namespace: Option<&str>,
+        all_namespaces: bool,
+    ) -> PyResult<AioCall> {
+        let call = self.prepare_delete(py, path, json, params, namespace, all_namespaces)?;
+        aio::start(ctx, future, &self.inner, call)
+    }
+
+    /// `patch` for `incluster.aio` (see `_aio_request`).
+    #[pyo3(signature = (ctx, future, path, json=None, *, data=None, patch_type="merge",
+        field_manager=None, force=false, params=None, namespace=None))]
+    fn _aio_patch(
+        &self,
+        py: Python<'_>,
+        ctx: &Bound<'_, AioLoop>,
+        future: Py<PyAny>,
+        path: &str,
+        json: Option<&Bound<'_, PyAny>>,
+        data: Option<&Bound<'_, PyAny>>,
+        patch_type: &str,
+        field_manager: Option<&str>,
+        force: bool,
+        params: Option<&Bound<'_, PyAny>>,
+        namespace: Option<&str>,
+    ) -> PyResult<AioCall> {
+        let call = self.prepare_patch(
+            py,
+            path,
+            json,
+            data,
+            patch_type,
+            field_manager,
+            force,
+            params,
+            namespace,
+        )?;
+        aio::start(ctx, future, &self.inner, call)
+    }
+
+    /// `whoami` for `incluster.aio` (see `_aio_request`).
+    fn _aio_whoami(&self, ctx: &Bound<'_, AioLoop>, future: Py<PyAny>) -> PyResult<AioCall> {
+        aio::start(ctx, future, &self.inner, Call::WhoAmI)
+    }
+
+    /// `can_i` for `incluster.aio` (see `_aio_request`).
+    #[pyo3(signature = (ctx, future, verb, resource, *, namespace=None, name=None,
+        subresource=None))]
+    fn _aio_can_i(
+        &self,
+        ctx: &Bound<'_, AioLoop>,
+        future: Py<PyAny>,
+        verb: &str,
+        resource: &str,
+        namespace: Option<String>,
+        name: Option<String>,
+        subresource: Option<String>,
+    ) -> PyResult<AioCall> {
+        let call = prepare_can_i(verb, resource, namespace, name, subresource);
+        aio::start(ctx, future, &self.inner, call)
     }
 
     /// Watch a collection: returns a Watch, an iterator of WatchEvent (type, object, raw,

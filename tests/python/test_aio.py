@@ -4,6 +4,7 @@ loop and on uvloop, then what only asyncio has: cancellation and a loop that nev
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import inspect
 import logging
@@ -11,6 +12,7 @@ import os
 import random
 import socket
 import threading
+import time
 import warnings
 from types import ModuleType
 from typing import Any, Awaitable, Callable, Iterator, TypeVar
@@ -601,3 +603,173 @@ def test_log_resumes_wait_out_their_backoff_on_the_loop_not_on_a_worker(
 
     run(flavour, main)
 
+
+
+# Requests: arguments converted on the loop's thread, sent on a worker without the GIL, the
+# answers queued back to the loop and settled there in bounded batches (src/py/aio/mod.rs).
+
+def completions() -> incluster._native._AioLoop:
+    """The running loop's completion queue (made, and registered, on first use)."""
+    return incluster.aio._completions(asyncio.get_running_loop())
+
+
+def block_loop_until(what: Callable[[], bool], limit: float = 20) -> None:
+    """Keep the loop's thread (the caller) from going back to the loop until `what()` holds:
+    nothing queued for the loop is settled meanwhile. time.sleep lets the GIL go."""
+    deadline = time.monotonic() + limit
+    while not what():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.002)
+
+
+def test_a_burst_of_a_thousand_answers_settles_every_future_in_bounded_batches(
+        server: Server, flavour: str) -> None:
+    async def main() -> None:
+        c = client(server)
+        ctx = completions()
+        # 300 answers queue up while the loop is kept from draining them.
+        held = [asyncio.ensure_future(c.get("/version")) for _ in range(300)]
+        await asyncio.sleep(0)  # each task runs up to its await: every request is on the pool
+        assert ctx.pending == 300
+        block_loop_until(lambda: ctx.queued == 300)
+        # One run of the reader settles a batch, not the whole burst.
+        ctx.drain()
+        assert 0 < ctx.queued < 300
+        assert ctx.pending == ctx.queued  # the batch settled; the rest still queued
+        assert all(r["major"] == "1" for r in await asyncio.gather(*held))
+        # Then a thousand at once, the loop free: every future is settled, with its answer.
+        results = await asyncio.gather(*(c.get("/version") for _ in range(1000)),
+                                       *(c.request_raw("GET", "/version") for _ in range(10)))
+        assert all(r["major"] == "1" for r in results[:1000])
+        assert all(r.status == 200 for r in results[1000:])
+        assert (ctx.pending, ctx.queued) == (0, 0)
+
+    run(flavour, main)
+
+
+def test_a_worker_needs_no_gil_to_make_a_request(server: Server, flavour: str) -> None:
+    """The loop's thread holds the GIL for 3 s without ever letting it go (a C call made with
+    the GIL held: ctypes.PyDLL); meanwhile the workers make 40 requests and queue every answer.
+    A worker that took the GIL for any part of a request (the arguments, the answer, settling
+    the future) would still be waiting for it when the 3 s end."""
+    hold_gil = ctypes.PyDLL(None).usleep
+    hold_gil.argtypes = [ctypes.c_uint]
+
+    async def main() -> None:
+        c = client(server)
+        ctx = completions()
+        assert (await c.get("/version"))["major"] == "1"  # connected, TLS done
+        tasks = [asyncio.ensure_future(c.get("/version")) for _ in range(40)]
+        await asyncio.sleep(0)  # every request is on the pool; the first may be answered
+        assert ctx.pending - ctx.queued > 0  # some still to be made when the hold begins
+        hold_gil(3_000_000)
+        # Every request not settled before the hold was made, and answered, during it.
+        assert ctx.queued == ctx.pending
+        assert all(r["major"] == "1" for r in await asyncio.gather(*tasks))
+
+    run(flavour, main)
+
+
+def test_cancelling_while_the_answer_is_queued(server: Server, flavour: str) -> None:
+    """The request is answered and its answer queued, then its task is cancelled before the
+    loop settles it: CancelledError, unchanged; the answer is dropped without a warning (no
+    exception set on a future nobody awaits), and the client goes on."""
+    async def main() -> None:
+        c = client(server)
+        ctx = completions()
+        t = asyncio.ensure_future(c.get("/api/v1/namespaces/nope/pods/none"))
+        await asyncio.sleep(0)
+        block_loop_until(lambda: ctx.queued == 1)
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        while ctx.queued:
+            await asyncio.sleep(0.001)
+        assert ctx.pending == 0
+        assert (await c.get("/version"))["major"] == "1"
+        with pytest.raises(incluster.NotFound):
+            await c.get("/api/v1/namespaces/nope/pods/none")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run(flavour, main)
+        gc.collect()
+
+
+def test_the_loop_closed_while_requests_run(server: Server, flavour: str) -> None:
+    """A loop closed (and dropped) while its requests are still on the workers: nothing
+    crashes, the workers finish them, and every descriptor (the loop's eventfd included) and
+    future goes with the loop; another loop then works."""
+    gc.collect()
+    before = open_fds()
+    loop = new_loop(flavour)
+    loop.set_exception_handler(lambda loop, context: None)  # "Task was destroyed..."
+    c = client(server)
+
+    async def start() -> list[asyncio.Task[Any]]:
+        tasks = [asyncio.ensure_future(c.get("/_test/delay", params={"ms": 300}))
+                 for _ in range(8)]
+        await asyncio.sleep(0.05)
+        return tasks
+
+    tasks = loop.run_until_complete(start())
+    loop.close()
+    block_loop_until(lambda: incluster._native._aio_busy() == 0)
+    assert not any(t.done() for t in tasks)
+    del tasks, loop, c
+    gc.collect()
+    assert open_fds() <= before
+
+    async def again() -> Any:
+        return await client(server).get("/version")
+
+    assert run(flavour, again)["major"] == "1"
+
+
+def test_a_forked_child_starts_its_own_workers(server: Server, flavour: str) -> None:
+    """After the parent's requests started the worker pool, a forked child (which has none of
+    the parent's threads) makes requests on its own loop, and the parent goes on."""
+    async def get() -> Any:
+        return await asyncio.wait_for(client(server).get("/version"), 20)
+
+    assert run(flavour, get)["major"] == "1"
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = 0 if run(flavour, get)["major"] == "1" else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert run(flavour, get)["major"] == "1"
+
+
+def test_loops_in_several_threads_and_clients_share_the_workers(server: Server,
+                                                                  flavour: str) -> None:
+    """Three loops in three threads, at the same time, each with a client of its own and one
+    client shared by all: every answer reaches the future of its own loop, and each loop's
+    queue ends empty."""
+    shared = client(server)
+    loops = [LoopThread(flavour) for _ in range(3)]
+
+    async def burst(n: int) -> tuple[int, int, int]:
+        own = client(server)
+        got = await asyncio.gather(
+            *(own.get(f"/api/v1/namespaces/ns{n}/configmaps/none", params={"i": i})
+              for i in range(150)),
+            *(shared.request("GET", "/version") for _ in range(150)),
+            return_exceptions=True)
+        ctx = completions()
+        assert all(isinstance(g, incluster.NotFound) and f"ns{n}" in str(g)
+                   for g in got[:150])
+        assert all(isinstance(g, dict) and g["major"] == "1" for g in got[150:])
+        return len(got), ctx.pending, ctx.queued
+
+    try:
+        futures = [asyncio.run_coroutine_threadsafe(burst(n), lt.loop)
+                   for n, lt in enumerate(loops)]
+        assert [f.result(60) for f in futures] == [(300, 0, 0)] * 3
+    finally:
+        for lt in loops:
+            lt.close()

@@ -1,11 +1,26 @@
-//! The native half of `incluster.aio`: running the sync client's calls for asyncio.
+//! The native half of `incluster.aio`: running the client's calls for asyncio.
 //!
-//! A coroutine of `incluster.aio.Client` hands the bound sync method and its arguments to
-//! [`submit`], which queues them on a small fixed pool of threads ([`pool`]). A worker calls
-//! the method (which releases the GIL while it waits on the socket, as it does for any thread)
-//! and completes the asyncio future through `loop.call_soon_threadsafe`, so the event-loop
-//! thread never waits for I/O. The argument conversion, the request and the answer's
-//! conversion are the sync client's own code: every method, exception and option is the same.
+//! Requests (one request, one answer: `request`, `get`, `post`, ..., `whoami`, `can_i`) run in
+//! three steps, and only the middle one leaves the loop's thread:
+//! 1. on the loop's thread, with the GIL, the Python arguments become the core's request (the
+//!    sync client's own conversion, `client::Call`), and the future is filed in the loop's
+//!    [`AioLoop`] under a number;
+//! 2. on a worker of a small fixed pool ([`pool`]), **without the GIL**, the core sends it
+//!    with the client's policy, and the worker pushes the answer (pure Rust) on the loop's
+//!    completion queue and writes the loop's eventfd;
+//! 3. on the loop's thread, the eventfd's reader (registered once per loop with
+//!    `loop.add_reader`) takes a bounded batch of answers from the queue, makes each one's
+//!    Python result or exception with the sync client's code, and settles the futures.
+//!
+//! Why: a worker that needs the GIL must win it from the loop's thread, which holds it until it
+//! next waits in `select`, and a waiting thread forces a switch only after Python's switch
+//! interval; four workers doing so also stall the loop. Here the GIL never leaves the loop's
+//! thread for a request, and the only wake-up of the loop is one eventfd write for any number
+//! of answers queued meanwhile.
+//!
+//! The other calls (opening a stream, a stream's resume, the workflows) still go through
+//! [`aio_submit`]: a worker calls a bound sync method with the GIL, and settles the future
+//! through `loop.call_soon_threadsafe`.
 //!
 //! Cancelling the awaiting task cancels the call's [`CancelHandle`]: a call still queued never
 //! starts, and one under way is woken out of its socket wait at once (the worker's wake fd,
@@ -15,14 +30,19 @@
 
 pub mod pool;
 
+use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::core::cancel::CancelHandle;
+use crate::core::client::Client as CoreClient;
 use crate::core::http::interrupt;
+use crate::py::client::{Answer, Call};
+use crate::py::errors::to_py;
 
 /// A call queued or running on the worker pool, as the awaiting coroutine holds it.
 #[pyclass(frozen, name = "_AioCall", module = "incluster._native")]
@@ -43,6 +63,271 @@ impl AioCall {
     #[getter]
     fn cancelled(&self) -> bool {
         self.cancel.is_cancelled()
+    }
+}
+
+/// How many answers one run of the loop's reader settles. Settling runs Python (JSON into
+/// objects, the futures' callbacks scheduled): a burst of a thousand answers at once must not
+/// be one long step of the loop, so the rest wait for the loop's next round, after its timers
+/// and the other ready callbacks. Small enough for one batch to be a short step, large enough
+/// that a burst needs few rounds.
+const BATCH: usize = 64;
+
+/// How a request on a worker ended.
+enum Outcome {
+    /// Cancelled before it started, or while under way: nobody awaits the future.
+    Cancelled,
+    /// The core's answer, or its error.
+    Done(crate::core::error::Result<Answer>),
+    /// The core panicked (a bug); the future gets a RuntimeError rather than hang.
+    Panicked,
+}
+
+/// An answer waiting in a loop's queue for the loop's thread.
+struct Completion {
+    id: u64,
+    call: Call,
+    outcome: Outcome,
+}
+
+/// What a loop's [`AioLoop`] shares with the workers running its requests: pure Rust, so a
+/// worker never needs the GIL to hand an answer over.
+struct Shared {
+    queue: Mutex<VecDeque<Completion>>,
+    /// Readable while `queue` holds answers; registered with the loop's `add_reader`.
+    /// Closed when the last holder (the `AioLoop`, or a worker still running one of its
+    /// requests) lets go, so a worker never writes to a number reused for something else.
+    fd: i32,
+}
+
+impl Shared {
+    /// Queue an answer; wake the loop when the queue was empty (otherwise the eventfd is
+    /// still readable, and the loop will come for this one too).
+    fn complete(&self, c: Completion) {
+        let Ok(mut q) = self.queue.lock() else { return };
+        let was_empty = q.is_empty();
+        q.push_back(c);
+        if was_empty {
+            interrupt::wake(self.fd);
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // SAFETY: the eventfd made in `AioLoop::new`, owned by this value alone, and no
+        // longer written: every holder of the `Arc` is gone.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+/// One event loop's end of the completion queue: `incluster.aio` makes one per loop, and
+/// registers `loop.add_reader(ctx.fd, ctx.drain)` once. Holds the futures of the loop's
+/// requests under way; they are only touched on the loop's thread, with the GIL.
+///
+/// The loop's reader is what keeps it alive (`incluster.aio` only holds it weakly): closing
+/// the loop drops it, its futures and, once no worker runs one of its requests, its eventfd.
+/// The futures refer to the loop, so the garbage collector is told about them too.
+#[pyclass(frozen, weakref, name = "_AioLoop", module = "incluster._native")]
+pub struct AioLoop {
+    shared: Arc<Shared>,
+    pending: Mutex<HashMap<u64, Py<PyAny>>>,
+    next: AtomicU64,
+}
+
+#[pymethods]
+impl AioLoop {
+    /// A new completion queue and its eventfd. Raises OSError when no eventfd can be made.
+    #[new]
+    fn new() -> PyResult<Self> {
+        // SAFETY: creates a new descriptor; no pointers involved.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        Ok(AioLoop {
+            shared: Arc::new(Shared {
+                queue: Mutex::new(VecDeque::new()),
+                fd,
+            }),
+            pending: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(0),
+        })
+    }
+
+    /// The eventfd to register with `loop.add_reader`.
+    #[getter]
+    fn fd(&self) -> i32 {
+        self.shared.fd
+    }
+
+    /// Requests started and not yet settled (or dropped, when cancelled).
+    #[getter]
+    fn pending(&self) -> usize {
+        self.pending.lock().map(|p| p.len()).unwrap_or(0)
+    }
+
+    /// Answers queued for the loop's thread and not yet taken.
+    #[getter]
+    fn queued(&self) -> usize {
+        self.shared.queue.lock().map(|q| q.len()).unwrap_or(0)
+    }
+
+    /// The reader callback: settle at most `BATCH` queued answers' futures. When more are
+    /// left, the eventfd stays readable and the loop calls again on its next round.
+    fn drain(&self, py: Python<'_>) -> PyResult<()> {
+        let batch: Vec<Completion> = {
+            let Ok(mut q) = self.shared.queue.lock() else {
+                return Ok(());
+            };
+            let n = q.len().min(BATCH);
+            let batch = q.drain(..n).collect();
+            if q.is_empty() {
+                // Under the lock: a worker that queues after this sees an empty queue and
+                // writes again, so no answer is left without a wake-up.
+                interrupt::drain_wake_fd(self.shared.fd);
+            }
+            batch
+        };
+        for c in batch {
+            let future = self.pending.lock().ok().and_then(|mut p| p.remove(&c.id));
+            let Some(future) = future else { continue };
+            settle(py, future.bind(py), c.call, c.outcome);
+        }
+        Ok(())
+    }
+
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        // try_lock: the collector runs with the GIL, and the table is only locked with it, so
+        // it is never held here; if it were, skipping is safe (the cycle is just not freed).
+        if let Ok(p) = self.pending.try_lock() {
+            for f in p.values() {
+                visit.call(f)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        let futures = self.pending.lock().map(|mut p| std::mem::take(&mut *p));
+        drop(futures);
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<incluster._AioLoop fd={} pending={}>",
+            self.shared.fd,
+            self.pending()
+        )
+    }
+}
+
+/// Complete `future` with the call's Python result or exception, unless it is done already (the
+/// awaiting task was cancelled). Errors from the future itself are ignored: it was settled or
+/// cancelled meanwhile, and nobody is left to tell.
+fn settle(py: Python<'_>, future: &Bound<'_, PyAny>, call: Call, outcome: Outcome) {
+    if matches!(outcome, Outcome::Cancelled) {
+        return;
+    }
+    if future
+        .call_method0("done")
+        .and_then(|d| d.is_truthy())
+        .unwrap_or(true)
+    {
+        return;
+    }
+    let result = match outcome {
+        Outcome::Done(Ok(a)) => call.finish(py, a).map(Bound::unbind),
+        Outcome::Done(Err(e)) => Err(to_py(py, &e)),
+        Outcome::Cancelled | Outcome::Panicked => Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "internal error: an incluster.aio request panicked",
+        )),
+    };
+    let _ = match result {
+        Ok(v) => future.call_method1("set_result", (v,)),
+        Err(e) => future.call_method1("set_exception", (e.into_value(py),)),
+    };
+}
+
+/// Start `call` for `incluster.aio`: file `future` in `ctx`, and queue the request on the
+/// worker pool, where it runs without the GIL. Returns the handle that cancels it.
+///
+/// Raises RuntimeError when no worker thread could be started.
+pub(crate) fn start(
+    ctx: &Bound<'_, AioLoop>,
+    future: Py<PyAny>,
+    client: &CoreClient,
+    call: Call,
+) -> PyResult<AioCall> {
+    let loop_ = ctx.get();
+    let id = loop_.next.fetch_add(1, Ordering::Relaxed);
+    if let Ok(mut p) = loop_.pending.lock() {
+        p.insert(id, future);
+    }
+    let cancel = CancelHandle::new();
+    let job = Request {
+        shared: loop_.shared.clone(),
+        id,
+        client: client.clone(),
+        call,
+        cancel: cancel.clone(),
+    };
+    pool::submit(Box::new(move || job.run())).map_err(|e| {
+        if let Ok(mut p) = loop_.pending.lock() {
+            p.remove(&id);
+        }
+        pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "could not start incluster.aio's worker threads: {e}"
+        ))
+    })?;
+    Ok(AioCall { cancel })
+}
+
+/// A request as a worker runs it: nothing of Python in it.
+struct Request {
+    shared: Arc<Shared>,
+    id: u64,
+    client: CoreClient,
+    call: Call,
+    cancel: CancelHandle,
+}
+
+impl Request {
+    /// Send the call (unless cancelled while queued) and queue the answer for the loop. Every
+    /// request queues exactly one answer, cancelled or not, so the loop's table of futures
+    /// never keeps one.
+    fn run(self) {
+        let Request {
+            shared,
+            id,
+            client,
+            call,
+            cancel,
+        } = self;
+        let outcome = if cancel.is_cancelled() {
+            Outcome::Cancelled
+        } else {
+            let send = || {
+                cancel.guard(|| std::panic::catch_unwind(AssertUnwindSafe(|| call.send(&client))))
+            };
+            // Socket waits inside watch this worker's wake fd, which the call's cancel writes:
+            // they end at once, and the connection is dropped rather than pooled half-read.
+            let sent = match pool::wake_fd() {
+                Some(fd) => {
+                    let r = interrupt::with_wake_fd(fd, send);
+                    // A wake that came after the wait ended must not end the next call's.
+                    interrupt::drain_wake_fd(fd);
+                    r
+                }
+                None => send(),
+            };
+            match sent {
+                Err(_) => Outcome::Panicked,
+                Ok(_) if cancel.is_cancelled() => Outcome::Cancelled,
+                Ok(answer) => Outcome::Done(answer),
+            }
+        };
+        shared.complete(Completion { id, call, outcome });
     }
 }
 
@@ -251,6 +536,7 @@ pub fn aio_threads() -> usize {
 /// private names stay out of the module's `__all__`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.setattr("_AioCall", m.py().get_type::<AioCall>())?;
+    m.setattr("_AioLoop", m.py().get_type::<AioLoop>())?;
     m.setattr("_aio_submit", wrap_pyfunction!(aio_submit, m)?)?;
     m.setattr("_aio_busy", wrap_pyfunction!(aio_busy, m)?)?;
     m.setattr("_aio_spawn", wrap_pyfunction!(aio_spawn, m)?)?;

@@ -3,14 +3,14 @@
 //! Fixed, not one thread per call: a thousand concurrent requests must not mean a thousand
 //! threads. Calls beyond the pool's size wait in a queue, where cancelling one costs nothing.
 //! The workers start on the first call and live as long as the process; between calls they
-//! wait on the queue, never on the GIL.
+//! wait on the queue, never on the GIL. A forked child has none of its parent's threads: its
+//! first call starts its own workers (the parent's queue, and the calls it held, are left
+//! alone).
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
-
-use once_cell::sync::OnceCell;
 
 /// How many worker threads run calls. Each spends its call waiting on a socket with the GIL
 /// released, so a few keep many requests moving; more would mostly contend for the GIL when
@@ -20,40 +20,62 @@ pub const THREADS: usize = 4;
 /// One queued call.
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
-static QUEUE: OnceCell<Mutex<Sender<Job>>> = OnceCell::new();
+/// The queue to the workers, and the process generation (see [`FORKS`]) whose threads they
+/// are.
+struct Queue {
+    forks: u64,
+    tx: Sender<Job>,
+}
+
+static QUEUE: Mutex<Option<Queue>> = Mutex::new(None);
 static BUSY: AtomicUsize = AtomicUsize::new(0);
 
-/// Start the workers (once); an error only when not even one thread could be started.
-fn queue() -> std::io::Result<&'static Mutex<Sender<Job>>> {
-    QUEUE.get_or_try_init(|| {
-        let (tx, rx) = channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        let mut started = 0;
-        let mut last_err = None;
-        for i in 0..THREADS {
-            let rx = rx.clone();
-            let wake = new_wake_fd();
-            match std::thread::Builder::new()
-                .name(format!("incluster-aio-{i}"))
-                .spawn(move || {
-                    WAKE.with(|w| w.set(wake));
-                    work(&rx)
-                }) {
-                Ok(_) => started += 1,
-                Err(e) => {
-                    if let Some(fd) = wake {
-                        // SAFETY: the eventfd made above, which no thread got.
-                        unsafe { libc::close(fd) };
-                    }
-                    last_err = Some(e)
+/// How many forks this process is from the one that first started workers: a fork handler
+/// adds one in each child. Read on every call (an atomic load, where `getpid` would be a
+/// system call).
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn forked() {
+    // Async-signal-safe, as a fork handler must be: one atomic add.
+    FORKS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Start the workers; an error only when not even one thread could be started.
+fn start() -> std::io::Result<Sender<Job>> {
+    static HANDLER: std::sync::Once = std::sync::Once::new();
+    HANDLER.call_once(|| {
+        // SAFETY: registers a plain function with no captured state as the child's fork
+        // handler; it only touches an atomic. A failure (ENOMEM) leaves forked children as
+        // they were: they would wait for a parent's worker.
+        unsafe { libc::pthread_atfork(None, None, Some(forked)) };
+    });
+    let (tx, rx) = channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    let mut started = 0;
+    let mut last_err = None;
+    for i in 0..THREADS {
+        let rx = rx.clone();
+        let wake = new_wake_fd();
+        match std::thread::Builder::new()
+            .name(format!("incluster-aio-{i}"))
+            .spawn(move || {
+                WAKE.with(|w| w.set(wake));
+                work(&rx)
+            }) {
+            Ok(_) => started += 1,
+            Err(e) => {
+                if let Some(fd) = wake {
+                    // SAFETY: the eventfd made above, which no thread got.
+                    unsafe { libc::close(fd) };
                 }
+                last_err = Some(e)
             }
         }
-        match (started, last_err) {
-            (0, Some(e)) => Err(e),
-            _ => Ok(Mutex::new(tx)),
-        }
-    })
+    }
+    match (started, last_err) {
+        (0, Some(e)) => Err(e),
+        _ => Ok(tx),
+    }
 }
 
 /// A worker: take calls from the queue until the process ends.
@@ -72,17 +94,31 @@ fn work(rx: &Mutex<Receiver<Job>>) {
     }
 }
 
-/// Queue `job` for a worker.
+/// Queue `job` for a worker, starting the workers on the first call in this process.
+///
+/// Called with the GIL held (from Python), as `os.fork` is: a child is never forked while
+/// another thread holds the queue's lock here, so it never finds that lock taken for good.
 pub fn submit(job: Job) -> std::io::Result<()> {
-    let queue = queue()?;
-    BUSY.fetch_add(1, Ordering::SeqCst);
-    let sent = queue
+    let mut queue = QUEUE
         .lock()
-        .map_err(|_| std::io::Error::other("the worker queue is poisoned"))
-        .and_then(|tx| {
-            tx.send(job)
-                .map_err(|_| std::io::Error::other("the worker threads are gone"))
-        });
+        .map_err(|_| std::io::Error::other("the worker queue is poisoned"))?;
+    let forks = FORKS.load(Ordering::SeqCst);
+    if queue.as_ref().is_none_or(|q| q.forks != forks) {
+        let tx = start()?;
+        if let Some(parents) = queue.replace(Queue { forks, tx }) {
+            // A forked child: the parent's calls in that queue belong to the parent (their
+            // futures, their Python objects); nothing here may run or drop them.
+            std::mem::forget(parents);
+            BUSY.store(0, Ordering::SeqCst);
+        }
+    }
+    let Some(q) = queue.as_ref() else {
+        return Err(std::io::Error::other("the worker queue is missing"));
+    };
+    BUSY.fetch_add(1, Ordering::SeqCst);
+    let sent =
+        q.tx.send(job)
+            .map_err(|_| std::io::Error::other("the worker threads are gone"));
     if sent.is_err() {
         BUSY.fetch_sub(1, Ordering::SeqCst);
     }
