@@ -57,11 +57,11 @@ def test_the_binary_is_static_stripped_and_small(dist: Path) -> None:
     assert ".symtab" not in sections and ".text" in sections
     size = cli.stat().st_size
     print(f"\n  static CLI: {size} bytes")
-    # Issue 14 set 2.5 MB for the v1 CLI. Kubeconfig (a YAML parser: serde-saphyr is about 0.4
-    # MB of it), exec/attach/port-forward (WebSocket), wait, leases and apply took it past that;
-    # this budget keeps it from growing further unnoticed. What is in it, by crate, and the
-    # way back under 2.5 MB are in benches/report.md ("Static CLI size").
-    assert size <= 3_300_000, f"the static CLI is {size} bytes, over its 3.3 MB budget"
+    # Issue 14 set 2.5 MB for the v1 CLI. Kubeconfig (a YAML parser), exec/attach/port-forward
+    # (WebSocket, and the SPDY tunnel's zlib header blocks), wait, leases and apply took it past
+    # that; this budget keeps it from growing further unnoticed. What is in it, by crate, and
+    # the way back under 2.5 MB are in benches/report.md ("Static CLI size").
+    assert size <= 3_400_000, f"the static CLI is {size} bytes, over its 3.4 MB budget"
 
 
 def test_get_watch_logs_and_an_error_exit_in_an_empty_root(root: Path, server: Any) -> None:

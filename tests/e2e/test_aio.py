@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -21,7 +19,7 @@ import incluster.aio
 import test_api
 import test_exec
 import test_request_edges
-from cluster import NAMESPACE, SERVICE_ACCOUNT, ApiError, Cluster
+from cluster import NAMESPACE, Cluster
 
 # The adaptor the unit tests use (tests/python/aio_adaptor.py; mypy checks it there, and
 # cannot see it from here).
@@ -210,59 +208,8 @@ def test_a_lease_through_the_real_api_server(cluster: Cluster, flavour: str) -> 
     run_on(flavour, main)
 
 
-@pytest.fixture(scope="module")
-def exec_pod(cluster: Cluster) -> Iterator[str]:
-    """test_exec.py's pod on the fake kubelet; its Node, Role and Pod are kept when that module
-    made them before (the Node then points at this module's kubelet)."""
-    binary = test_exec._build_kubelet()
-    proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().decode()
-    assert line.startswith("READY "), line
-    port = json.loads(line[len("READY "):])["port"]
-    status = {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-              "daemonEndpoints": {"kubeletEndpoint": {"Port": port}}}
-    try:
-        cluster.admin("POST", "/api/v1/nodes", {"metadata": {"name": test_exec.NODE},
-                                                "status": status})
-    except ApiError as e:
-        assert e.status == 409, e
-        node = cluster.admin("GET", f"/api/v1/nodes/{test_exec.NODE}")
-        node["status"] = status
-        cluster.admin("PUT", f"/api/v1/nodes/{test_exec.NODE}/status", node)
-    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NAMESPACE}"
-    for path, body in (
-        (f"{rbac}/roles", {
-            "metadata": {"name": "exec"},
-            "rules": [{"apiGroups": [""],
-                       "resources": ["pods/exec", "pods/attach", "pods/portforward"],
-                       "verbs": ["create", "get"]}]}),
-        (f"{rbac}/rolebindings", {
-            "metadata": {"name": "exec"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                        "name": "exec"},
-            "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT,
-                          "namespace": NAMESPACE}]}),
-        (f"/api/v1/namespaces/{NAMESPACE}/pods", {
-            "metadata": {"name": test_exec.POD},
-            "spec": {"nodeName": test_exec.NODE, "serviceAccountName": SERVICE_ACCOUNT,
-                     "containers": [{"name": "main", "image": "example/app:1",
-                                     "stdin": True}]}}),
-    ):
-        try:
-            cluster.admin("POST", path, body)
-        except ApiError as e:
-            assert e.status == 409, e
-    try:
-        yield test_exec.POD
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        proc.stdout.close()
-        proc.wait(timeout=10)
-
-
+# test_exec.py's pod, on a fake kubelet of this module's own.
+exec_pod = test_exec.exec_pod
 http_port = test_exec.http_port
 
 

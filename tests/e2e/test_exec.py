@@ -26,7 +26,7 @@ from typing import Any, Iterator
 import pytest
 
 import incluster
-from cluster import HERE, NAMESPACE, ROOT, SERVICE_ACCOUNT, Cluster
+from cluster import HERE, NAMESPACE, ROOT, SERVICE_ACCOUNT, ApiError, Cluster
 from conftest import TARGET, run
 
 NODE = "exec-node"
@@ -42,42 +42,52 @@ def _build_kubelet() -> Path:
 
 @pytest.fixture(scope="module")
 def exec_pod(cluster: Cluster) -> Iterator[str]:
+    """A pod on a fake kubelet of this module's own. Its Node, Role, RoleBinding and Pod are
+    kept when another module (test_aio.py) made them first in the session; the Node is then
+    pointed at this module's kubelet."""
     binary = _build_kubelet()
     proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().decode()
-    assert line.startswith("READY "), line
-    port = json.loads(line[len("READY "):])["port"]
-    cluster.admin("POST", "/api/v1/nodes", {
-        "metadata": {"name": NODE},
-        "status": {
-            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
-        },
-    })
-    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NAMESPACE}"
-    cluster.admin("POST", f"{rbac}/roles", {
-        "metadata": {"name": "exec"},
-        "rules": [{"apiGroups": [""],
-                   "resources": ["pods/exec", "pods/attach", "pods/portforward"],
-                   "verbs": ["create", "get"]}],
-    })
-    cluster.admin("POST", f"{rbac}/rolebindings", {
-        "metadata": {"name": "exec"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "exec"},
-        "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT,
-                      "namespace": NAMESPACE}],
-    })
-    cluster.admin("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", {
-        "metadata": {"name": POD},
-        "spec": {"nodeName": NODE, "serviceAccountName": SERVICE_ACCOUNT,
-                 "containers": [{"name": "main", "image": "example/app:1", "stdin": True}]},
-    })
+    assert proc.stdin is not None and proc.stdout is not None
     try:
+        line = proc.stdout.readline().decode()
+        assert line.startswith("READY "), line
+        port = json.loads(line[len("READY "):])["port"]
+        status = {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                  "daemonEndpoints": {"kubeletEndpoint": {"Port": port}}}
+        try:
+            cluster.admin("POST", "/api/v1/nodes", {"metadata": {"name": NODE},
+                                                    "status": status})
+        except ApiError as e:
+            assert e.status == 409, e
+            node = cluster.admin("GET", f"/api/v1/nodes/{NODE}")
+            node["status"] = status
+            cluster.admin("PUT", f"/api/v1/nodes/{NODE}/status", node)
+        rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NAMESPACE}"
+        for path, body in (
+            (f"{rbac}/roles", {
+                "metadata": {"name": "exec"},
+                "rules": [{"apiGroups": [""],
+                           "resources": ["pods/exec", "pods/attach", "pods/portforward"],
+                           "verbs": ["create", "get"]}]}),
+            (f"{rbac}/rolebindings", {
+                "metadata": {"name": "exec"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                            "name": "exec"},
+                "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT,
+                              "namespace": NAMESPACE}]}),
+            (f"/api/v1/namespaces/{NAMESPACE}/pods", {
+                "metadata": {"name": POD},
+                "spec": {"nodeName": NODE, "serviceAccountName": SERVICE_ACCOUNT,
+                         "containers": [{"name": "main", "image": "example/app:1",
+                                         "stdin": True}]}}),
+        ):
+            try:
+                cluster.admin("POST", path, body)
+            except ApiError as e:
+                assert e.status == 409, e
         yield POD
     finally:
-        assert proc.stdin is not None
         proc.stdin.close()
         proc.stdout.close()
         proc.wait(timeout=10)
