@@ -306,7 +306,7 @@ impl Client {
         call.finish(py, answer)
     }
 
-    /// `request`'s and `request_raw`'s arguments as a call (a JSON one).
+    /// `request`'s, `request_raw`'s, `post`'s and `put`'s arguments as a call (a JSON one).
     fn prepare_request(
         &self,
         py: Python<'_>,
@@ -334,23 +334,6 @@ impl Client {
     ) -> PyResult<Call> {
         let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
         Self::build(py, "GET", path, params, None, None, None).map(Call::Json)
-    }
-
-    /// `post`'s and `put`'s arguments (`method`) as a call.
-    fn prepare_send(
-        &self,
-        py: Python<'_>,
-        method: &str,
-        path: &str,
-        json: Option<&Bound<'_, PyAny>>,
-        data: Option<&Bound<'_, PyAny>>,
-        content_type: Option<&str>,
-        params: Option<&Bound<'_, PyAny>>,
-        namespace: Option<&str>,
-        all_namespaces: bool,
-    ) -> PyResult<Call> {
-        let path = &names::target(py, &self.inner, path, namespace, all_namespaces)?;
-        Self::build(py, method, path, params, json, data, content_type).map(Call::Json)
     }
 
     /// `delete`'s arguments as a call.
@@ -637,14 +620,14 @@ impl Client {
         namespace: Option<&str>,
         all_namespaces: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let call = self.prepare_send(
+        let call = self.prepare_request(
             py,
             "POST",
             path,
+            params,
             json,
             data,
             content_type,
-            params,
             namespace,
             all_namespaces,
         )?;
@@ -666,14 +649,14 @@ impl Client {
         namespace: Option<&str>,
         all_namespaces: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let call = self.prepare_send(
+        let call = self.prepare_request(
             py,
             "PUT",
             path,
+            params,
             json,
             data,
             content_type,
-            params,
             namespace,
             all_namespaces,
         )?;
@@ -876,14 +859,14 @@ impl Client {
         namespace: Option<&str>,
         all_namespaces: bool,
     ) -> PyResult<AioCall> {
-        let call = self.prepare_send(
+        let call = self.prepare_request(
             py,
             method,
             path,
+            params,
             json,
             data,
             content_type,
-            params,
             namespace,
             all_namespaces,
         )?;
