@@ -343,6 +343,28 @@ struct Job {
 }
 
 impl Job {
+    /// A job for `method(*args, **kwargs)`, and the handle that cancels it.
+    fn new(
+        event_loop: Py<PyAny>,
+        future: Py<PyAny>,
+        settle: Py<PyAny>,
+        method: Py<PyAny>,
+        args: Py<PyTuple>,
+        kwargs: Option<Py<PyDict>>,
+    ) -> (Job, CancelHandle) {
+        let cancel = CancelHandle::new();
+        let job = Job {
+            event_loop,
+            future,
+            settle,
+            method,
+            args,
+            kwargs,
+            cancel: cancel.clone(),
+        };
+        (job, cancel)
+    }
+
     /// Call the method, then schedule `settle(future, ok, value)` on the loop. Nothing is
     /// scheduled for a cancelled call: its waiter is gone, and an exception set on a future
     /// nobody awaits would only warn.
@@ -446,16 +468,7 @@ pub fn aio_submit(
     args: Py<PyTuple>,
     kwargs: Option<Py<PyDict>>,
 ) -> PyResult<AioCall> {
-    let cancel = CancelHandle::new();
-    let job = Job {
-        event_loop,
-        future,
-        settle,
-        method,
-        args,
-        kwargs,
-        cancel: cancel.clone(),
-    };
+    let (job, cancel) = Job::new(event_loop, future, settle, method, args, kwargs);
     pool::submit(Box::new(move || job.run())).map_err(|e| {
         pyo3::exceptions::PyRuntimeError::new_err(format!(
             "could not start incluster.aio's worker threads: {e}"
@@ -481,16 +494,7 @@ pub fn aio_spawn(
     args: Py<PyTuple>,
     kwargs: Option<Py<PyDict>>,
 ) -> PyResult<AioCall> {
-    let cancel = CancelHandle::new();
-    let job = Job {
-        event_loop,
-        future,
-        settle,
-        method,
-        args,
-        kwargs,
-        cancel: cancel.clone(),
-    };
+    let (job, cancel) = Job::new(event_loop, future, settle, method, args, kwargs);
     LONG.fetch_add(1, Ordering::SeqCst);
     let spawned = std::thread::Builder::new()
         .name("incluster-aio-long".to_owned())
