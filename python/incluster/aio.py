@@ -13,10 +13,15 @@ adding ``await``, and the module is where the other async types belong, as in ``
 How it runs: a request's arguments are converted on the event loop's thread (the sync
 client's code), the request is sent by one of a small fixed pool of native threads (shared by
 all clients) **without the GIL**, and its answer is queued back to the loop, which is woken
-through one eventfd per loop (``loop.add_reader``) and makes the result or exception there,
-a bounded batch of answers per round. The event loop's thread never waits for the network,
-and the workers never compete with it for the GIL. A thousand concurrent requests queue on
-the pool; they do not start a thousand threads.
+through one eventfd per loop and makes the result or exception there. The event loop's thread
+never waits for the network, and the workers never compete with it for the GIL. A thousand
+concurrent requests queue on the pool; they do not start a thousand threads.
+
+What incluster does on the loop's thread is paced (``_Pacer``, one per loop): its steps (a
+stream's reads and decoding, a request's conversion, settling answers) take at most about
+half a millisecond of each round of the loop, and what does not fit waits for the next
+rounds, first come first served. So 500 streams made readable by one change, or a gather of
+1,000 requests, do not hold the loop's other tasks up for the whole burst.
 
 Cancelling the awaiting task (``task.cancel()``, ``asyncio.timeout``, ``wait_for``) raises
 ``CancelledError`` in it at once, unchanged; the request still queued never starts, and one
@@ -25,9 +30,10 @@ worker. The client stays usable.
 
 ``kube.watch(...)`` is an async iterator (``async for ev in kube.watch(...)``) with the
 sync watch's options and its resume, 410 relist and idle-timeout behaviour, which stay in the
-core. No thread per watch: its socket is read on the event loop's thread only when the loop
-says it is readable (``loop.add_reader``), TLS and framing advanced in Rust without waiting;
-only resumes and relists borrow a worker for their requests. ``kube.logs(...)`` is the same
+core. No thread per watch: its socket is read on the event loop's thread only when it is
+readable (armed one-shot in the pacer's epoll, the one fd the loop watches for all streams)
+and the round has room, TLS and framing advanced in Rust without waiting; only resumes and
+relists borrow a worker for their requests. ``kube.logs(...)`` is the same
 for a pod's log (its resumes' requests run on a worker; their backoffs are waited on the
 loop). ``aclose()`` (or leaving ``async with``) ends a watch or log read at once and closes
 its connection.
@@ -50,8 +56,10 @@ import asyncio
 import atexit
 import collections
 import inspect
+import select
 import socket
 import threading
+import time
 import weakref
 from os import PathLike
 from types import TracebackType
@@ -114,8 +122,15 @@ def _settle(fut: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
 async def _call(method: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     """Run the sync client's bound ``method`` on the worker pool and wait for it."""
     loop = asyncio.get_running_loop()
+    pacer = _pacer(loop)
+    woken = _DIRECT
+    if not pacer.may_run():
+        await pacer.turn()
+        woken = _TICKET
+    t = time.perf_counter()
     fut: asyncio.Future[_T] = loop.create_future()
     call = _native._aio_submit(loop, fut, _settle, method, args, kwargs)
+    pacer.charge(time.perf_counter() - t, woken)
     try:
         return await fut
     except BaseException:
@@ -181,34 +196,220 @@ async def _maybe_await(value: Any) -> Any:
     return value
 
 
-# One completion queue per event loop, its eventfd registered with the loop once. Weak both
-# ways: the loop's reader is what keeps the queue (and its futures, which refer to the loop)
-# alive, so closing the loop frees them, and the eventfd is closed once no worker still runs
-# one of its requests.
-_LOOPS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.ref[_native._AioLoop]]" = (
+# incluster's share of a loop round: the pacer lets incluster's own steps (a stream's reads
+# and decoding, a request's conversion and its answer's) take about this many seconds of one
+# round of the loop, and leaves the rest to the next rounds. Why: asyncio runs every callback
+# that is ready before it looks at its timers again, so 500 streams made readable by one
+# change, or the first steps of 1,000 requests made by one gather, would otherwise be one long
+# stall for every other task of the program. A task sleeping a millisecond resumes two rounds
+# after its timer is due (one for the timer, one for the task), so its lateness is a few
+# rounds: small enough that this stays well within the few milliseconds a latency-sensitive
+# task tolerates; large enough that a busy stream pays one extra trip through the loop per
+# that much work, which its throughput does not see.
+_ROUND_BUDGET = 0.0005
+
+# A step's cost, as first guessed and then learned (a moving average of measured steps): the
+# pacer wakes as many waiting steps in a round as their cost fits in the budget left. An
+# answer's settling cost is learned the same way. A step's measure misses what asyncio spends
+# to run the step's task and the coroutines around it: that is added as a constant.
+_STEP_GUESS = 20e-6
+_STEP_OVERHEAD = 5e-6
+
+# How a step came to run: woken by the pacer from its tickets or from the parked streams
+# (each has its own learned cost), admitted at once, or a stream's follow-up step in the
+# round that let its last item through.
+_TICKET, _PARKED, _DIRECT, _FREE = 0, 1, 2, 3
+
+_IN = select.EPOLLIN | select.EPOLLONESHOT
+_OUT = select.EPOLLOUT | select.EPOLLONESHOT
+
+
+class _Pacer:
+    """One event loop's share of incluster: spreads incluster's work on the loop's thread
+    over the loop's rounds, so that no round holds the loop for much more than
+    ``_ROUND_BUDGET``, however many streams and requests are ready at once.
+
+    What waits here, woken at most a budget's worth per round:
+    - parked streams: each stream's socket is armed one-shot in this pacer's epoll (one fd
+      registered with the loop, whatever the number of streams), so a stream made readable
+      costs the loop nothing until its turn, and a thousand of them are not a thousand reader
+      callbacks in one round;
+    - the requests' answers, queued by the workers (``completions``, whose eventfd is in the
+      same epoll): a bounded batch per round;
+    - tickets: a step that finds the round's budget spent (or others already waiting) waits
+      for its turn in a later round, first come first served.
+
+    Only touched on the loop's thread.
+    """
+
+    __slots__ = ("loop", "_epoll", "completions", "_parked", "_tickets", "_spent", "_cost",
+                 "_settle", "_ticking", "_first", "round", "__weakref__")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._epoll = select.epoll()
+        self.completions = _native._AioLoop()
+        self._epoll.register(self.completions.fd, select.EPOLLIN)
+        self._parked: dict[int, asyncio.Future[bool]] = {}
+        self._tickets: Deque[asyncio.Future[None]] = collections.deque()
+        self._spent = 0.0
+        self._cost = [_STEP_GUESS, _STEP_GUESS]  # by _TICKET, _PARKED
+        self._settle = _STEP_GUESS
+        self._ticking = False
+        self._first = 0
+        # Counts the rounds (ticks): a step knows whether it is still in the round that let
+        # its stream's last item through.
+        self.round = 0
+        loop.add_reader(self._epoll.fileno(), self._wake)
+
+    def may_run(self) -> bool:
+        """Whether a step may run now: budget left in this round, and nobody waiting."""
+        return self._spent < _ROUND_BUDGET and not self._tickets
+
+    def turn(self) -> "asyncio.Future[None]":
+        """A future done when a later round has room for the caller's step."""
+        fut: asyncio.Future[None] = self.loop.create_future()
+        self._tickets.append(fut)
+        self._tick_soon()
+        return fut
+
+    def charge(self, seconds: float, woken: int = _DIRECT) -> None:
+        """Count a step that ran (``seconds`` long) against this round's budget; ``woken``
+        says whether the pacer woke it (``_TICKET``, ``_PARKED``), whose cost it learns.
+        Learned quickly upwards and slowly downwards: a guess too low makes a long round, one
+        too high only a few more short ones."""
+        cost = seconds + _STEP_OVERHEAD
+        self._spent += cost
+        if woken < _DIRECT:
+            old = self._cost[woken]
+            self._cost[woken] = old + (cost - old) * (0.5 if cost > old else 0.0625)
+        if not self._ticking:
+            self._tick_soon()
+
+    def arm(self, fd: int, writable: bool, fut: "asyncio.Future[bool]") -> None:
+        """Settle ``fut`` with True in the round that has room once ``fd`` is ready."""
+        self._parked[fd] = fut
+        events = _OUT if writable else _IN
+        try:
+            self._epoll.modify(fd, events)
+        except FileNotFoundError:
+            # First park of this socket (or its number's previous socket closed, which took
+            # that one out of the epoll).
+            self._epoll.register(fd, events)
+
+    def disarm(self, fd: int, fut: "asyncio.Future[bool]") -> None:
+        """Forget a parked stream's wait: it was woken otherwise (its idle timer, aclose(),
+        a cancellation). A one-shot readiness still armed then finds nobody and is dropped.
+        Sockets are never taken out of the epoll by hand: closing one does that, and a number
+        reused by another stream's socket must keep that stream's registration."""
+        if self._parked.get(fd) is fut:
+            del self._parked[fd]
+
+    def _tick_soon(self) -> None:
+        if not self._ticking:
+            self._ticking = True
+            self.loop.call_soon(self._tick)
+
+    def _tick(self) -> None:
+        # Runs once per round while there is work: after the steps woken in the last round
+        # (scheduled before it), so it opens a new round's budget.
+        self._ticking = False
+        self._spent = 0.0
+        self.round += 1
+        self._wake()
+
+    def _wake(self) -> None:
+        """Wake what fits in the round's budget left (also the loop's reader of the epoll)."""
+        left = _ROUND_BUDGET - self._spent
+        if left <= 0:
+            self._tick_soon()
+            return
+        woken = False
+        # Each source goes first in turn, so none starves another.
+        first = self._first = (self._first + 1) % 3
+        for i in range(3):
+            if left <= 0:
+                break
+            source = (first + i) % 3
+            if source == 2:  # the completion queue
+                # Settling makes the answers' Python results here: measured, not guessed (the
+                # tasks it wakes run the caller's code, which is not incluster's share).
+                t = time.perf_counter()
+                taken = self.completions.drain(max(1, int(left / self._settle)))
+                if taken:
+                    took = time.perf_counter() - t
+                    self._settle += (took / taken - self._settle) * 0.25
+                    left -= took
+                    woken = True
+                continue
+            cost = self._cost[source]
+            room = max(1, int(left / cost))
+            n = self._wake_tickets(room) if source == _TICKET else self._wake_parked(room)
+            if n:
+                # Their steps run in the next round, before the tick that opens its budget.
+                left -= n * cost
+                woken = True
+        self._spent = _ROUND_BUDGET - left
+        if woken:
+            self._tick_soon()
+
+    def _wake_tickets(self, room: int) -> int:
+        n = 0
+        tickets = self._tickets
+        while tickets and n < room:
+            t = tickets.popleft()
+            if not t.done():
+                t.set_result(None)
+                n += 1
+        return n
+
+    def _wake_parked(self, room: int) -> int:
+        # Polled even with nobody parked: a readiness left armed by a stream woken otherwise
+        # must be taken, or the epoll would stay readable and the loop would spin on it.
+        n = 0
+        completions = self.completions.fd
+        for fd, _ in self._epoll.poll(0, room):
+            if fd == completions:
+                continue
+            fut = self._parked.pop(fd, None)
+            if fut is not None and not fut.done():
+                fut.set_result(True)
+                n += 1
+        return n
+
+
+# One pacer per event loop, its epoll registered with the loop once. Weak both ways: the
+# loop's reader is what keeps the pacer (and its completion queue, whose futures refer to the
+# loop) alive, so closing the loop frees them, and the eventfd is closed once no worker still
+# runs one of its requests.
+_LOOPS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.ref[_Pacer]]" = (
     weakref.WeakKeyDictionary())
 
 
-# The last loop asked about and its queue (weakly, as above): most programs have one loop, and
-# this saves every request the WeakKeyDictionary's lookup.
-_last: "Tuple[weakref.ref[asyncio.AbstractEventLoop], weakref.ref[_native._AioLoop]] | None" = None
+# The last loop asked about and its pacer (weakly, as above): most programs have one loop,
+# and this saves every step the WeakKeyDictionary's lookup.
+_last: "Tuple[weakref.ref[asyncio.AbstractEventLoop], weakref.ref[_Pacer]] | None" = None
 
 
-def _completions(loop: asyncio.AbstractEventLoop) -> "_native._AioLoop":
+def _pacer(loop: asyncio.AbstractEventLoop) -> _Pacer:
     global _last
     last = _last
     if last is not None and last[0]() is loop:
-        ctx = last[1]()
-        if ctx is not None:
-            return ctx
+        pacer = last[1]()
+        if pacer is not None:
+            return pacer
     found = _LOOPS.get(loop)
-    ctx = None if found is None else found()
-    if found is None or ctx is None:
-        ctx = _native._AioLoop()
-        loop.add_reader(ctx.fd, ctx.drain)
-        found = _LOOPS[loop] = weakref.ref(ctx)
+    pacer = None if found is None else found()
+    if found is None or pacer is None:
+        pacer = _Pacer(loop)
+        found = _LOOPS[loop] = weakref.ref(pacer)
     _last = (weakref.ref(loop), found)
-    return ctx
+    return pacer
+
+
+def _completions(loop: asyncio.AbstractEventLoop) -> "_native._AioLoop":
+    """The loop's completion queue (made, and watched, on first use)."""
+    return _pacer(loop).completions
 
 
 def _is_path(path: str) -> bool:
@@ -224,8 +425,15 @@ async def _request(start: Callable[..., "_native._AioCall"], *args: Any, **kwarg
     on the loop's thread, and hands the request to a worker that sends it without the GIL;
     the loop's completion queue settles the future."""
     loop = asyncio.get_running_loop()
+    pacer = _pacer(loop)
+    woken = _DIRECT
+    if not pacer.may_run():
+        await pacer.turn()
+        woken = _TICKET
+    t = time.perf_counter()
     fut: asyncio.Future[Any] = loop.create_future()
-    call = start(_completions(loop), fut, *args, **kwargs)
+    call = start(pacer.completions, fut, *args, **kwargs)
+    pacer.charge(time.perf_counter() - t, woken)
     try:
         return await fut
     except BaseException:
@@ -247,18 +455,25 @@ _S = TypeVar("_S", "_native.Watch", "_native.Logs")
 
 
 class _Stream(Generic[_S]):
-    """What a watch and a log read share: opening on first use, waiting for the socket on
-    the loop, aclose() and the async context manager."""
+    """What a watch and a log read share: opening on first use, reading when the socket is
+    ready and the loop's pacer gives the stream its turn, aclose() and the async context
+    manager."""
 
-    __slots__ = ("_start", "_s", "_waiter", "_socket", "_closed", "_reading")
+    __slots__ = ("_start", "_s", "_waiter", "_fd", "_closed", "_reading", "_round", "_woke",
+                 "_pacer")
 
     def __init__(self, start: Callable[[], _S]) -> None:
         self._start: Callable[[], _S] = start
         self._reading = False
         self._s: Optional[_S] = None
         self._waiter: Optional[asyncio.Future[bool]] = None
-        self._socket: Optional[Tuple[asyncio.AbstractEventLoop, int, bool]] = None
+        self._fd: Optional[int] = None
         self._closed = False
+        # The pacer's round in which the last item was let through (-1: none to follow up).
+        self._round = -1
+        self._woke = 0.0
+        # The pacer of the loop the stream was last read on.
+        self._pacer: Optional[_Pacer] = None
 
     async def _open(self) -> Optional[_S]:
         if self._s is None and not self._closed:
@@ -267,42 +482,94 @@ class _Stream(Generic[_S]):
                 self._s.close()
         return None if self._closed else self._s
 
-    async def _park(self, fd: Optional[int], writable: bool, timeout: Optional[float]) -> bool:
-        """Wait until `fd` is ready or aclose() (True), or `timeout` seconds pass (False)."""
+    async def _poll(self) -> Any:
+        """The native stream's next item (a WatchEvent, or a list of log lines): its socket
+        read, TLS and framing advanced in Rust without waiting, when the socket is ready and
+        the pacer has room in the loop's round. StopAsyncIteration at the end or on aclose().
+        """
+        s = self._s
+        if s is None or self._closed:
+            s = await self._open()
+            if s is None:
+                raise StopAsyncIteration
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[bool] = loop.create_future()
-        if fd is not None:
-            if writable:
-                loop.add_writer(fd, _wake, fut, True)
+        pacer = self._pacer
+        if pacer is None or pacer.loop is not loop:
+            pacer = self._pacer = _pacer(loop)
+        woken = _DIRECT
+        if self._round == pacer.round:
+            # The step right after an item the pacer let through, in the same round: usually
+            # a poll that finds nothing and parks, which gives the stream's buffers back at
+            # once rather than holding them for a round (which costs the next woken streams
+            # an allocation each).
+            woken = _FREE
+        self._round = -1
+        t = time.perf_counter()
+        while True:
+            if woken == _DIRECT and not pacer.may_run():
+                await pacer.turn()
+                woken = _TICKET
+                t = time.perf_counter()
+            kind, value = s._poll_async()
+            if kind == _ITEM:
+                pacer.charge(time.perf_counter() - t, woken)
+                if woken != _FREE:
+                    self._round = pacer.round
+                return value
+            if kind == _END or self._closed:
+                raise StopAsyncIteration
+            if kind == _SOCKET:
+                fd, writable, idle = value
+                # Woken by the pacer, its turn is given; by aclose(), the next poll ends.
+                # The step is charged with its wait's setting up, and the next one from
+                # before its undoing.
+                ready = await self._park(pacer, fd, writable, idle, t, woken)
+                woken = _PARKED if ready else _DIRECT
+                t = self._woke
+                if not ready:
+                    s._idle_expired()
             else:
-                loop.add_reader(fd, _wake, fut, True)
-            self._socket = (loop, fd, writable)
-        timer = None if timeout is None else loop.call_later(timeout, _wake, fut, False)
+                woken = _DIRECT
+                # The backoff before a resume is waited out here, on the loop; the resume
+                # itself (a watch's request, perhaps a relist; a log's pod status and its
+                # request from the last timestamp) borrows a worker. A resume that reaches a
+                # backoff returns from the worker, and the next round waits it.
+                delay = s._resume_delay()
+                if delay:
+                    await self._park(pacer, None, False, delay)
+                if self._closed:
+                    raise StopAsyncIteration
+                await _call(s._wait_io)
+                t = time.perf_counter()
+
+    async def _park(self, pacer: _Pacer, fd: Optional[int], writable: bool,
+                    timeout: Optional[float], began: float = 0.0, woken: int = _DIRECT) -> bool:
+        """Wait until `fd` is ready and the pacer gives this stream its turn, or aclose()
+        (True), or `timeout` seconds pass (False). With `began`, the step that began then
+        (and came to run as `woken` says) is charged up to the wait; ``self._woke`` is when
+        the wait ended."""
+        fut: asyncio.Future[bool] = pacer.loop.create_future()
+        if fd is not None:
+            pacer.arm(fd, writable, fut)
+            self._fd = fd
+        timer = None if timeout is None else pacer.loop.call_later(timeout, _wake, fut, False)
         self._waiter = fut
+        if began:
+            pacer.charge(time.perf_counter() - began, woken)
         try:
             return await fut
         finally:
+            self._woke = time.perf_counter()
             self._waiter = None
             if timer is not None:
                 timer.cancel()
-            self._unwatch()
-
-    def _unwatch(self) -> None:
-        if self._socket is not None:
-            loop, fd, writable = self._socket
-            self._socket = None
-            if writable:
-                loop.remove_writer(fd)
-            else:
-                loop.remove_reader(fd)
+            if fd is not None:
+                pacer.disarm(fd, fut)
 
     async def aclose(self) -> None:
         """End the stream at once and close its connection (a pending ``__anext__`` ends
         with StopAsyncIteration). Idempotent."""
         self._closed = True
-        # Off the loop's books before the socket closes, so its number cannot be reused
-        # while still registered.
-        self._unwatch()
         if self._waiter is not None:
             _wake(self._waiter, True)
         if self._s is not None:
@@ -318,7 +585,7 @@ class _Stream(Generic[_S]):
 
     def _enter_read(self) -> None:
         """One task reads a stream at a time: a second one would take over the first's
-        socket registration and leave it waiting."""
+        wait for the socket and leave it waiting."""
         if self._reading:
             raise RuntimeError(
                 "this stream is already being read by another task: read a stream from one "
@@ -350,33 +617,9 @@ class Watch(_Stream["_native.Watch"]):
     async def __anext__(self) -> WatchEvent:
         self._enter_read()
         try:
-            return await self._next()
+            return await self._poll()  # type: ignore[no-any-return]
         finally:
             self._reading = False
-
-    async def _next(self) -> WatchEvent:
-        w = await self._open()
-        if w is None:
-            raise StopAsyncIteration
-        while True:
-            kind, value = w._poll_async()
-            if kind == _ITEM:
-                return value  # type: ignore[no-any-return]
-            if kind == _END or self._closed:
-                raise StopAsyncIteration
-            if kind == _SOCKET:
-                fd, writable, idle = value
-                if not await self._park(fd, writable, idle):
-                    w._idle_expired()
-            else:
-                # The backoff before a resume is waited out here, on the loop; the resume
-                # itself (a request, perhaps a relist) borrows a worker.
-                delay = w._resume_delay()
-                if delay:
-                    await self._park(None, False, delay)
-                if self._closed:
-                    raise StopAsyncIteration
-                await _call(w._wait_io)
 
     @property
     def resource_version(self) -> Optional[str]:
@@ -418,30 +661,8 @@ class Logs(_Stream["_native.Logs"]):
             self._reading = False
 
     async def _next(self) -> Any:
-        logs = await self._open()
-        if logs is None:
-            raise StopAsyncIteration
-        while True:
-            kind, value = logs._poll_async()
-            if kind == _ITEM:
-                self._lines.extend(value)
-                return self._lines.popleft()
-            if kind == _END or self._closed:
-                raise StopAsyncIteration
-            if kind == _SOCKET:
-                fd, writable, idle = value
-                if not await self._park(fd, writable, idle):
-                    logs._idle_expired()
-            else:
-                # A resume's backoff is waited out here, on the loop; its requests (the pod's
-                # status, the request from the last timestamp) borrow a worker. A resume that
-                # reaches a backoff returns from the worker, and the next round waits it.
-                delay = logs._resume_delay()
-                if delay:
-                    await self._park(None, False, delay)
-                if self._closed:
-                    raise StopAsyncIteration
-                await _call(logs._wait_io)
+        self._lines.extend(await self._poll())
+        return self._lines.popleft()
 
     def __repr__(self) -> str:
         return f"<incluster.aio.Logs {self._state()}>"

@@ -8,9 +8,10 @@
 //! 2. on a worker of a small fixed pool ([`pool`]), **without the GIL**, the core sends it
 //!    with the client's policy, and the worker pushes the answer (pure Rust) on the loop's
 //!    completion queue and writes the loop's eventfd;
-//! 3. on the loop's thread, the eventfd's reader (registered once per loop with
-//!    `loop.add_reader`) takes a bounded batch of answers from the queue, makes each one's
-//!    Python result or exception with the sync client's code, and settles the futures.
+//! 3. on the loop's thread, when the eventfd is readable, `incluster.aio`'s pacer (one per
+//!    loop, python/incluster/aio.py) takes a bounded batch of answers from the queue, as many
+//!    as fit the round's share of the loop's time; each one's Python result or exception is
+//!    made with the sync client's code, and the futures are settled.
 //!
 //! Why: a worker that needs the GIL must win it from the loop's thread, which holds it until it
 //! next waits in `select`, and a waiting thread forces a switch only after Python's switch
@@ -66,7 +67,7 @@ impl AioCall {
     }
 }
 
-/// How many answers one run of the loop's reader settles. Settling runs Python (JSON into
+/// How many answers one call of `drain` settles by default. Settling runs Python (JSON into
 /// objects, the futures' callbacks scheduled): a burst of a thousand answers at once must not
 /// be one long step of the loop, so the rest wait for the loop's next round, after its timers
 /// and the other ready callbacks. Small enough for one batch to be a short step, large enough
@@ -122,11 +123,13 @@ impl Drop for Shared {
 }
 
 /// One event loop's end of the completion queue: `incluster.aio` makes one per loop, and
-/// registers `loop.add_reader(ctx.fd, ctx.drain)` once. Holds the futures of the loop's
-/// requests under way; they are only touched on the loop's thread, with the GIL.
+/// watches `ctx.fd` through its pacer's epoll (registered with the loop once). Holds the
+/// futures of the loop's requests under way; they are only touched on the loop's thread, with
+/// the GIL.
 ///
-/// The loop's reader is what keeps it alive (`incluster.aio` only holds it weakly): closing
-/// the loop drops it, its futures and, once no worker runs one of its requests, its eventfd.
+/// The loop's reader (the pacer's, which holds it) is what keeps it alive (`incluster.aio`
+/// only holds it weakly): closing the loop drops it, its futures and, once no worker runs one
+/// of its requests, its eventfd.
 /// The futures refer to the loop, so the garbage collector is told about them too.
 #[pyclass(frozen, weakref, name = "_AioLoop", module = "incluster._native")]
 pub struct AioLoop {
@@ -155,7 +158,7 @@ impl AioLoop {
         })
     }
 
-    /// The eventfd to register with `loop.add_reader`.
+    /// The eventfd, readable while answers are queued.
     #[getter]
     fn fd(&self) -> i32 {
         self.shared.fd
@@ -173,14 +176,16 @@ impl AioLoop {
         self.shared.queue.lock().map(|q| q.len()).unwrap_or(0)
     }
 
-    /// The reader callback: settle at most `BATCH` queued answers' futures. When more are
-    /// left, the eventfd stays readable and the loop calls again on its next round.
-    fn drain(&self, py: Python<'_>) -> PyResult<()> {
+    /// Settle at most `max` (default `BATCH`) queued answers' futures; returns how many
+    /// answers were taken. When more are left, the eventfd stays readable, and `incluster.aio`
+    /// calls again on a later round of the loop, within that round's share of the loop's time.
+    #[pyo3(signature = (max = BATCH))]
+    fn drain(&self, py: Python<'_>, max: usize) -> PyResult<usize> {
         let batch: Vec<Completion> = {
             let Ok(mut q) = self.shared.queue.lock() else {
-                return Ok(());
+                return Ok(0);
             };
-            let n = q.len().min(BATCH);
+            let n = q.len().min(max);
             let batch = q.drain(..n).collect();
             if q.is_empty() {
                 // Under the lock: a worker that queues after this sees an empty queue and
@@ -189,12 +194,13 @@ impl AioLoop {
             }
             batch
         };
+        let taken = batch.len();
         for c in batch {
             let future = self.pending.lock().ok().and_then(|mut p| p.remove(&c.id));
             let Some(future) = future else { continue };
             settle(py, future.bind(py), c.call, c.outcome);
         }
-        Ok(())
+        Ok(taken)
     }
 
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
