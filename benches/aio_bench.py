@@ -9,7 +9,9 @@ asyncio API.
 2. incluster only: one async watch stream of ~4 KB Pods vs the sync iterator (events/s);
    GET p50 on a keep-alive connection, async vs sync; how long a cancelled request holds its
    worker; loop lag while 500 watch streams and 1,000 concurrent requests run, split by phase
-   (opening the 500 watches, their first reads, the 1,000 requests while they wait).
+   (opening the 500 watches, their first reads, five writes each an event for all 500, the
+   1,000 requests made by one gather while they wait), and the same gather of 1,000 tasks
+   that only await a future: what asyncio itself costs the loop, whatever the client).
    With --before DIR (an `incluster` package built from other code, put first on PYTHONPATH),
    the GET and loop-lag parts run in interleaved rounds (before, this, before, this, ...;
    --rounds of each) and the medians are printed side by side, with the load average.
@@ -244,8 +246,10 @@ if "cancel" in PARTS:
     out["cancel_to_worker_free_ms"] = dict(zip(("p50", "max"), asyncio.run(cancel_free())))
 
 async def mixed():
-    # Each probe sample counts for the phase it ended in.
-    lat = {"open": [], "first_reads": [], "requests": []}
+    # Each probe sample counts for the phase it ended in. The last phase runs the same gather
+    # with a coroutine that only awaits a future: what asyncio itself costs the loop for 1,000
+    # tasks made at once, whatever client they call.
+    lat = {"open": [], "first_reads": [], "events": [], "requests": [], "requests_noop": []}
     phase = ["open"]
     stop = False
     async def probe():
@@ -253,28 +257,47 @@ async def mixed():
             t = time.perf_counter()
             await asyncio.sleep(0.001)
             lat[phase[0]].append(time.perf_counter() - t - 0.001)
-    rv = (await aio.get("/api/v1/namespaces/bench/configmaps"))["metadata"]["resourceVersion"]
+    cms = "/api/v1/namespaces/bench/configmaps"
+    rv = (await aio.get(cms))["metadata"]["resourceVersion"]
     p = asyncio.ensure_future(probe())
     await asyncio.sleep(0.05)
-    watches = [aio.watch("/api/v1/namespaces/bench/configmaps", resource_version=rv)
-               for _ in range(500)]
+    watches = [aio.watch(cms, resource_version=rv) for _ in range(500)]
     await asyncio.gather(*(w.__aenter__() for w in watches))
     phase[0] = "first_reads"
-    readers = [asyncio.ensure_future(w.__anext__()) for w in watches]
+    got = [0]
+    async def read(w):
+        async for _ in w:
+            got[0] += 1
+    readers = [asyncio.ensure_future(read(w)) for w in watches]
     await asyncio.sleep(0.3)
+    phase[0] = "events"  # five writes, 100 ms apart: each one an event for all 500 streams
+    for i in range(5):
+        await aio.post(cms, {"metadata": {"name": f"lag-{os.getpid()}-{i}"}})
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.2)
     phase[0] = "requests"
     t = time.perf_counter()
     await asyncio.gather(*(aio.get("/version") for _ in range(1000)))
     took = time.perf_counter() - t
+    await asyncio.sleep(0.1)
+    phase[0] = "requests_noop"
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    loop.call_later(took, done.set_result, None)
+    async def noop():
+        await done
+    await asyncio.gather(*(noop() for _ in range(1000)))
+    await asyncio.sleep(0.05)
     stop = True
     await p
     for r in readers:
         r.cancel()
     for w in watches:
         await w.aclose()
-    every = sorted(x for v in lat.values() for x in v)
+    every = sorted(x for k, v in lat.items() if k != "requests_noop" for x in v)
     res = {"max_ms": round(every[-1] * 1000, 2),
-           "p99_ms": round(every[int(len(every) * .99)] * 1000, 2), "requests_s": round(took, 2)}
+           "p99_ms": round(every[int(len(every) * .99)] * 1000, 2), "requests_s": round(took, 2),
+           "events_delivered": got[0]}
     for k, v in lat.items():
         res[f"max_ms_{k}"] = round(max(v, default=0) * 1000, 2)
     return res
@@ -319,8 +342,8 @@ def interleaved(args: argparse.Namespace) -> None:
     print(f"{'':34} {'before':>10} {'this':>10}")
     rows = [("get_p50_us", "sync"), ("get_p50_us", "async")] + [
         ("loop_lag_500_streams_1000_requests", k) for k in (
-            "max_ms_open", "max_ms_first_reads", "max_ms_requests", "max_ms", "p99_ms",
-            "requests_s")]
+            "max_ms_open", "max_ms_first_reads", "max_ms_events", "max_ms_requests",
+            "max_ms_requests_noop", "max_ms", "p99_ms", "requests_s")]
     for part, key in rows:
         print(f"{part[:14] + ' ' + key:34} {med('before', part, key):>10} "
               f"{med('this', part, key):>10}")
