@@ -14,6 +14,15 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 mkdir -p "$CACHE"
 
+# Cargo judges artefacts fresh by modification times. Two checkouts sharing the cache (a
+# developer's and CI's clone) would each find the other's newer artefacts fresh, and run
+# tests with the other's paths compiled in (CARGO_MANIFEST_DIR, cargo-miri's directory),
+# which may be gone. Coming from another checkout, this one's files are touched once.
+if [ "$(cat "$CACHE/last-checkout" 2>/dev/null)" != "$(pwd -P)" ]; then
+  git ls-files -z | xargs -0 touch -c
+  pwd -P > "$CACHE/last-checkout"
+fi
+
 step() { printf '\n==> [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 step "tools: checking for cc, clang, valgrind, openssl and go"
