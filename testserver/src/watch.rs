@@ -367,12 +367,16 @@ pub fn watch(hub: &Arc<Hub>, req: &Request, ns: Option<&str>) -> Reply {
         Err(resp) => return resp.into(),
     };
     let faults = *lock(&hub.settings);
+    // Where the stream starts is fixed now, before the answer's head goes out: a client that
+    // has the head may make changes at once, and a watch without a resourceVersion must see
+    // them (as the API server's, which registers its watcher before it answers).
+    let start = Start::now(hub, &wr);
     let hub = hub.clone();
     Reply::Stream(Streaming {
         status: 200,
         content_type: "application/json",
         headers: Vec::new(),
-        body: Box::new(move |w| match stream(&hub, w, &wr, faults) {
+        body: Box::new(move |w| match stream(&hub, w, &wr, faults, start) {
             Ok(()) | Err(End::Clean) => Ok(()),
             Err(End::Abort(e)) => Err(e),
         }),
@@ -395,22 +399,32 @@ impl From<io::Error> for End {
 
 type Step = Result<(), End>;
 
-fn stream(hub: &Hub, w: &mut ChunkedWriter<'_>, wr: &WatchRequest, faults: WatchSettings) -> Step {
-    let deadline = Instant::now() + wr.timeout;
-    let mut out = Emitter::new(w, faults);
-    // The starting point and the state for the initial events are read under one lock, so
-    // no change falls between them.
-    let (mut cursor, initial) = {
+/// Where a watch stream starts: read under one lock, so no change falls between the starting
+/// point and the state for the initial events.
+enum Start {
+    /// The resourceVersion asked for is older than the history kept.
+    Expired { rv: u64, oldest: u64 },
+    /// Changes after `cursor`, after the initial events (the objects as they are).
+    From {
+        cursor: u64,
+        initial: Vec<Arc<Value>>,
+    },
+}
+
+impl Start {
+    fn now(hub: &Hub, wr: &WatchRequest) -> Start {
         let store = hub.store();
         match wr.from {
-            Some(rv) if rv < store.oldest_resource_version() => {
-                let oldest = store.oldest_resource_version();
-                drop(store);
-                return out.expired(rv, oldest);
-            }
-            Some(rv) => (rv, Vec::new()),
-            None => {
-                let objects: Vec<Arc<Value>> = if wr.initial {
+            Some(rv) if rv < store.oldest_resource_version() => Start::Expired {
+                rv,
+                oldest: store.oldest_resource_version(),
+            },
+            Some(rv) => Start::From {
+                cursor: rv,
+                initial: Vec::new(),
+            },
+            None => Start::From {
+                initial: if wr.initial {
                     store
                         .scan(wr.ns.as_deref(), None)
                         .filter(|(_, o)| wr.selectors.matches(o))
@@ -418,10 +432,25 @@ fn stream(hub: &Hub, w: &mut ChunkedWriter<'_>, wr: &WatchRequest, faults: Watch
                         .collect()
                 } else {
                     Vec::new()
-                };
-                (store.resource_version(), objects)
-            }
+                },
+                cursor: store.resource_version(),
+            },
         }
+    }
+}
+
+fn stream(
+    hub: &Hub,
+    w: &mut ChunkedWriter<'_>,
+    wr: &WatchRequest,
+    faults: WatchSettings,
+    start: Start,
+) -> Step {
+    let deadline = Instant::now() + wr.timeout;
+    let mut out = Emitter::new(w, faults);
+    let (mut cursor, initial) = match start {
+        Start::Expired { rv, oldest } => return out.expired(rv, oldest),
+        Start::From { cursor, initial } => (cursor, initial),
     };
     for obj in &initial {
         let rv = obj["metadata"]["resourceVersion"]
