@@ -748,8 +748,8 @@ class Client:
     def __enter__(self) -> "Client": ...
     def __exit__(self, *args: object) -> bool: ...
     # Private: incluster.aio's requests (src/py/aio): the arguments as for the method of the
-    # same name (post and put are _aio_send with the method first), after the loop's
-    # completion queue and the future it settles.
+    # same name (post and put are _aio_request with the method), after the loop's completion
+    # queue and the future it settles.
     def _aio_request(
         self, ctx: _AioLoop, future: Any, method: str, path: str, *, params: _Params = None,
         json: Any = None, data: Optional[Union[bytes, str]] = None,
@@ -765,11 +765,6 @@ class Client:
     def _aio_get(
         self, ctx: _AioLoop, future: Any, path: str, *, params: _Params = None,
         namespace: Optional[str] = None, all_namespaces: bool = False,
-    ) -> _AioCall: ...
-    def _aio_send(
-        self, ctx: _AioLoop, future: Any, method: str, path: str, json: Any = None, *,
-        data: Optional[Union[bytes, str]] = None, content_type: Optional[str] = None,
-        params: _Params = None, namespace: Optional[str] = None, all_namespaces: bool = False,
     ) -> _AioCall: ...
     def _aio_delete(
         self, ctx: _AioLoop, future: Any, path: str, *, json: Any = None,

@@ -121,16 +121,19 @@ def _settle(fut: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
 
 async def _call(method: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     """Run the sync client's bound ``method`` on the worker pool and wait for it."""
-    loop = asyncio.get_running_loop()
-    pacer = _pacer(loop)
-    woken = _DIRECT
-    if not pacer.may_run():
-        await pacer.turn()
-        woken = _TICKET
+    pacer, turn = _pace()
+    if turn is not None:
+        await turn
+    return await _submit(pacer, turn, method, *args, **kwargs)
+
+
+async def _submit(pacer: "_Pacer", turn: "Optional[asyncio.Future[None]]",
+                  method: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """`_call` in its turn (``turn`` is what `_pace` gave)."""
     t = time.perf_counter()
-    fut: asyncio.Future[_T] = loop.create_future()
-    call = _native._aio_submit(loop, fut, _settle, method, args, kwargs)
-    pacer.charge(time.perf_counter() - t, woken)
+    fut: asyncio.Future[_T] = pacer.loop.create_future()
+    call = _native._aio_submit(pacer.loop, fut, _settle, method, args, kwargs)
+    pacer.charge(time.perf_counter() - t, _DIRECT if turn is None else _TICKET)
     try:
         return await fut
     except BaseException:
@@ -442,7 +445,7 @@ async def _request(pacer: _Pacer, turn: "Optional[asyncio.Future[None]]",
     try:
         return await fut
     except BaseException:
-        # As in _call: a cancellation ends the request at once (or keeps a queued one from
+        # As in _submit: a cancellation ends the request at once (or keeps a queued one from
         # starting); after the request's own exception it does nothing.
         call.cancel()
         raise
@@ -464,15 +467,13 @@ class _Stream(Generic[_S]):
     ready and the loop's pacer gives the stream its turn, aclose() and the async context
     manager."""
 
-    __slots__ = ("_start", "_s", "_waiter", "_fd", "_closed", "_reading", "_round", "_woke",
-                 "_pacer")
+    __slots__ = ("_start", "_s", "_waiter", "_closed", "_reading", "_round", "_woke", "_pacer")
 
     def __init__(self, start: Callable[[], _S]) -> None:
         self._start: Callable[[], _S] = start
         self._reading = False
         self._s: Optional[_S] = None
         self._waiter: Optional[asyncio.Future[bool]] = None
-        self._fd: Optional[int] = None
         self._closed = False
         # The pacer's round in which the last item was let through (-1: none to follow up).
         self._round = -1
@@ -556,7 +557,6 @@ class _Stream(Generic[_S]):
         fut: asyncio.Future[bool] = pacer.loop.create_future()
         if fd is not None:
             pacer.arm(fd, writable, fut)
-            self._fd = fd
         timer = None if timeout is None else pacer.loop.call_later(timeout, _wake, fut, False)
         self._waiter = fut
         if began:
@@ -1142,7 +1142,7 @@ class Client:
                   namespace=namespace, all_namespaces=all_namespaces)
         if _is_path(path):
             return await _request(pacer, turn, self._sync._aio_request, method, path, **kw)
-        return await _call(self._sync.request, method, path, **kw)
+        return await _submit(pacer, turn, self._sync.request, method, path, **kw)
 
     async def request_raw(
         self,
@@ -1165,7 +1165,7 @@ class Client:
         if _is_path(path):
             return cast(Response, await _request(pacer, turn, self._sync._aio_request_raw,
                                                  method, path, **kw))
-        return await _call(self._sync.request_raw, method, path, **kw)
+        return await _submit(pacer, turn, self._sync.request_raw, method, path, **kw)
 
     async def get(
         self,
@@ -1182,7 +1182,7 @@ class Client:
         kw = dict(params=params, namespace=namespace, all_namespaces=all_namespaces)
         if _is_path(path):
             return await _request(pacer, turn, self._sync._aio_get, path, **kw)
-        return await _call(self._sync.get, path, **kw)
+        return await _submit(pacer, turn, self._sync.get, path, **kw)
 
     async def post(
         self,
@@ -1202,8 +1202,9 @@ class Client:
         kw = dict(data=data, content_type=content_type, params=params, namespace=namespace,
                   all_namespaces=all_namespaces)
         if _is_path(path):
-            return await _request(pacer, turn, self._sync._aio_send, "POST", path, json, **kw)
-        return await _call(self._sync.post, path, json, **kw)
+            return await _request(pacer, turn, self._sync._aio_request, "POST", path,
+                                  json=json, **kw)
+        return await _submit(pacer, turn, self._sync.post, path, json, **kw)
 
     async def put(
         self,
@@ -1223,8 +1224,9 @@ class Client:
         kw = dict(data=data, content_type=content_type, params=params, namespace=namespace,
                   all_namespaces=all_namespaces)
         if _is_path(path):
-            return await _request(pacer, turn, self._sync._aio_send, "PUT", path, json, **kw)
-        return await _call(self._sync.put, path, json, **kw)
+            return await _request(pacer, turn, self._sync._aio_request, "PUT", path,
+                                  json=json, **kw)
+        return await _submit(pacer, turn, self._sync.put, path, json, **kw)
 
     async def delete(
         self,
@@ -1242,7 +1244,7 @@ class Client:
         kw = dict(json=json, params=params, namespace=namespace, all_namespaces=all_namespaces)
         if _is_path(path):
             return await _request(pacer, turn, self._sync._aio_delete, path, **kw)
-        return await _call(self._sync.delete, path, **kw)
+        return await _submit(pacer, turn, self._sync.delete, path, **kw)
 
     async def patch(
         self,
@@ -1264,7 +1266,7 @@ class Client:
                   params=params, namespace=namespace)
         if _is_path(path):
             return await _request(pacer, turn, self._sync._aio_patch, path, json, **kw)
-        return await _call(self._sync.patch, path, json, **kw)
+        return await _submit(pacer, turn, self._sync.patch, path, json, **kw)
 
     async def whoami(self) -> dict[str, Any]:
         """Who the server says the caller is. As ``incluster.Client.whoami``."""

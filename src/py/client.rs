@@ -236,6 +236,14 @@ pub(crate) enum Answer {
 }
 
 impl Call {
+    /// The same call with its answer returned as a `Response` (`request_raw`), not parsed.
+    fn raw(self) -> Call {
+        match self {
+            Call::Json(req) => Call::Raw(req),
+            other => other,
+        }
+    }
+
     /// Send the call with `client`'s policy (token, retries, rate limit, timeouts). Pure Rust:
     /// needs no GIL, so the caller may run it on any thread.
     pub(crate) fn send(&self, client: &CoreClient) -> crate::core::error::Result<Answer> {
@@ -575,11 +583,7 @@ impl Client {
             namespace,
             all_namespaces,
         )?;
-        let call = match call {
-            Call::Json(req) => Call::Raw(req),
-            other => other,
-        };
-        self.call(py, call)
+        self.call(py, call.raw())
     }
 
     /// GET; returns the parsed JSON body.
@@ -758,7 +762,7 @@ impl Client {
         )
     }
 
-    /// `request` for `incluster.aio`: the arguments are converted here, on the loop's thread;
+    /// `request` (and `post`, `put`) for `incluster.aio`: the arguments are converted here, on the loop's thread;
     /// the request runs on a worker without the GIL, and `ctx` settles `future` with its
     /// result on the loop. Returns the handle that cancels it.
     #[pyo3(signature = (ctx, future, method, path, *, params=None, json=None, data=None,
@@ -808,7 +812,7 @@ impl Client {
         namespace: Option<&str>,
         all_namespaces: bool,
     ) -> PyResult<AioCall> {
-        let call = match self.prepare_request(
+        let call = self.prepare_request(
             py,
             method,
             path,
@@ -818,11 +822,8 @@ impl Client {
             content_type,
             namespace,
             all_namespaces,
-        )? {
-            Call::Json(req) => Call::Raw(req),
-            other => other,
-        };
-        aio::start(ctx, future, &self.inner, call)
+        )?;
+        aio::start(ctx, future, &self.inner, call.raw())
     }
 
     /// `get` for `incluster.aio` (see `_aio_request`).
@@ -839,37 +840,6 @@ impl Client {
         all_namespaces: bool,
     ) -> PyResult<AioCall> {
         let call = self.prepare_get(py, path, params, namespace, all_namespaces)?;
-        aio::start(ctx, future, &self.inner, call)
-    }
-
-    /// `post` (`method="POST"`) and `put` (`"PUT"`) for `incluster.aio` (see `_aio_request`).
-    #[pyo3(signature = (ctx, future, method, path, json=None, *, data=None, content_type=None,
-        params=None, namespace=None, all_namespaces=false))]
-    fn _aio_send(
-        &self,
-        py: Python<'_>,
-        ctx: &Bound<'_, AioLoop>,
-        future: Py<PyAny>,
-        method: &str,
-        path: &str,
-        json: Option<&Bound<'_, PyAny>>,
-        data: Option<&Bound<'_, PyAny>>,
-        content_type: Option<&str>,
-        params: Option<&Bound<'_, PyAny>>,
-        namespace: Option<&str>,
-        all_namespaces: bool,
-    ) -> PyResult<AioCall> {
-        let call = self.prepare_request(
-            py,
-            method,
-            path,
-            params,
-            json,
-            data,
-            content_type,
-            namespace,
-            all_namespaces,
-        )?;
         aio::start(ctx, future, &self.inner, call)
     }
 

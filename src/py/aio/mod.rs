@@ -282,11 +282,30 @@ pub(crate) fn start(
         if let Ok(mut p) = loop_.pending.lock() {
             p.remove(&id);
         }
-        pyo3::exceptions::PyRuntimeError::new_err(format!(
-            "could not start incluster.aio's worker threads: {e}"
-        ))
+        no_workers(e)
     })?;
     Ok(AioCall { cancel })
+}
+
+/// Run `f` with its socket waits also watching this worker's wake fd, which a cancel writes,
+/// so they end at once; then empty the fd (one read; EAGAIN when empty), so that a wake that
+/// came after the wait ended (or that ended it) does not end the next call's first wait.
+fn on_worker<R>(f: impl FnOnce() -> R) -> R {
+    match pool::wake_fd() {
+        Some(fd) => {
+            let r = interrupt::with_wake_fd(fd, f);
+            interrupt::drain_wake_fd(fd);
+            r
+        }
+        None => f(),
+    }
+}
+
+/// The error when the pool has no worker and none could be started.
+fn no_workers(e: std::io::Error) -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err(format!(
+        "could not start incluster.aio's worker threads: {e}"
+    ))
 }
 
 /// A request as a worker runs it: nothing of Python in it.
@@ -316,18 +335,9 @@ impl Request {
             let send = || {
                 cancel.guard(|| std::panic::catch_unwind(AssertUnwindSafe(|| call.send(&client))))
             };
-            // Socket waits inside watch this worker's wake fd, which the call's cancel writes:
-            // they end at once, and the connection is dropped rather than pooled half-read.
-            let sent = match pool::wake_fd() {
-                Some(fd) => {
-                    let r = interrupt::with_wake_fd(fd, send);
-                    // A wake that came after the wait ended must not end the next call's.
-                    interrupt::drain_wake_fd(fd);
-                    r
-                }
-                None => send(),
-            };
-            match sent {
+            // A cancel ends its socket waits at once, and the connection is dropped rather
+            // than pooled half-read.
+            match on_worker(send) {
                 Err(_) => Outcome::Panicked,
                 Ok(_) if cancel.is_cancelled() => Outcome::Cancelled,
                 Ok(answer) => Outcome::Done(answer),
@@ -375,17 +385,9 @@ impl Job {
     /// scheduled for a cancelled call: its waiter is gone, and an exception set on a future
     /// nobody awaits would only warn.
     fn run(self) {
-        // Socket waits inside watch this worker's wake fd, which the call's cancel (and the
-        // cancel of any stream whose I/O runs here) writes: they end at once.
-        match pool::wake_fd() {
-            Some(fd) => {
-                interrupt::with_wake_fd(fd, || self.run_guarded());
-                // A wake that came after the socket wait ended (or that ended it) must not
-                // end the next call's first wait: empty it (one read; EAGAIN when empty).
-                interrupt::drain_wake_fd(fd);
-            }
-            None => self.run_guarded(),
-        }
+        // The call's cancel (and the cancel of any stream whose I/O runs here) ends its
+        // socket waits at once.
+        on_worker(|| self.run_guarded());
     }
 
     fn run_guarded(&self) {
@@ -475,11 +477,7 @@ pub fn aio_submit(
     kwargs: Option<Py<PyDict>>,
 ) -> PyResult<AioCall> {
     let (job, cancel) = Job::new(event_loop, future, settle, method, args, kwargs);
-    pool::submit(Box::new(move || job.run())).map_err(|e| {
-        pyo3::exceptions::PyRuntimeError::new_err(format!(
-            "could not start incluster.aio's worker threads: {e}"
-        ))
-    })?;
+    pool::submit(Box::new(move || job.run())).map_err(no_workers)?;
     Ok(AioCall { cancel })
 }
 
