@@ -690,7 +690,6 @@ def test_log_resumes_wait_out_their_backoff_on_the_loop_not_on_a_worker(
     run(flavour, main)
 
 
-
 # Requests: arguments converted on the loop's thread, sent on a worker without the GIL, the
 # answers queued back to the loop and settled there in bounded batches (src/py/aio/mod.rs).
 
